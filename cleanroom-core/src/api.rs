@@ -1,0 +1,450 @@
+//! JSON bodies of the HTTP API under `/v1`, shared by server and client.
+//!
+//! Binary bodies (blinded records, points, tokens) are described in
+//! [`crate::wire`]. PROTOCOL.md lists every endpoint; the summary:
+//!
+//! | method & path | scope | body → response |
+//! |---|---|---|
+//! | `GET /v1/me` | any | → [`Me`] |
+//! | `POST /v1/tokens` | admin | [`CreateToken`] → 201 [`CreatedToken`] |
+//! | `GET /v1/tokens` | admin | → `[TokenInfo]` |
+//! | `DELETE /v1/tokens/{id}` | admin | → 204 |
+//! | `POST /v1/partnerships` | admin | [`InvitePartner`] → 201 [`Partnership`] |
+//! | `GET /v1/partnerships` | view | → `[Partnership]` |
+//! | `GET /v1/partnerships/{id}` | view | → [`Partnership`] |
+//! | `POST /v1/partnerships/{id}/accept` | admin | → [`Partnership`] |
+//! | `PUT /v1/partnerships/{id}/policy` | admin | [`ProposePolicy`] → [`Partnership`] |
+//! | `POST /v1/partnerships/{id}/revoke` | admin | → [`Partnership`] |
+//! | `GET /v1/partnerships/{id}/audit` | view | → `[AuditEntry]` |
+//! | `POST /v1/partnerships/{id}/sessions` | upload | → 201 [`Session`] (409 if one is open) |
+//! | `GET /v1/partnerships/{id}/sessions` | view | → `[Session]`, newest first |
+//! | `GET /v1/sessions/{id}` | view | → [`Session`] |
+//! | `POST /v1/sessions/{id}/cancel` | upload | → [`Session`] |
+//! | `PUT /v1/sessions/{id}/blinded/{seq}` | upload | 48-byte records → [`ChunkReceipt`] |
+//! | `POST /v1/sessions/{id}/blinded/commit` | upload | [`CommitBlinded`] → [`Session`] |
+//! | `GET /v1/sessions/{id}/counterpart/points` | upload | → 32-byte points |
+//! | `PUT /v1/sessions/{id}/tokens/{seq}` | upload | 16-byte tokens → [`ChunkReceipt`] |
+//! | `POST /v1/sessions/{id}/tokens/commit` | upload | [`CommitTokens`] → [`Session`] |
+//! | `GET /v1/sessions/{id}/results` | view | → [`SessionResults`] |
+//! | `GET /v1/sessions/{id}/overlaps` | view | → [`OverlappingRecords`] |
+//!
+//! Errors are RFC 9457 `application/problem+json` bodies: [`Problem`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::disclosure::{DisclosedCell, DisclosedPopulation};
+use crate::overlap::NameMatching;
+
+/// What a token may do. `admin` implies `upload` and `view`; `upload` implies `view`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Read partnerships, sessions, results and audit entries.
+    View,
+    /// Everything `view` may do, plus take part in sessions.
+    Upload,
+    /// Everything, plus tokens and partnerships.
+    Admin,
+}
+
+impl Scope {
+    /// Whether a token with scope `self` may do what `needed` allows.
+    pub fn allows(self, needed: Scope) -> bool {
+        self >= needed
+    }
+}
+
+/// An organization as others see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    /// Stable id.
+    pub id: String,
+    /// Unique display name; partners are invited by it.
+    pub name: String,
+}
+
+/// `GET /v1/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// The caller's organization.
+    pub org: Org,
+    /// The caller's token (without its secret).
+    pub token: TokenInfo,
+}
+
+/// `POST /v1/tokens`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateToken {
+    /// A human label, e.g. "crm-sync".
+    pub label: String,
+    /// The token's scope.
+    pub scope: Scope,
+    /// Lifetime in days; `None` for no expiry.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// A token's metadata; the secret is never returned after creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Token id (also the public prefix of the secret).
+    pub id: String,
+    /// Label given at creation.
+    pub label: String,
+    /// Scope.
+    pub scope: Scope,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+    /// RFC 3339 expiry, if any.
+    pub expires_at: Option<String>,
+}
+
+/// `201` answer to `POST /v1/tokens`: the only time the secret is shown.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CreatedToken {
+    /// Metadata.
+    pub info: TokenInfo,
+    /// The bearer secret. Store it now; the server keeps only its SHA-256.
+    pub token: String,
+}
+
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("info", &self.info)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Which side of a partnership an organization is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The software vendor: rows of the overlap matrix.
+    Vendor,
+    /// The partner (reseller, ISV, SI, MSP): columns of the matrix.
+    Partner,
+}
+
+impl Role {
+    /// The other side.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Vendor => Role::Partner,
+            Role::Partner => Role::Vendor,
+        }
+    }
+
+    /// `"vendor"` or `"partner"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Vendor => "vendor",
+            Role::Partner => "partner",
+        }
+    }
+}
+
+/// What each side may fetch beyond the matrix.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecordSharing {
+    /// The overlap matrix and totals only.
+    #[default]
+    Counts,
+    /// Also, each side may fetch which of its own row ids matched, with the
+    /// counterpart populations they matched.
+    OverlappingRecords,
+}
+
+/// The sharing policy both sides agree to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharingPolicy {
+    /// Counts only, or overlapping records too.
+    #[serde(default)]
+    pub records: RecordSharing,
+    /// Whether the partner may see the vendor's matched and white-space counts.
+    #[serde(default)]
+    pub vendor_shares_white_space: bool,
+    /// Whether the vendor may see the partner's matched and white-space counts.
+    #[serde(default)]
+    pub partner_shares_white_space: bool,
+    /// When company-name matches count.
+    #[serde(default)]
+    pub name_matching: NameMatching,
+}
+
+/// `POST /v1/partnerships`: invite another organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitePartner {
+    /// The invited organization's name.
+    pub org: String,
+    /// The inviter's own role.
+    pub my_role: Role,
+    /// The proposed policy; the invitee agrees to it by accepting.
+    #[serde(default)]
+    pub policy: SharingPolicy,
+}
+
+/// `PUT /v1/partnerships/{id}/policy`: propose, or agree to, a policy change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposePolicy {
+    /// The policy. It takes effect once both sides have put the same one.
+    pub policy: SharingPolicy,
+}
+
+/// Lifecycle of a partnership.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PartnershipStatus {
+    /// Invited, not yet accepted.
+    Invited,
+    /// Both sides agreed; sessions may run.
+    Active,
+    /// Ended by either side; its blinded data is deleted.
+    Revoked,
+}
+
+/// A policy change waiting for the other side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPolicy {
+    /// The proposed policy.
+    pub policy: SharingPolicy,
+    /// Who proposed it.
+    pub proposed_by: Role,
+}
+
+/// A partnership as one of its two organizations sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partnership {
+    /// Stable id.
+    pub id: String,
+    /// The vendor organization.
+    pub vendor: Org,
+    /// The partner organization.
+    pub partner: Org,
+    /// The caller's role in it.
+    pub my_role: Role,
+    /// Lifecycle state.
+    pub status: PartnershipStatus,
+    /// The policy in force (agreed by both).
+    pub policy: SharingPolicy,
+    /// A proposed change, if any.
+    pub pending_policy: Option<PendingPolicy>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// The newest session, if any.
+    pub last_session: Option<SessionSummary>,
+}
+
+/// Session lifecycle. Transitions only move forward.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionState {
+    /// Waiting for both sides to commit their blinded records.
+    AwaitingBlinded,
+    /// Both blinded sets committed; waiting for both token sets.
+    AwaitingTokens,
+    /// Both token sets in; the server is computing.
+    Computing,
+    /// Results are available; blinded data and tokens are deleted.
+    Completed,
+    /// Cancelled by a participant, or the partnership was revoked.
+    Cancelled,
+}
+
+impl SessionState {
+    /// Whether the session can still change.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            SessionState::AwaitingBlinded | SessionState::AwaitingTokens | SessionState::Computing
+        )
+    }
+}
+
+/// Progress of one upload stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadState {
+    /// Nothing received.
+    Pending,
+    /// Some chunks received, not committed; resumable.
+    Uploading,
+    /// Committed and validated.
+    Committed,
+}
+
+/// One party's progress in a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartyProgress {
+    /// Population names, once the blinded set is committed.
+    pub populations: Option<Vec<String>>,
+    /// Blinded records committed.
+    pub records: Option<u64>,
+    /// Blinded upload.
+    pub blinded: UploadState,
+    /// Chunk sequence numbers of the blinded upload received so far.
+    pub blinded_chunks: Vec<u32>,
+    /// Token upload (tokens for the counterpart's records).
+    pub tokens: UploadState,
+    /// Chunk sequence numbers of the token upload received so far.
+    pub token_chunks: Vec<u32>,
+}
+
+/// A session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Stable id.
+    pub id: String,
+    /// The partnership it belongs to.
+    pub partnership_id: String,
+    /// Lifecycle state.
+    pub state: SessionState,
+    /// The protocol version both sides must use.
+    pub protocol_version: String,
+    /// Who created it.
+    pub created_by: Role,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once completed or cancelled.
+    pub finished_at: Option<String>,
+    /// The vendor's progress.
+    pub vendor: PartyProgress,
+    /// The partner's progress.
+    pub partner: PartyProgress,
+    /// The caller's role.
+    pub my_role: Role,
+}
+
+/// A session in a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// Stable id.
+    pub id: String,
+    /// Lifecycle state.
+    pub state: SessionState,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Answer to a chunk `PUT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChunkReceipt {
+    /// The chunk's sequence number.
+    pub seq: u32,
+    /// Records in the chunk.
+    pub records: u64,
+}
+
+/// `POST /v1/sessions/{id}/blinded/commit`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitBlinded {
+    /// Must equal the server's `protocol_version()`.
+    pub protocol_version: String,
+    /// Population names; bit `i` of a record's populations is `populations[i]`.
+    pub populations: Vec<String>,
+    /// Number of chunks, numbered `0..chunks`.
+    pub chunks: u32,
+    /// Total records across the chunks.
+    pub records: u64,
+}
+
+/// `POST /v1/sessions/{id}/tokens/commit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitTokens {
+    /// Number of chunks, numbered `0..chunks`.
+    pub chunks: u32,
+    /// Total tokens; must equal the counterpart's committed record count.
+    pub records: u64,
+}
+
+/// One side's populations in a result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultSide {
+    /// The organization.
+    pub org: Org,
+    /// Population names, in the order of the matrix.
+    pub populations: Vec<String>,
+    /// Disclosed figures per population.
+    pub figures: Vec<DisclosedPopulation>,
+}
+
+/// `GET /v1/sessions/{id}/results`: the same for both sides, except that a
+/// side's matched and white-space counts are `null` for the other side unless
+/// the policy shares them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResults {
+    /// The session.
+    pub session_id: String,
+    /// The partnership.
+    pub partnership_id: String,
+    /// RFC 3339.
+    pub computed_at: String,
+    /// The caller's role.
+    pub my_role: Role,
+    /// Minimum cell size in force: smaller counts are ranges.
+    pub min_cell_size: u64,
+    /// The policy the session ran under.
+    pub policy: SharingPolicy,
+    /// Vendor side (matrix rows).
+    pub vendor: ResultSide,
+    /// Partner side (matrix columns).
+    pub partner: ResultSide,
+    /// Row-major vendor × partner populations.
+    pub cells: Vec<Vec<DisclosedCell>>,
+}
+
+/// One of the caller's own matched rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlappingRow {
+    /// The caller's own row id, as uploaded.
+    pub row_id: u32,
+    /// Indices into `OverlappingRecords::counterpart_populations`.
+    pub counterpart_populations: Vec<u32>,
+}
+
+/// `GET /v1/sessions/{id}/overlaps` (overlapping-records policy only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverlappingRecords {
+    /// The session.
+    pub session_id: String,
+    /// The counterpart's population names.
+    pub counterpart_populations: Vec<String>,
+    /// The caller's matched rows.
+    pub rows: Vec<OverlappingRow>,
+}
+
+/// One audit entry, visible to both organizations of the partnership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// RFC 3339.
+    pub at: String,
+    /// The acting organization's name.
+    pub org: String,
+    /// The acting token's id.
+    pub token_id: String,
+    /// What happened, e.g. `session.created`, `blinded.committed`, `results.fetched`.
+    pub action: String,
+    /// The session, if any.
+    pub session_id: Option<String>,
+    /// Non-identifying details (counts, policy), never account data.
+    pub detail: serde_json::Value,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the problem type, `urn:cleanroom:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short, fixed summary of the type.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Human explanation of this occurrence; never account data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The machine code, same as the last segment of `type`.
+    pub code: String,
+}

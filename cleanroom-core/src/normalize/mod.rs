@@ -1,0 +1,1 @@
+//! Normalization of CRM fields into account keys. (Being written.)
