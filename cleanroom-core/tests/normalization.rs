@@ -1,0 +1,309 @@
+//! Normalization against the protocol's test vectors, plus properties that
+//! must hold for every input: no panics, and idempotence of each normalizer.
+
+use std::path::{Path, PathBuf};
+
+use cleanroom_core::KeyType;
+use cleanroom_core::normalize::{self, PSL_CRATE_VERSION, RejectReason};
+use proptest::prelude::*;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    kind: KeyType,
+    raw: String,
+    key: Option<String>,
+    reason: Option<RejectReason>,
+}
+
+fn spec_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol-spec")
+}
+
+/// The `normalization` array of `test-vectors.json`, or the standalone
+/// `normalization-cases.json` until the two are merged.
+fn load_cases() -> Vec<Case> {
+    let vectors = spec_dir().join("test-vectors.json");
+    if let Ok(text) = std::fs::read_to_string(&vectors) {
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&text).expect("test-vectors.json is JSON");
+        if let Some(cases) = doc.get_mut("normalization") {
+            return serde_json::from_value(cases.take())
+                .expect("normalization vectors have the documented shape");
+        }
+    }
+    let standalone = spec_dir().join("normalization-cases.json");
+    let text = std::fs::read_to_string(&standalone).unwrap_or_else(|e| {
+        panic!(
+            "neither test-vectors.json#normalization nor {}: {e}",
+            standalone.display()
+        )
+    });
+    serde_json::from_str(&text).expect("normalization-cases.json has the documented shape")
+}
+
+#[test]
+fn test_vectors() {
+    let cases = load_cases();
+    assert!(
+        cases.len() >= 60,
+        "only {} normalization vectors",
+        cases.len()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        assert!(
+            case.key.is_some() != case.reason.is_some(),
+            "vector {:?} must have exactly one of key and reason",
+            case.raw
+        );
+        let got = normalize::key(case.kind, &case.raw);
+        let ok = match (&got, &case.key, &case.reason) {
+            (Ok(k), Some(want), None) => k.message() == want && k.kind() == case.kind,
+            (Err(e), None, Some(want)) => e == want,
+            _ => false,
+        };
+        if !ok {
+            let got = got.as_ref().map(|k| k.message()).map_err(|e| e.as_str());
+            failures.push(format!(
+                "{} {:?}: want key={:?} reason={:?}, got {got:?}",
+                case.kind,
+                case.raw,
+                case.key,
+                case.reason.map(|r| r.as_str())
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} vector(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn vectors_cover_every_kind_and_reason() {
+    let cases = load_cases();
+    for kind in KeyType::ALL {
+        assert!(
+            cases.iter().any(|c| c.kind == kind && c.key.is_some()),
+            "no accepted {kind} vector"
+        );
+    }
+    for reason in RejectReason::ALL {
+        assert!(
+            cases.iter().any(|c| c.reason == Some(reason)),
+            "no vector for {}",
+            reason.as_str()
+        );
+    }
+}
+
+#[test]
+fn psl_version_matches_manifest_pin() {
+    let manifest =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+            .expect("workspace Cargo.toml");
+    let pin = format!("psl = \"={PSL_CRATE_VERSION}\"");
+    assert!(
+        manifest.lines().any(|l| l.trim() == pin),
+        "workspace Cargo.toml must pin `{pin}`"
+    );
+}
+
+#[test]
+fn rejection_display_never_echoes_input() {
+    let secret = "zz-secret-acme-7319";
+    for kind in KeyType::ALL {
+        for raw in [format!("{secret} !!"), format!("[{secret}]"), String::new()] {
+            if let Err(e) = normalize::key(kind, &raw) {
+                assert!(!e.to_string().contains("secret"));
+                assert!(!format!("{e:?}").contains("secret"));
+            }
+        }
+    }
+}
+
+/// Characters that exercise every branch of the name and domain rules.
+fn tricky_char() -> impl Strategy<Value = char> {
+    prop_oneof![
+        4 => proptest::char::range('a', 'z'),
+        2 => proptest::char::range('A', 'Z'),
+        1 => proptest::char::range('0', '9'),
+        3 => proptest::sample::select(vec![
+            ' ', '.', ',', '&', '\'', '’', '`', '-', '/', ':', '@', '[', ']', '?', '#', '!', '(', ')',
+            '\t', '\u{3000}', '\u{00A0}', '。', '．', '＆', 'ß', 'ẞ', 'İ', 'ı', 'ǰ', 'é', 'Ş', 'Ø', 'æ',
+            'Ｆ', 'ｕ', 'ﬁ', '½', '㈱', 'Å', 'ǅ', 'ς', 'Σ', '\u{0301}', '\u{0307}', '\u{0345}',
+            '\u{0327}', '\u{200B}', '\u{200D}', '\u{00AD}', '\u{FE0F}', '\u{FEFF}', '\u{FFA0}',
+            '\u{115F}', 'ü', 'ö', '中', '株', 'я', 'Ω', 'ꭰ', 'Ꭰ',
+        ]),
+    ]
+}
+
+fn tricky_string() -> impl Strategy<Value = String> {
+    proptest::collection::vec(tricky_char(), 0..24).prop_map(|cs| cs.into_iter().collect())
+}
+
+/// Company-name-like strings built from words that trigger legal-form,
+/// acronym and leading-`the` handling.
+fn name_like() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        proptest::sample::select(vec![
+            "The",
+            "the",
+            "THE",
+            "Acme",
+            "Co.",
+            "Co",
+            "Ltd.",
+            "Inc",
+            "GmbH",
+            "&",
+            "KG",
+            "S.p.A.",
+            "S.",
+            "p.",
+            "A.",
+            "A/S",
+            "Sp.",
+            "z",
+            "o.o.",
+            "de",
+            "C.V.",
+            "S.A.B.",
+            "Pty",
+            "AB",
+            "(publ)",
+            "e.V.",
+            "O'Reilly",
+            "Straße",
+            "Société",
+            "A.Ş.",
+            "U.S.",
+            "Co.KG",
+            "u.",
+            "und",
+            "and",
+            "Holdings",
+            "İ",
+            "e\u{301}",
+            "'\u{301}",
+        ])
+        .prop_map(str::to_owned),
+        tricky_string(),
+    ];
+    proptest::collection::vec(word, 0..7).prop_map(|ws| ws.join(" "))
+}
+
+/// Website-like strings built from URL parts.
+fn domain_like() -> impl Strategy<Value = String> {
+    let part = prop_oneof![
+        proptest::sample::select(vec![
+            "https://",
+            "HTTP://",
+            "mailto:",
+            "//",
+            "www.",
+            "user:pw@",
+            "jane@",
+            "acme",
+            "ACME",
+            "shop.",
+            ".",
+            "co.uk",
+            "com",
+            "github.io",
+            ".de",
+            "münchen",
+            "xn--mnchen-3ya",
+            ":8080",
+            "/path",
+            "?q",
+            "#f",
+            "[::1]",
+            "192.168.0.1",
+            "gmail.com",
+            "yahoo.",
+            "-",
+            "ck",
+            "www.ck",
+            "ａｃｍｅ",
+            "。",
+        ])
+        .prop_map(str::to_owned),
+        tricky_string(),
+    ];
+    proptest::collection::vec(part, 0..6).prop_map(|ps| ps.concat())
+}
+
+fn check_idempotent(kind: KeyType, raw: &str) -> Result<(), TestCaseError> {
+    if let Ok(first) = normalize::key(kind, raw) {
+        let second = normalize::key(kind, first.value());
+        prop_assert_eq!(
+            second.as_ref().map(|k| k.message()),
+            Ok(first.message()),
+            "{} not idempotent for {:?}",
+            kind,
+            raw
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_on_arbitrary_unicode(raw in any::<String>()) {
+        for kind in KeyType::ALL {
+            let _ = normalize::key(kind, &raw);
+        }
+    }
+
+    #[test]
+    fn name_is_idempotent_on_arbitrary_unicode(raw in any::<String>()) {
+        check_idempotent(KeyType::Name, &raw)?;
+    }
+
+    #[test]
+    fn domain_is_idempotent_on_arbitrary_unicode(raw in any::<String>()) {
+        check_idempotent(KeyType::Domain, &raw)?;
+    }
+
+    #[test]
+    fn name_is_idempotent_on_tricky_input(raw in name_like()) {
+        check_idempotent(KeyType::Name, &raw)?;
+    }
+
+    #[test]
+    fn domain_is_idempotent_on_tricky_input(raw in domain_like()) {
+        check_idempotent(KeyType::Domain, &raw)?;
+    }
+
+    #[test]
+    fn duns_is_idempotent(raw in "[0-9 .-]{0,16}|[0-9]{9}") {
+        check_idempotent(KeyType::Duns, &raw)?;
+    }
+
+    #[test]
+    fn name_output_is_clean(raw in name_like()) {
+        if let Ok(k) = normalize::company_name(&raw) {
+            let v = k.value();
+            prop_assert!(!v.is_empty());
+            prop_assert!(!v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  "));
+            prop_assert!(v != "the" && !v.starts_with("the "));
+            prop_assert!(!v.contains(['.', '\'', '&']));
+        }
+    }
+
+    #[test]
+    fn domain_output_is_lowercase_ldh(raw in domain_like()) {
+        if let Ok(k) = normalize::domain(&raw) {
+            let v = k.value();
+            prop_assert!(v.contains('.'));
+            prop_assert!(v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'));
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Overlap semantics against a plaintext computation of the same accounts.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use cleanroom_core::blind::BlindedPoint;
+use cleanroom_core::overlap::{MatchPolicy, NameMatching, TokenRecord, compute};
+use cleanroom_core::{AccountKey, KeyType, SessionSecret};
+use proptest::prelude::*;
+
+#[derive(Clone, Debug)]
+struct Account {
+    populations: u64,
+    keys: BTreeMap<KeyType, String>,
+}
+
+fn account() -> impl Strategy<Value = Account> {
+    (
+        0u64..8,
+        prop::option::of(0u8..12),
+        prop::option::of(0u8..12),
+        prop::option::of(0u8..12),
+    )
+        .prop_map(|(populations, d, n, u)| {
+            let mut keys = BTreeMap::new();
+            if let Some(d) = d {
+                keys.insert(KeyType::Domain, format!("d{d}.com"));
+            }
+            if let Some(n) = n {
+                keys.insert(KeyType::Name, format!("n{n}"));
+            }
+            if let Some(u) = u {
+                keys.insert(KeyType::Duns, format!("{u:09}"));
+            }
+            Account { populations, keys }
+        })
+}
+
+/// Blinds both sides end to end, as the two parties and the server would.
+fn tokenize(mine: &[Account], me: &SessionSecret, them: &SessionSecret) -> Vec<TokenRecord> {
+    let mut out = Vec::new();
+    for (row, a) in mine.iter().enumerate() {
+        for (kind, v) in &a.keys {
+            let key = AccountKey::from_normalized(*kind, v);
+            let blinded = BlindedPoint::decode(me.blind(&key).as_bytes()).expect("valid point");
+            out.push(TokenRecord {
+                row_id: row as u32 * 7 + 3,
+                populations: a.populations,
+                key_type: *kind,
+                token: them.token(&blinded),
+            });
+        }
+    }
+    out
+}
+
+fn plain_match(policy: NameMatching, a: &Account, b: &Account) -> bool {
+    let shared =
+        |k: KeyType| matches!((a.keys.get(&k), b.keys.get(&k)), (Some(x), Some(y)) if x == y);
+    if shared(KeyType::Domain) || shared(KeyType::Duns) {
+        return true;
+    }
+    shared(KeyType::Name)
+        && match policy {
+            NameMatching::Never => false,
+            NameMatching::Always => true,
+            NameMatching::WhenDomainMissing => {
+                !(a.keys.contains_key(&KeyType::Domain) && b.keys.contains_key(&KeyType::Domain))
+            }
+        }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn matrix_equals_plaintext(
+        vendor in prop::collection::vec(account(), 0..25),
+        partner in prop::collection::vec(account(), 0..25),
+        policy in prop::sample::select(vec![NameMatching::Never, NameMatching::WhenDomainMissing, NameMatching::Always]),
+    ) {
+        let vs = SessionSecret::generate();
+        let ps = SessionSecret::generate();
+        let v_tok = tokenize(&vendor, &vs, &ps);
+        let p_tok = tokenize(&partner, &ps, &vs);
+        let o = compute(&v_tok, 3, &p_tok, 3, &MatchPolicy { name_matching: policy }).unwrap();
+
+        for vp in 0..3 {
+            for pp in 0..3 {
+                let mut va = BTreeSet::new();
+                let mut pa = BTreeSet::new();
+                for (i, a) in vendor.iter().enumerate() {
+                    for (j, b) in partner.iter().enumerate() {
+                        if a.keys.is_empty() || b.keys.is_empty() { continue; }
+                        if a.populations & (1 << vp) != 0 && b.populations & (1 << pp) != 0 && plain_match(policy, a, b) {
+                            va.insert(i);
+                            pa.insert(j);
+                        }
+                    }
+                }
+                prop_assert_eq!(o.cells[vp][pp].vendor_accounts, va.len() as u64, "vendor cell {} {}", vp, pp);
+                prop_assert_eq!(o.cells[vp][pp].partner_accounts, pa.len() as u64, "partner cell {} {}", vp, pp);
+            }
+        }
+        for (side, mine, theirs, fig) in [("vendor", &vendor, &partner, &o.vendor), ("partner", &partner, &vendor, &o.partner)] {
+            for p in 0..3 {
+                let members: Vec<&Account> = mine.iter().filter(|a| a.populations & (1 << p) != 0 && !a.keys.is_empty()).collect();
+                let matched = members.iter().filter(|a| theirs.iter().any(|b| plain_match(policy, a, b))).count();
+                prop_assert_eq!(fig.totals[p], members.len() as u64, "{} total {}", side, p);
+                prop_assert_eq!(fig.matched[p], matched as u64, "{} matched {}", side, p);
+                prop_assert_eq!(fig.white_space(p), (members.len() - matched) as u64);
+            }
+        }
+    }
+}
+
+#[test]
+fn several_accounts_matching_one_counts_both_ways() {
+    // Two vendor accounts share one partner domain: the vendor count is 2, the partner count 1.
+    let vendor = vec![
+        Account {
+            populations: 1,
+            keys: BTreeMap::from([(KeyType::Domain, "acme.com".to_string())]),
+        },
+        Account {
+            populations: 1,
+            keys: BTreeMap::from([
+                (KeyType::Domain, "acme.com".to_string()),
+                (KeyType::Name, "acme eu".to_string()),
+            ]),
+        },
+    ];
+    let partner = vec![Account {
+        populations: 1,
+        keys: BTreeMap::from([(KeyType::Domain, "acme.com".to_string())]),
+    }];
+    let vs = SessionSecret::generate();
+    let ps = SessionSecret::generate();
+    let o = compute(
+        &tokenize(&vendor, &vs, &ps),
+        1,
+        &tokenize(&partner, &ps, &vs),
+        1,
+        &MatchPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(o.cells[0][0].vendor_accounts, 2);
+    assert_eq!(o.cells[0][0].partner_accounts, 1);
+    assert_eq!(o.vendor.matched_rows.len(), 2);
+    assert_eq!(o.partner.matched_rows, vec![(3, 1)]);
+}
+
+#[test]
+fn inconsistent_rows_are_rejected() {
+    let t = cleanroom_core::MatchToken([1; 16]);
+    let recs = [
+        TokenRecord {
+            row_id: 1,
+            populations: 1,
+            key_type: KeyType::Domain,
+            token: t,
+        },
+        TokenRecord {
+            row_id: 1,
+            populations: 2,
+            key_type: KeyType::Name,
+            token: t,
+        },
+    ];
+    assert!(compute(&recs, 2, &[], 1, &MatchPolicy::default()).is_err());
+    let dup = [
+        TokenRecord {
+            row_id: 1,
+            populations: 1,
+            key_type: KeyType::Domain,
+            token: t,
+        },
+        TokenRecord {
+            row_id: 1,
+            populations: 1,
+            key_type: KeyType::Domain,
+            token: t,
+        },
+    ];
+    assert!(compute(&dup, 2, &[], 1, &MatchPolicy::default()).is_err());
+}
