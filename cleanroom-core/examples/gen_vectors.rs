@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::Domain, "acme.co.uk"),
         (KeyType::Domain, "xn--mnchen-3ya.de"),
         (KeyType::Name, "acme"),
-        (KeyType::Name, "societe generale"),
+        (KeyType::Name, "société générale"),
         (KeyType::Duns, "150483782"),
     ];
     let mut blinding = Vec::new();

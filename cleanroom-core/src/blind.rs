@@ -222,7 +222,10 @@ mod tests {
     #[test]
     fn decode_rejects_identity_and_noncanonical() {
         assert_eq!(BlindedPoint::decode(&[0u8; 32]), Err(DecodeError::Identity));
-        assert_eq!(BlindedPoint::decode(&[0xffu8; 32]), Err(DecodeError::NonCanonical));
+        assert_eq!(
+            BlindedPoint::decode(&[0xffu8; 32]),
+            Err(DecodeError::NonCanonical)
+        );
         assert_eq!(
             BlindedPoint::decode(&[1u8; 31]),
             Err(DecodeError::WrongLength { got: 31 })

@@ -102,7 +102,10 @@ pub struct Disclosed {
 
 fn cell_count(n: u64, k: u64) -> Count {
     if k > 1 && n < k {
-        Count::Range { low: 0, high: k - 1 }
+        Count::Range {
+            low: 0,
+            high: k - 1,
+        }
     } else {
         Count::Exact(n)
     }
@@ -167,7 +170,11 @@ mod tests {
     use super::*;
     use crate::overlap::Cell;
 
-    fn overlap(cells: Vec<Vec<(u64, u64)>>, v: (Vec<u64>, Vec<u64>), p: (Vec<u64>, Vec<u64>)) -> Overlap {
+    fn overlap(
+        cells: Vec<Vec<(u64, u64)>>,
+        v: (Vec<u64>, Vec<u64>),
+        p: (Vec<u64>, Vec<u64>),
+    ) -> Overlap {
         Overlap {
             vendor: SideOverlap {
                 totals: v.0,
@@ -195,7 +202,11 @@ mod tests {
 
     #[test]
     fn large_counts_are_exact() {
-        let o = overlap(vec![vec![(10, 12)]], (vec![100], vec![10]), (vec![50], vec![12]));
+        let o = overlap(
+            vec![vec![(10, 12)]],
+            (vec![100], vec![10]),
+            (vec![50], vec![12]),
+        );
         let d = disclose(&o, 5);
         assert_eq!(d.cells[0][0].vendor_accounts, Count::Exact(10));
         assert_eq!(d.vendor[0].white_space, Some(Count::Exact(90)));
@@ -211,7 +222,10 @@ mod tests {
             (vec![60, 60], vec![20, 3]),
         );
         let d = disclose(&o, 5);
-        assert_eq!(d.cells[0][1].vendor_accounts, Count::Range { low: 0, high: 4 });
+        assert_eq!(
+            d.cells[0][1].vendor_accounts,
+            Count::Range { low: 0, high: 4 }
+        );
         assert_eq!(d.cells[0][1].vendor_accounts.to_string(), "< 5");
         // 23 must not be shown exactly, else 23 - 20 = 3 leaks.
         let m = d.vendor[0].matched.unwrap();
@@ -225,7 +239,11 @@ mod tests {
 
     #[test]
     fn tiny_white_space_is_coarsened() {
-        let o = overlap(vec![vec![(98, 98)]], (vec![100], vec![98]), (vec![100], vec![98]));
+        let o = overlap(
+            vec![vec![(98, 98)]],
+            (vec![100], vec![98]),
+            (vec![100], vec![98]),
+        );
         let d = disclose(&o, 5);
         assert!(d.vendor[0].matched.unwrap().exact().is_none());
         assert!(d.vendor[0].white_space.unwrap().admits(2));
@@ -245,6 +263,13 @@ mod tests {
         assert_eq!(group_thousands(999), "999");
         assert_eq!(group_thousands(1234), "1,234");
         assert_eq!(group_thousands(1234567), "1,234,567");
-        assert_eq!(Count::Range { low: 1000, high: 1004 }.to_string(), "1,000–1,004");
+        assert_eq!(
+            Count::Range {
+                low: 1000,
+                high: 1004
+            }
+            .to_string(),
+            "1,000–1,004"
+        );
     }
 }

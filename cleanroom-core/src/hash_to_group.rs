@@ -22,8 +22,9 @@ pub fn expand_message_xmd_sha512(msg: &[u8], dst: &[u8]) -> [u8; 64] {
     // instead, so it cannot fail either) or an output over 255 blocks; 64
     // bytes with SHA-512 is one block.
     let dsts = [dst];
-    let mut expander = <ExpandMsgXmd<Sha512> as ExpandMsg<U32>>::expand_message(&[msg], &dsts, UNIFORM_LEN)
-        .expect("invariant: 64-byte xmd output with SHA-512 is always in range");
+    let mut expander =
+        <ExpandMsgXmd<Sha512> as ExpandMsg<U32>>::expand_message(&[msg], &dsts, UNIFORM_LEN)
+            .expect("invariant: 64-byte xmd output with SHA-512 is always in range");
     expander
         .fill_bytes(&mut out)
         .expect("invariant: the expander was sized for exactly 64 bytes");

@@ -5,7 +5,9 @@ use std::fmt;
 /// The kind of identifier a key was derived from.
 ///
 /// The numeric values are the `key_type` byte of the wire records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[repr(u8)]
 pub enum KeyType {

@@ -18,7 +18,9 @@ use crate::token::MatchToken;
 use crate::wire::MAX_POPULATIONS;
 
 /// When a weak (company name) match counts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum NameMatching {
     /// Names never match on their own.
@@ -31,7 +33,9 @@ pub enum NameMatching {
 }
 
 /// Which matches count. Domain and DUNS matches always do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct MatchPolicy {
     /// When a company-name match counts.
     #[serde(default)]

@@ -18,7 +18,7 @@ pub const TOKEN_DST: &str = "cleanroom-v1-match-token";
 ///
 /// The list decides the registrable domain, so two parties on different lists
 /// would silently stop matching some domains; the list is part of the protocol.
-pub const PSL_VERSION: &str = "2.1.247";
+pub const PSL_VERSION: &str = crate::normalize::PSL_CRATE_VERSION;
 
 /// The full protocol version two parties must agree on: identifier plus PSL data.
 pub fn protocol_version() -> String {

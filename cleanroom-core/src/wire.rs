@@ -54,7 +54,10 @@ impl BlindedRecord {
     }
 
     /// Decodes one record without validating the point (see [`decode_blinded_records`]).
-    pub fn decode_unchecked(rec: &[u8; BLINDED_RECORD_LEN], index: usize) -> Result<Self, WireError> {
+    pub fn decode_unchecked(
+        rec: &[u8; BLINDED_RECORD_LEN],
+        index: usize,
+    ) -> Result<Self, WireError> {
         let key_type = KeyType::from_byte(rec[12]).ok_or(WireError::UnknownKeyType {
             index,
             key_type: rec[12],
@@ -195,11 +198,17 @@ mod tests {
         bad[12] = 9;
         assert!(matches!(
             decode_blinded_records(&bad, 0, 3),
-            Err(WireError::UnknownKeyType { index: 0, key_type: 9 })
+            Err(WireError::UnknownKeyType {
+                index: 0,
+                key_type: 9
+            })
         ));
         let mut bad = body.clone();
         bad[14] = 1;
-        assert_eq!(decode_blinded_records(&bad, 0, 3), Err(WireError::Reserved { index: 0 }));
+        assert_eq!(
+            decode_blinded_records(&bad, 0, 3),
+            Err(WireError::Reserved { index: 0 })
+        );
         let mut bad = body;
         bad[16..48].fill(0);
         assert!(matches!(

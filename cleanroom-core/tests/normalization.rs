@@ -21,26 +21,18 @@ fn spec_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol-spec")
 }
 
-/// The `normalization` array of `test-vectors.json`, or the standalone
-/// `normalization-cases.json` until the two are merged.
+/// The `normalization` array of `protocol-spec/test-vectors.json`.
 fn load_cases() -> Vec<Case> {
-    let vectors = spec_dir().join("test-vectors.json");
-    if let Ok(text) = std::fs::read_to_string(&vectors) {
-        let mut doc: serde_json::Value =
-            serde_json::from_str(&text).expect("test-vectors.json is JSON");
-        if let Some(cases) = doc.get_mut("normalization") {
-            return serde_json::from_value(cases.take())
-                .expect("normalization vectors have the documented shape");
-        }
-    }
-    let standalone = spec_dir().join("normalization-cases.json");
-    let text = std::fs::read_to_string(&standalone).unwrap_or_else(|e| {
-        panic!(
-            "neither test-vectors.json#normalization nor {}: {e}",
-            standalone.display()
-        )
-    });
-    serde_json::from_str(&text).expect("normalization-cases.json has the documented shape")
+    let path = spec_dir().join("test-vectors.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).expect("test-vectors.json is JSON");
+    let cases = doc
+        .get_mut("normalization")
+        .map(serde_json::Value::take)
+        .expect("test-vectors.json has a normalization section");
+    serde_json::from_value(cases).expect("normalization vectors have the documented shape")
 }
 
 #[test]

@@ -118,7 +118,10 @@ fn extract_host(raw: &str) -> Result<&str, RejectReason> {
 /// and `user:pw@acme.com` have the same shape as a scheme.
 fn strip_scheme(s: &str) -> &str {
     if let Some((scheme, rest)) = s.split_once(':') {
-        let is_scheme = scheme.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+        let is_scheme = scheme
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphabetic)
             && scheme
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
@@ -258,7 +261,12 @@ mod tests {
 
     #[test]
     fn output_is_a_fixed_point() {
-        for raw in ["HTTPS://WWW.Acme.COM/", "münchen-gmbh.de", "shop.acme.co.uk", "a.b.ck"] {
+        for raw in [
+            "HTTPS://WWW.Acme.COM/",
+            "münchen-gmbh.de",
+            "shop.acme.co.uk",
+            "a.b.ck",
+        ] {
             let once = ok(raw);
             assert_eq!(ok(&once), once);
         }

@@ -154,14 +154,22 @@ mod tests {
 
     #[test]
     fn table_is_sorted_and_unique() {
-        assert!(DOMAINS.windows(2).all(|w| w[0] < w[1]), "DOMAINS must be sorted and deduplicated");
+        assert!(
+            DOMAINS.windows(2).all(|w| w[0] < w[1]),
+            "DOMAINS must be sorted and deduplicated"
+        );
     }
 
     #[test]
     fn table_entries_are_registrable_domains() {
-        for d in DOMAINS {
+        for &d in DOMAINS {
             assert_eq!(psl::domain_str(d), Some(d), "{d} is not an eTLD+1");
-            assert!(d.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'));
+            assert!(
+                d.bytes().all(|b| b.is_ascii_lowercase()
+                    || b.is_ascii_digit()
+                    || b == b'.'
+                    || b == b'-')
+            );
         }
     }
 

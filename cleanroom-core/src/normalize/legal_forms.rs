@@ -179,10 +179,11 @@ const FORMS: &[&str] = &[
     "sce",
 ];
 
-static FORM_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| FORMS.iter().copied().collect());
+static FORM_SET: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| FORMS.iter().copied().collect());
 
 /// The most tokens in any entry of [`FORMS`] (checked by a test).
-const MAX_FORM_TOKENS: usize = 4;
+const MAX_FORM_TOKENS: usize = 5;
 
 /// Strips legal-form suffixes from the end of `name` (tokens joined by single
 /// spaces), repeatedly, always taking the longest matching suffix that still
@@ -250,7 +251,10 @@ mod tests {
         assert_eq!(strip_legal_forms("foo pty ltd"), "foo");
         assert_eq!(strip_legal_forms("bar sa de cv"), "bar");
         assert_eq!(strip_legal_forms("acme"), "acme");
-        assert_eq!(strip_legal_forms("johnson and johnson"), "johnson and johnson");
+        assert_eq!(
+            strip_legal_forms("johnson and johnson"),
+            "johnson and johnson"
+        );
     }
 
     #[test]
@@ -264,7 +268,12 @@ mod tests {
 
     #[test]
     fn result_is_a_fixed_point() {
-        for name in ["co ltd", "gmbh and co kg", "acme holdings co ltd", "a s a s"] {
+        for name in [
+            "co ltd",
+            "gmbh and co kg",
+            "acme holdings co ltd",
+            "a s a s",
+        ] {
             let once = strip_legal_forms(name);
             assert_eq!(strip_legal_forms(once), once);
         }

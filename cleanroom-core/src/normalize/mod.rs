@@ -1,1 +1,83 @@
-//! Normalization of CRM fields into account keys. (Being written.)
+//! Normalization of CRM fields into account keys.
+//!
+//! Both parties run these functions locally on their own CRM exports; two
+//! accounts match only if their normalized keys are byte-identical, so every
+//! rule here, including the tables it uses, is part of the protocol. The
+//! functions are pure and deterministic, and each is idempotent: normalizing
+//! a key's value again yields the same key.
+//!
+//! | column | function | example |
+//! | --- | --- | --- |
+//! | website, domain, e-mail | [`domain`] | `https://shop.acme.co.uk/x` → `domain:acme.co.uk` |
+//! | company name | [`company_name`] | `Acme Holdings Co., Ltd.` → `name:acme holdings` |
+//! | DUNS number | [`duns`] | `15-048-3782` → `duns:150483782` |
+//!
+//! A value that cannot give a meaningful key is rejected with a
+//! [`RejectReason`]; the reason never contains the value.
+//!
+//! Versioned inputs besides this code: the Public Suffix List compiled into
+//! the `psl` crate ([`PSL_CRATE_VERSION`]), the Unicode data of the `idna`,
+//! `unicode-normalization` and `caseless` crates, and the free-mail and
+//! legal-form tables in this module.
+
+mod domain;
+mod duns;
+mod error;
+mod freemail;
+mod legal_forms;
+mod name;
+
+pub use self::domain::domain;
+pub use self::duns::duns;
+pub use self::error::RejectReason;
+pub use self::name::company_name;
+
+use crate::key::{AccountKey, KeyType};
+
+/// Version of the `psl` crate whose compiled-in Public Suffix List defines
+/// registrable domains.
+///
+/// Two parties on different list versions can disagree on `eTLD+1`, so this is
+/// part of the protocol and must equal the exact version pinned in
+/// `Cargo.toml` (a test checks that).
+pub const PSL_CRATE_VERSION: &str = "2.1.247";
+
+/// Normalizes `raw` as a value of the given key type, dispatching to
+/// [`domain`], [`company_name`] or [`duns`].
+pub fn key(kind: KeyType, raw: &str) -> Result<AccountKey, RejectReason> {
+    match kind {
+        KeyType::Domain => domain(raw),
+        KeyType::Name => company_name(raw),
+        KeyType::Duns => duns(raw),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_dispatches_by_type() {
+        let d = key(KeyType::Domain, "www.acme.com").map(|k| k.message().to_owned());
+        assert_eq!(d.as_deref(), Ok("domain:acme.com"));
+        let n = key(KeyType::Name, "Acme Inc").map(|k| k.message().to_owned());
+        assert_eq!(n.as_deref(), Ok("name:acme"));
+        let u = key(KeyType::Duns, "15-048-3782").map(|k| k.message().to_owned());
+        assert_eq!(u.as_deref(), Ok("duns:150483782"));
+        for kind in KeyType::ALL {
+            assert_eq!(key(kind, "  ").map(|k| k.kind()), Err(RejectReason::Empty));
+        }
+    }
+
+    #[test]
+    fn keys_carry_their_type() {
+        for kind in KeyType::ALL {
+            let raw = match kind {
+                KeyType::Domain => "acme.com",
+                KeyType::Name => "acme",
+                KeyType::Duns => "150483782",
+            };
+            assert_eq!(key(kind, raw).map(|k| k.kind()), Ok(kind));
+        }
+    }
+}
