@@ -1,3 +1,207 @@
 //! cleanroom-server: brokers matching sessions between a vendor and a partner.
+//!
+//! The server stores only blinded points, match tokens and results; see
+//! `SECURITY.md` at the repository root for what each party learns.
+//!
+//! # Embedding (tests, end-to-end suites)
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cleanroom_server::ServerError> {
+//! use cleanroom_server::{Config, bootstrap, spawn};
+//! cleanroom_server::tls::install_crypto_provider();
+//! let url = "sqlite:///tmp/cleanroom-test.db";
+//! let (_org_id, admin_token) = bootstrap::create_org(url, "Acme").await?;
+//! let server = spawn(Config::for_tests(url)).await?; // 127.0.0.1:0
+//! let base = server.base_url(); // "http://127.0.0.1:PORT"
+//! # let _ = (base, admin_token);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt as _;
+
+pub mod auth;
+pub mod bootstrap;
+pub mod compute;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod store;
+pub mod tls;
+
+pub use config::{Config, DatabaseUrl, Guardrails, TlsFiles};
+pub use error::{ApiError, ServerError};
+pub use store::{AnyStore, Store};
+
+/// Shared state of every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: AnyStore,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Counters.
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Current unix time in seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Connects and migrates the database, finishes sessions left in
+/// `computing`, and builds the router (for `oneshot` tests or custom serving).
+pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
+    let store = AnyStore::connect(config.database_url.expose()).await?;
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        metrics: Arc::new(metrics::Metrics::default()),
+    };
+    let resumed = compute::resume_computing(&state).await?;
+    if resumed > 0 {
+        tracing::info!(
+            sessions = resumed,
+            "finished sessions interrupted while computing"
+        );
+    }
+    Ok((routes::router(state.clone()), state))
+}
+
+/// A server running on its own task.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    tls: bool,
+    state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT` (or `https://…` with TLS).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's state (its store, for test assertions).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, waits for open connections (bounded), closes the database.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.store.close().await;
+    }
+}
+
+/// Starts a server on `config.bind` (port 0 picks a free one) and returns once it listens.
+///
+/// Plain HTTP is refused on a non-loopback address unless `config.insecure_http`.
+pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
+    if config.tls.is_none() && !config.bind.ip().is_loopback() && !config.insecure_http {
+        return Err(ServerError::InsecureBind(config.bind));
+    }
+    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    let bind = config.bind;
+    let (router, state) = app(config).await?;
+    let listener = TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel();
+    let tls = acceptor.is_some();
+    let task = tokio::spawn(serve(listener, router, acceptor, stopped));
+    tracing::info!(%addr, tls, "listening");
+    Ok(RunningServer {
+        addr,
+        tls,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}
+
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        let router = router.clone();
+        let builder = builder.clone();
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let svc =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    router.clone().oneshot(req.map(Body::new))
+                });
+            let result = match acceptor {
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => {
+                        watcher
+                            .watch(builder.serve_connection_with_upgrades(TokioIo::new(tls), svc))
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => {
+                    watcher
+                        .watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), svc))
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(routes::SHUTDOWN_GRACE) => {
+            tracing::warn!("connections still open after the grace period");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Finishing a session: load both sides' records and tokens chunk by chunk,
+//! run [`overlap::compute`] off the async runtime, store the result and delete
+//! every blinded point and token in one transaction.
+
+use cleanroom_core::api::{Role, SessionState};
+use cleanroom_core::overlap::{self, Cell, MatchPolicy, Overlap, SideOverlap, TokenRecord};
+use cleanroom_core::wire::{BLINDED_RECORD_LEN, BlindedRecord, decode_tokens};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::Metrics;
+use crate::store::{AuditRow, ChunkKind, Store, StoreError, StoreResult};
+use crate::{AppState, now};
+
+/// One side of a stored result.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredSide {
+    totals: Vec<u64>,
+    matched: Vec<u64>,
+    matched_rows: Vec<(u32, u64)>,
+}
+
+/// The stored form of an [`Overlap`] (JSON in `sessions.result`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredOverlap {
+    vendor: StoredSide,
+    partner: StoredSide,
+    cells: Vec<Vec<Cell>>,
+}
+
+/// Serializes a result for storage.
+pub fn encode_overlap(o: &Overlap) -> String {
+    let side = |s: &SideOverlap| StoredSide {
+        totals: s.totals.clone(),
+        matched: s.matched.clone(),
+        matched_rows: s.matched_rows.clone(),
+    };
+    let stored = StoredOverlap {
+        vendor: side(&o.vendor),
+        partner: side(&o.partner),
+        cells: o.cells.clone(),
+    };
+    // invariant: plain numbers and vectors always serialize.
+    serde_json::to_string(&stored).unwrap_or_default()
+}
+
+/// Parses a stored result.
+pub fn decode_overlap(s: &str) -> StoreResult<Overlap> {
+    let stored: StoredOverlap =
+        serde_json::from_str(s).map_err(|_| StoreError::Corrupt("result"))?;
+    let side = |s: StoredSide| SideOverlap {
+        totals: s.totals,
+        matched: s.matched,
+        matched_rows: s.matched_rows,
+    };
+    Ok(Overlap {
+        vendor: side(stored.vendor),
+        partner: side(stored.partner),
+        cells: stored.cells,
+    })
+}
+
+/// `owner`'s records, each with the token the counterpart derived for it.
+async fn token_records<S: Store>(
+    store: &S,
+    session_id: &str,
+    owner: Role,
+) -> StoreResult<Vec<TokenRecord>> {
+    let mut records = Vec::new();
+    for c in store.chunks(ChunkKind::Blinded, session_id, owner).await? {
+        let data = store
+            .chunk_data(ChunkKind::Blinded, session_id, owner, c.seq)
+            .await?
+            .ok_or(StoreError::Corrupt("blinded_chunks"))?;
+        for (i, rec) in data.chunks_exact(BLINDED_RECORD_LEN).enumerate() {
+            let mut buf = [0u8; BLINDED_RECORD_LEN];
+            buf.copy_from_slice(rec);
+            let r = BlindedRecord::decode_unchecked(&buf, i)
+                .map_err(|_| StoreError::Corrupt("blinded_chunks"))?;
+            records.push(TokenRecord {
+                row_id: r.row_id,
+                populations: r.populations,
+                key_type: r.key_type,
+                token: cleanroom_core::MatchToken([0; 16]),
+            });
+        }
+    }
+    let mut i = 0usize;
+    for c in store
+        .chunks(ChunkKind::Tokens, session_id, owner.other())
+        .await?
+    {
+        let data = store
+            .chunk_data(ChunkKind::Tokens, session_id, owner.other(), c.seq)
+            .await?
+            .ok_or(StoreError::Corrupt("token_chunks"))?;
+        let tokens = decode_tokens(&data).map_err(|_| StoreError::Corrupt("token_chunks"))?;
+        for t in tokens {
+            let r = records
+                .get_mut(i)
+                .ok_or(StoreError::Corrupt("token count"))?;
+            r.token = t;
+            i += 1;
+        }
+    }
+    if i != records.len() {
+        return Err(StoreError::Corrupt("token count"));
+    }
+    Ok(records)
+}
+
+/// Computes and stores the result of a session in `computing`; a no-op otherwise.
+pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<()> {
+    let store = &state.store;
+    let Some(session) = store.session(session_id).await? else {
+        return Ok(());
+    };
+    if session.state != SessionState::Computing {
+        return Ok(());
+    }
+    let [vendor_party, partner_party] = store.parties(session_id).await?;
+    let v_pops = vendor_party.populations.map_or(0, |p| p.len());
+    let p_pops = partner_party.populations.map_or(0, |p| p.len());
+    let loaded = async {
+        let vendor = token_records(store, session_id, Role::Vendor).await?;
+        let partner = token_records(store, session_id, Role::Partner).await?;
+        Ok::<_, StoreError>((vendor, partner))
+    }
+    .await;
+    let (vendor, partner) = match loaded {
+        Ok(v) => v,
+        Err(StoreError::Corrupt(what)) => {
+            tracing::error!(what, "session data inconsistent; cancelling the session");
+            return fail(state, &session.partnership_id, session_id).await;
+        }
+        Err(e) => return Err(e),
+    };
+    let policy = MatchPolicy {
+        name_matching: session.policy.name_matching,
+    };
+    let computed = tokio::task::spawn_blocking(move || {
+        overlap::compute(&vendor, v_pops, &partner, p_pops, &policy)
+    })
+    .await;
+    let overlap = match computed {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "overlap computation rejected the data; cancelling the session");
+            return fail(state, &session.partnership_id, session_id).await;
+        }
+        Err(join) => {
+            tracing::error!(error = %join, "overlap computation panicked; cancelling the session");
+            return fail(state, &session.partnership_id, session_id).await;
+        }
+    };
+    match store
+        .complete_session(session_id, &encode_overlap(&overlap), now())
+        .await
+    {
+        Ok(()) => {}
+        // Another task finished it first, or it was revoked meanwhile.
+        Err(StoreError::Conflict { .. }) => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    Metrics::inc(&state.metrics.sessions_completed);
+    store
+        .append_audit(&AuditRow {
+            partnership_id: session.partnership_id.clone(),
+            at: now(),
+            org_name: "cleanroom-server".into(),
+            token_id: "-".into(),
+            action: "session.completed".into(),
+            session_id: Some(session_id.to_owned()),
+            detail: serde_json::json!({
+                "vendor_records": vendor_party.records,
+                "partner_records": partner_party.records,
+                "blinded_data_deleted": true,
+            }),
+        })
+        .await?;
+    tracing::info!("session completed; blinded data and tokens deleted");
+    Ok(())
+}
+
+async fn fail(state: &AppState, partnership_id: &str, session_id: &str) -> StoreResult<()> {
+    state.store.fail_session(session_id, now()).await?;
+    Metrics::inc(&state.metrics.sessions_cancelled);
+    state
+        .store
+        .append_audit(&AuditRow {
+            partnership_id: partnership_id.to_owned(),
+            at: now(),
+            org_name: "cleanroom-server".into(),
+            token_id: "-".into(),
+            action: "session.failed".into(),
+            session_id: Some(session_id.to_owned()),
+            detail: serde_json::json!({}),
+        })
+        .await
+}
+
+/// Runs [`finish_session`] on its own task, so a client disconnecting does
+/// not abandon the computation; the handle may be awaited.
+pub fn spawn_finish(state: AppState, session_id: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = finish_session(&state, &session_id).await {
+            tracing::error!(error = %e, "finishing a session failed; it stays in computing until restart");
+        }
+    })
+}
+
+/// Finishes every session left in `computing` (after a crash or `kill -9`).
+pub async fn resume_computing(state: &AppState) -> StoreResult<usize> {
+    let ids = state
+        .store
+        .sessions_in_state(SessionState::Computing)
+        .await?;
+    for id in &ids {
+        finish_session(state, id).await?;
+    }
+    Ok(ids.len())
+}

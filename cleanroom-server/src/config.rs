@@ -1,0 +1,327 @@
+//! Configuration: defaults, then a TOML file (`--config`), then environment
+//! (`CLEANROOM_*`, `DATABASE_URL`), then flags.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use cleanroom_core::api::Scope;
+use serde::Deserialize;
+
+use crate::error::ServerError;
+
+/// The default database: `./cleanroom.db`, created and migrated on start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://cleanroom.db";
+/// The default listen address.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// A database URL; its `Debug` hides credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL (`postgres://…`, `sqlite://…`, or a file path).
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL itself, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.0.split(':').next().unwrap_or("");
+        write!(f, "DatabaseUrl({scheme}:<redacted>)")
+    }
+}
+
+/// Privacy guardrails; all on by default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Guardrails {
+    /// Minimum distinct accounts per declared population (422 at blinded commit).
+    pub min_population_size: u64,
+    /// Minimum cell size `k` for disclosure.
+    pub min_cell_size: u64,
+    /// Sessions a partnership may create per rolling 24 hours (429 beyond).
+    pub sessions_per_day: u32,
+}
+
+impl Default for Guardrails {
+    fn default() -> Self {
+        Guardrails {
+            min_population_size: 50,
+            min_cell_size: 5,
+            sessions_per_day: 10,
+        }
+    }
+}
+
+/// PEM files for TLS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// Everything a running server needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// Database.
+    pub database_url: DatabaseUrl,
+    /// TLS; `None` serves plain HTTP (loopback only unless `insecure_http`).
+    pub tls: Option<TlsFiles>,
+    /// Allow plain HTTP on a non-loopback address.
+    pub insecure_http: bool,
+    /// Privacy guardrails.
+    pub guardrails: Guardrails,
+    /// Largest chunk body accepted (bytes).
+    pub max_chunk_bytes: usize,
+    /// Largest JSON body accepted (bytes).
+    pub max_json_bytes: usize,
+}
+
+impl Config {
+    /// Defaults with the given database, bound on `127.0.0.1:0` (for tests and embedding).
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..Config::new(database_url)
+        }
+    }
+
+    /// Defaults with the given database.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: DatabaseUrl::new(database_url),
+            tls: None,
+            insecure_http: false,
+            guardrails: Guardrails::default(),
+            max_chunk_bytes: 16 * 1024 * 1024,
+            max_json_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new(DEFAULT_DATABASE_URL)
+    }
+}
+
+/// `cleanroom-server`: the broker of cleanroom matching sessions.
+#[derive(Debug, Parser)]
+#[command(name = "cleanroom-server", version, about)]
+pub struct Cli {
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: Settings,
+    /// Without a subcommand, serve.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags and environment variables; unset ones fall back to the config file, then defaults.
+#[derive(Debug, Default, Args)]
+pub struct Settings {
+    /// TOML config file.
+    #[arg(long, env = "CLEANROOM_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL: `sqlite://FILE` (default `sqlite://cleanroom.db`) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Listen address (default 127.0.0.1:8080).
+    #[arg(long, env = "CLEANROOM_BIND", global = true)]
+    pub bind: Option<SocketAddr>,
+    /// TLS certificate chain (PEM).
+    #[arg(long, env = "CLEANROOM_TLS_CERT", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "CLEANROOM_TLS_KEY", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Allow plain HTTP on a non-loopback address.
+    #[arg(long, env = "CLEANROOM_INSECURE_HTTP", global = true)]
+    pub insecure_http: bool,
+    /// Minimum accounts per population (default 50).
+    #[arg(long, env = "CLEANROOM_MIN_POPULATION_SIZE", global = true)]
+    pub min_population_size: Option<u64>,
+    /// Minimum cell size k (default 5).
+    #[arg(long, env = "CLEANROOM_MIN_CELL_SIZE", global = true)]
+    pub min_cell_size: Option<u64>,
+    /// Sessions per partnership per day (default 10).
+    #[arg(long, env = "CLEANROOM_SESSIONS_PER_DAY", global = true)]
+    pub sessions_per_day: Option<u32>,
+    /// Largest chunk body in bytes (default 16 MiB).
+    #[arg(long, env = "CLEANROOM_MAX_CHUNK_BYTES", global = true)]
+    pub max_chunk_bytes: Option<usize>,
+    /// Log as JSON lines.
+    #[arg(long, env = "CLEANROOM_LOG_JSON", global = true)]
+    pub log_json: bool,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Bootstrap administration against the same database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// `admin …`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Creates an organization; prints its id and an admin token.
+    CreateOrg {
+        /// Unique organization name.
+        name: String,
+    },
+    /// Creates a token for an existing organization; prints it.
+    CreateToken {
+        /// Organization name.
+        #[arg(long)]
+        org: String,
+        /// Scope: admin, upload or view.
+        #[arg(long, value_parser = parse_scope)]
+        scope: Scope,
+        /// Label.
+        #[arg(long, default_value = "cli")]
+        label: String,
+        /// Lifetime in days.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<Scope, String> {
+    match s {
+        "admin" => Ok(Scope::Admin),
+        "upload" => Ok(Scope::Upload),
+        "view" => Ok(Scope::View),
+        _ => Err("expected admin, upload or view".into()),
+    }
+}
+
+/// The config file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileConfig {
+    bind: Option<SocketAddr>,
+    database_url: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    insecure_http: Option<bool>,
+    max_chunk_bytes: Option<usize>,
+    guardrails: Option<FileGuardrails>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FileGuardrails {
+    min_population_size: Option<u64>,
+    min_cell_size: Option<u64>,
+    sessions_per_day: Option<u32>,
+}
+
+impl Settings {
+    /// Resolves flags/env over the config file over defaults.
+    pub fn resolve(&self) -> Result<Config, ServerError> {
+        let file: FileConfig = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ServerError::Config(format!("reading config file: {e}")))?;
+                toml::from_str(&text)
+                    .map_err(|e| ServerError::Config(format!("parsing config file: {e}")))?
+            }
+            None => FileConfig::default(),
+        };
+        let fg = file.guardrails.unwrap_or_default();
+        let defaults = Config::default();
+        let bind = match self.bind.or(file.bind) {
+            Some(b) => b,
+            None => DEFAULT_BIND
+                .parse()
+                .map_err(|_| ServerError::Config("default bind".into()))?,
+        };
+        let tls = match (
+            self.tls_cert.clone().or(file.tls_cert),
+            self.tls_key.clone().or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(ServerError::Config(
+                    "tls_cert and tls_key must be given together".into(),
+                ));
+            }
+        };
+        Ok(Config {
+            bind,
+            database_url: DatabaseUrl::new(
+                self.database_url
+                    .clone()
+                    .or(file.database_url)
+                    .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            ),
+            tls,
+            insecure_http: self.insecure_http || file.insecure_http.unwrap_or(false),
+            guardrails: Guardrails {
+                min_population_size: self
+                    .min_population_size
+                    .or(fg.min_population_size)
+                    .unwrap_or(defaults.guardrails.min_population_size),
+                min_cell_size: self
+                    .min_cell_size
+                    .or(fg.min_cell_size)
+                    .unwrap_or(defaults.guardrails.min_cell_size),
+                sessions_per_day: self
+                    .sessions_per_day
+                    .or(fg.sessions_per_day)
+                    .unwrap_or(defaults.guardrails.sessions_per_day),
+            },
+            max_chunk_bytes: self
+                .max_chunk_bytes
+                .or(file.max_chunk_bytes)
+                .unwrap_or(defaults.max_chunk_bytes),
+            max_json_bytes: defaults.max_json_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cleanroom.toml");
+        std::fs::write(
+            &path,
+            "bind = \"127.0.0.1:9999\"\nmax_chunk_bytes = 1024\n[guardrails]\nmin_cell_size = 7\nsessions_per_day = 3\n",
+        )
+        .unwrap();
+        let s = Settings {
+            config: Some(path),
+            sessions_per_day: Some(4),
+            ..Settings::default()
+        };
+        let c = s.resolve().unwrap();
+        assert_eq!(c.bind.port(), 9999);
+        assert_eq!(c.max_chunk_bytes, 1024);
+        assert_eq!(c.guardrails.min_cell_size, 7);
+        assert_eq!(c.guardrails.sessions_per_day, 4);
+        assert_eq!(c.guardrails.min_population_size, 50);
+        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert!(!format!("{:?}", DatabaseUrl::new("postgres://u:pw@h/db")).contains("pw"));
+    }
+}

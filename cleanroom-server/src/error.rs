@@ -1,0 +1,189 @@
+//! Errors per layer, and their RFC 9457 `application/problem+json` form.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cleanroom_core::api::Problem;
+
+use crate::store::StoreError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error answered to an API caller. Its text never carries account data or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No, malformed, unknown or revoked bearer token.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// The token's expiry has passed.
+    #[error("the token has expired")]
+    TokenExpired,
+    /// The token's scope does not allow the call, or the caller's side may not do it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Unknown, or not visible to the caller (never distinguishes the two).
+    #[error("no such resource")]
+    NotFound,
+    /// Not allowed in the current state.
+    #[error("{detail}")]
+    Conflict {
+        /// Machine code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+        /// The open session, for `session-open`.
+        session_id: Option<String>,
+    },
+    /// Well-formed but invalid.
+    #[error("{detail}")]
+    Invalid {
+        /// Machine code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
+    /// Malformed request.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Session budget exhausted.
+    #[error("the partnership has used its session budget for the last 24 hours")]
+    Budget,
+    /// Something failed on the server; details are logged, not returned.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422.
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 409.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+            session_id: None,
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::TokenExpired => (StatusCode::UNAUTHORIZED, "token-expired"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request"),
+            ApiError::Budget => (StatusCode::TOO_MANY_REQUESTS, "session-budget-exhausted"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict {
+                code,
+                detail,
+                session_id,
+            } => ApiError::Conflict {
+                code,
+                detail,
+                session_id,
+            },
+            StoreError::Invalid { code, detail } => ApiError::Invalid { code, detail },
+            StoreError::Budget => ApiError::Budget,
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A fixed title per status.
+pub fn title_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict with the current state",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        422 => "Unprocessable content",
+        429 => "Too many requests",
+        503 => "Service unavailable",
+        s if s >= 500 => "Internal server error",
+        _ => "Request failed",
+    }
+}
+
+/// Builds a problem+json response.
+pub fn problem_response(
+    status: StatusCode,
+    code: &str,
+    detail: Option<String>,
+    session_id: Option<String>,
+) -> Response {
+    let problem = Problem {
+        type_: format!("urn:cleanroom:problem:{code}"),
+        title: title_of(status).to_owned(),
+        status: status.as_u16(),
+        detail,
+        code: code.to_owned(),
+    };
+    let mut value = serde_json::to_value(&problem).unwrap_or_default();
+    if let (Some(id), Some(obj)) = (session_id, value.as_object_mut()) {
+        obj.insert("session_id".into(), serde_json::Value::String(id));
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_default();
+    let mut resp = (status, body).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let ApiError::Internal(msg) = &self {
+            tracing::error!(error = %msg, "internal error");
+            return problem_response(status, code, None, None);
+        }
+        let detail = Some(self.to_string());
+        let session_id = match self {
+            ApiError::Conflict { session_id, .. } => session_id,
+            _ => None,
+        };
+        problem_response(status, code, detail, session_id)
+    }
+}
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Storage failed.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// Binding or serving failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// TLS configuration failed.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// Plain HTTP on a non-loopback address without `--insecure-http`.
+    #[error(
+        "refusing plain HTTP on non-loopback address {0}: configure --tls-cert/--tls-key or pass --insecure-http"
+    )]
+    InsecureBind(std::net::SocketAddr),
+    /// Bad configuration.
+    #[error("config: {0}")]
+    Config(String),
+}

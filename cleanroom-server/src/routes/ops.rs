@@ -1,0 +1,45 @@
+//! `/healthz`, `/readyz`, `/metrics`, `/v1/openapi.json`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::problem_response;
+use crate::store::Store;
+
+/// Liveness.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database ping failed");
+            problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                Some("the database is unreachable".into()),
+                None,
+            )
+        }
+    }
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}

@@ -1,0 +1,216 @@
+//! `/v1/partnerships`: invite, accept, agree on a policy, revoke.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cleanroom_core::api::{
+    InvitePartner, Partnership, PartnershipStatus, PendingPolicy, ProposePolicy, Role, Scope,
+};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::routes::{audit, member_partnership, partnership_view};
+use crate::store::{PartnershipRow, Store, StoreError};
+
+/// `POST /v1/partnerships`: invite an organization by name.
+pub async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<InvitePartner>,
+) -> Result<(StatusCode, Json<Partnership>), ApiError> {
+    caller.require(Scope::Admin)?;
+    let other = state
+        .store
+        .org_by_name(&req.org)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if other.id == caller.org.id {
+        return Err(ApiError::invalid(
+            "self-partnership",
+            "an organization cannot partner with itself",
+        ));
+    }
+    let existing = state.store.list_partnerships(&caller.org.id).await?;
+    if existing.iter().any(|p| {
+        p.status != PartnershipStatus::Revoked
+            && (p.vendor_org_id == other.id || p.partner_org_id == other.id)
+    }) {
+        return Err(ApiError::conflict(
+            "partnership-exists",
+            "a partnership with that organization already exists",
+        ));
+    }
+    let (vendor, partner) = match req.my_role {
+        Role::Vendor => (caller.org.id.clone(), other.id.clone()),
+        Role::Partner => (other.id.clone(), caller.org.id.clone()),
+    };
+    let row = PartnershipRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        vendor_org_id: vendor,
+        partner_org_id: partner,
+        invited_by: req.my_role,
+        status: PartnershipStatus::Invited,
+        policy: req.policy,
+        pending: None,
+        created_at: crate::now(),
+    };
+    state.store.create_partnership(&row).await?;
+    audit(
+        &state,
+        &caller,
+        &row.id,
+        "partnership.invited",
+        None,
+        serde_json::json!({ "policy": row.policy, "inviter_role": req.my_role }),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(partnership_view(&state, &row, req.my_role).await?),
+    ))
+}
+
+/// `GET /v1/partnerships`: the caller's own partnerships.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Partnership>>, ApiError> {
+    caller.require(Scope::View)?;
+    let mut out = Vec::new();
+    for p in state.store.list_partnerships(&caller.org.id).await? {
+        if let Some(role) = p.role_of(&caller.org.id) {
+            out.push(partnership_view(&state, &p, role).await?);
+        }
+    }
+    Ok(Json(out))
+}
+
+/// `GET /v1/partnerships/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Partnership>, ApiError> {
+    caller.require(Scope::View)?;
+    let (p, role) = member_partnership(&state, &caller, &id).await?;
+    Ok(Json(partnership_view(&state, &p, role).await?))
+}
+
+/// `POST /v1/partnerships/{id}/accept`: the invitee agrees to the proposed policy.
+pub async fn accept(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Partnership>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let (_, role) = member_partnership(&state, &caller, &id).await?;
+    let p = state
+        .store
+        .update_partnership(&id, &mut |p| {
+            if p.status != PartnershipStatus::Invited {
+                return Err(StoreError::conflict(
+                    "partnership-state",
+                    "only an invited partnership can be accepted",
+                ));
+            }
+            if p.invited_by == role {
+                return Err(StoreError::conflict(
+                    "partnership-state",
+                    "only the invited organization can accept",
+                ));
+            }
+            p.status = PartnershipStatus::Active;
+            Ok(())
+        })
+        .await?;
+    audit(
+        &state,
+        &caller,
+        &p.id,
+        "partnership.accepted",
+        None,
+        serde_json::json!({ "policy": p.policy }),
+    )
+    .await?;
+    Ok(Json(partnership_view(&state, &p, role).await?))
+}
+
+/// `PUT /v1/partnerships/{id}/policy`: takes effect once both sides put the same policy.
+pub async fn policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<ProposePolicy>,
+) -> Result<Json<Partnership>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let (_, role) = member_partnership(&state, &caller, &id).await?;
+    let mut agreed = false;
+    let p = state
+        .store
+        .update_partnership(&id, &mut |p| {
+            agreed = false;
+            if p.status != PartnershipStatus::Active {
+                return Err(StoreError::conflict(
+                    "partnership-state",
+                    "the policy of a partnership can change only while it is active",
+                ));
+            }
+            match p.pending {
+                Some(pending) if pending.proposed_by != role && pending.policy == req.policy => {
+                    p.policy = req.policy;
+                    p.pending = None;
+                    agreed = true;
+                }
+                _ if req.policy == p.policy => p.pending = None,
+                _ => {
+                    p.pending = Some(PendingPolicy {
+                        policy: req.policy,
+                        proposed_by: role,
+                    })
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    let action = if agreed {
+        "policy.agreed"
+    } else {
+        "policy.proposed"
+    };
+    audit(
+        &state,
+        &caller,
+        &p.id,
+        action,
+        None,
+        serde_json::json!({ "policy": req.policy }),
+    )
+    .await?;
+    Ok(Json(partnership_view(&state, &p, role).await?))
+}
+
+/// `POST /v1/partnerships/{id}/revoke`: cancels open sessions and deletes their data.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Partnership>, ApiError> {
+    caller.require(Scope::Admin)?;
+    let (_, role) = member_partnership(&state, &caller, &id).await?;
+    let (p, cancelled) = state.store.revoke_partnership(&id, crate::now()).await?;
+    for _ in &cancelled {
+        Metrics::inc(&state.metrics.sessions_cancelled);
+    }
+    audit(
+        &state,
+        &caller,
+        &p.id,
+        "partnership.revoked",
+        None,
+        serde_json::json!({ "cancelled_sessions": cancelled }),
+    )
+    .await?;
+    Ok(Json(partnership_view(&state, &p, role).await?))
+}

@@ -1,0 +1,453 @@
+//! `/v1/.../sessions`: the session state machine and its binary uploads.
+//!
+//! `awaiting_blinded` → (both blinded sets committed) → `awaiting_tokens` →
+//! (both token sets committed) → `computing` → `completed`; `cancelled` from
+//! either awaiting state. Every out-of-order call is a 409 problem.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cleanroom_core::api::{
+    ChunkReceipt, CommitBlinded, CommitTokens, Scope, Session, SessionState,
+};
+use cleanroom_core::protocol::protocol_version;
+use cleanroom_core::wire::{
+    self, BLINDED_RECORD_LEN, BlindedRecord, MAX_POPULATIONS, POINT_RECORD_LEN, TOKEN_RECORD_LEN,
+};
+use futures_util::stream;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::compute;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::routes::{audit, member_partnership, member_session, octet_stream, session_view};
+use crate::store::{ChunkCheck, ChunkKind, NewSession, Store, StoreError, StoreResult};
+
+/// `POST /v1/partnerships/{id}/sessions`.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Session>), ApiError> {
+    caller.require(Scope::Upload)?;
+    let (p, role) = member_partnership(&state, &caller, &id).await?;
+    let s = state
+        .store
+        .create_session(&NewSession {
+            id: uuid::Uuid::new_v4().to_string(),
+            partnership_id: p.id.clone(),
+            created_by: role,
+            protocol_version: protocol_version(),
+            now: crate::now(),
+            min_cell_size: state.config.guardrails.min_cell_size,
+            sessions_per_day: state.config.guardrails.sessions_per_day,
+        })
+        .await?;
+    Metrics::inc(&state.metrics.sessions_created);
+    audit(
+        &state,
+        &caller,
+        &p.id,
+        "session.created",
+        Some(&s.id),
+        serde_json::json!({ "policy": s.policy, "min_cell_size": s.min_cell_size }),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(session_view(&state, &s, role).await?),
+    ))
+}
+
+/// `GET /v1/partnerships/{id}/sessions`, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Session>>, ApiError> {
+    caller.require(Scope::View)?;
+    let (p, role) = member_partnership(&state, &caller, &id).await?;
+    let mut out = Vec::new();
+    for s in state.store.list_sessions(&p.id).await? {
+        out.push(session_view(&state, &s, role).await?);
+    }
+    Ok(Json(out))
+}
+
+/// `GET /v1/sessions/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    caller.require(Scope::View)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    Ok(Json(session_view(&state, &s, role).await?))
+}
+
+/// `POST /v1/sessions/{id}/cancel`.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Session>, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    let s = state.store.cancel_session(&s.id, crate::now()).await?;
+    Metrics::inc(&state.metrics.sessions_cancelled);
+    audit(
+        &state,
+        &caller,
+        &s.partnership_id,
+        "session.cancelled",
+        Some(&s.id),
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(Json(session_view(&state, &s, role).await?))
+}
+
+/// Per-row consistency of blinded records: same populations on every key of a
+/// row, at most one key per type, population bits within the declared ones,
+/// and (at commit) the minimum population size.
+struct BlindedCheck {
+    declared: usize,
+    min_population_size: u64,
+    populations: Vec<String>,
+    /// row id → (population bits, key-type bitmap)
+    rows: HashMap<u32, (u64, u8)>,
+    index: usize,
+}
+
+impl BlindedCheck {
+    fn new(populations: Vec<String>, min_population_size: u64) -> Self {
+        BlindedCheck {
+            declared: populations.len(),
+            min_population_size,
+            populations,
+            rows: HashMap::new(),
+            index: 0,
+        }
+    }
+
+    fn record(&mut self, r: &BlindedRecord) -> StoreResult<()> {
+        let index = self.index;
+        self.index += 1;
+        if r.populations & !wire::population_mask(self.declared) != 0 {
+            return Err(StoreError::invalid(
+                "undeclared-population",
+                format!(
+                    "record {index}: population bits outside the {} declared populations",
+                    self.declared
+                ),
+            ));
+        }
+        let bit = 1u8 << r.key_type.to_byte();
+        let entry = self.rows.entry(r.row_id).or_insert((r.populations, 0));
+        if entry.0 != r.populations {
+            return Err(StoreError::invalid(
+                "inconsistent-row",
+                format!("record {index}: a row's keys carry different population bits"),
+            ));
+        }
+        if entry.1 & bit != 0 {
+            return Err(StoreError::invalid(
+                "duplicate-key",
+                format!(
+                    "record {index}: a row has two {} keys (duplicate row?)",
+                    r.key_type
+                ),
+            ));
+        }
+        entry.1 |= bit;
+        Ok(())
+    }
+}
+
+impl ChunkCheck for BlindedCheck {
+    fn feed(&mut self, _seq: u32, data: &[u8]) -> StoreResult<()> {
+        for rec in data.chunks_exact(BLINDED_RECORD_LEN) {
+            let mut buf = [0u8; BLINDED_RECORD_LEN];
+            buf.copy_from_slice(rec);
+            // Points were validated at upload; re-check only the cheap fields.
+            let r = BlindedRecord::decode_unchecked(&buf, self.index)
+                .map_err(|e| StoreError::invalid("malformed-records", e.to_string()))?;
+            self.record(&r)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> StoreResult<()> {
+        for (i, name) in self.populations.iter().enumerate() {
+            let n = self
+                .rows
+                .values()
+                .filter(|(pops, _)| pops & (1u64 << i) != 0)
+                .count() as u64;
+            if n < self.min_population_size {
+                return Err(StoreError::invalid(
+                    "population-too-small",
+                    format!(
+                        "population \"{name}\" has fewer than the minimum of {} accounts required for matching",
+                        self.min_population_size
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `PUT /v1/sessions/{id}/blinded/{seq}`: N × 48-byte records; replaces the chunk until commit.
+pub async fn put_blinded(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, seq)): Path<(String, u32)>,
+    body: Bytes,
+) -> Result<Json<ChunkReceipt>, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    if s.state != SessionState::AwaitingBlinded {
+        return Err(ApiError::conflict(
+            "session-state",
+            format!(
+                "uploading blinded records is not allowed while the session is {}",
+                crate::store::text::state(s.state)
+            ),
+        ));
+    }
+    if body.is_empty() {
+        return Err(ApiError::invalid(
+            "empty-chunk",
+            "a chunk holds at least one record",
+        ));
+    }
+    // Point validation is CPU work: keep it off the async workers.
+    let validated = {
+        let body = body.clone();
+        tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
+            let records = wire::decode_blinded_records(&body, 0, MAX_POPULATIONS)
+                .map_err(|e| ApiError::invalid("malformed-records", e.to_string()))?;
+            let mut check = BlindedCheck::new(Vec::new(), 0);
+            check.declared = MAX_POPULATIONS;
+            for r in &records {
+                check.record(r)?;
+            }
+            Ok(records.len())
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("validation task: {e}")))??
+    };
+    let records = validated as u64;
+    state
+        .store
+        .put_chunk(ChunkKind::Blinded, &s.id, role, seq, records, &body)
+        .await?;
+    Metrics::inc(&state.metrics.chunks_uploaded);
+    Ok(Json(ChunkReceipt { seq, records }))
+}
+
+/// `POST /v1/sessions/{id}/blinded/commit`.
+pub async fn commit_blinded(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<CommitBlinded>,
+) -> Result<Json<Session>, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    if req.protocol_version != protocol_version() {
+        return Err(ApiError::invalid(
+            "protocol-version-mismatch",
+            format!(
+                "the server speaks protocol {}, the upload declares {}",
+                protocol_version(),
+                req.protocol_version.chars().take(100).collect::<String>()
+            ),
+        ));
+    }
+    if req.populations.is_empty() || req.populations.len() > MAX_POPULATIONS {
+        return Err(ApiError::invalid(
+            "invalid-populations",
+            format!("declare between 1 and {MAX_POPULATIONS} populations"),
+        ));
+    }
+    for (i, name) in req.populations.iter().enumerate() {
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            return Err(ApiError::invalid(
+                "invalid-populations",
+                "population names are 1 to 100 characters",
+            ));
+        }
+        if req.populations[..i].contains(name) {
+            return Err(ApiError::invalid(
+                "invalid-populations",
+                "population names must be unique",
+            ));
+        }
+    }
+    let mut check = BlindedCheck::new(
+        req.populations.clone(),
+        state.config.guardrails.min_population_size,
+    );
+    let new_state = state
+        .store
+        .commit_blinded(
+            &s.id,
+            role,
+            &req.populations,
+            req.chunks,
+            req.records,
+            &mut check,
+        )
+        .await?;
+    audit(
+        &state,
+        &caller,
+        &s.partnership_id,
+        "blinded.committed",
+        Some(&s.id),
+        serde_json::json!({
+            "records": req.records,
+            "chunks": req.chunks,
+            "populations": req.populations.len(),
+            "session_state": new_state,
+        }),
+    )
+    .await?;
+    let s = state
+        .store
+        .session(&s.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(session_view(&state, &s, role).await?))
+}
+
+/// `GET /v1/sessions/{id}/counterpart/points`: the counterpart's points, 32
+/// bytes each, in chunk then record order, streamed one stored chunk at a time.
+pub async fn counterpart_points(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    if s.state != SessionState::AwaitingTokens {
+        return Err(ApiError::conflict(
+            "session-state",
+            format!(
+                "the counterpart's points are available only while the session awaits tokens (it is {})",
+                crate::store::text::state(s.state)
+            ),
+        ));
+    }
+    let other = role.other();
+    let parties = state.store.parties(&s.id).await?;
+    let records = parties
+        .iter()
+        .find(|p| p.role == other)
+        .and_then(|p| p.records)
+        .unwrap_or(0);
+    let seqs: Vec<u32> = state
+        .store
+        .chunks(ChunkKind::Blinded, &s.id, other)
+        .await?
+        .iter()
+        .map(|c| c.seq)
+        .collect();
+    let store = state.store.clone();
+    let session_id = s.id.clone();
+    let body = stream::unfold(seqs.into_iter(), move |mut seqs| {
+        let store = store.clone();
+        let session_id = session_id.clone();
+        async move {
+            let seq = seqs.next()?;
+            let item = match store
+                .chunk_data(ChunkKind::Blinded, &session_id, other, seq)
+                .await
+            {
+                Ok(Some(data)) => {
+                    let mut out =
+                        Vec::with_capacity(data.len() / BLINDED_RECORD_LEN * POINT_RECORD_LEN);
+                    for rec in data.chunks_exact(BLINDED_RECORD_LEN) {
+                        out.extend_from_slice(&rec[BLINDED_RECORD_LEN - POINT_RECORD_LEN..]);
+                    }
+                    Ok(Bytes::from(out))
+                }
+                // Deleted mid-stream (cancelled or revoked): end the body with an error.
+                Ok(None) => Err(std::io::Error::other("session data no longer available")),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            Some((item, seqs))
+        }
+    });
+    Ok(octet_stream(Body::from_stream(body), records))
+}
+
+/// `PUT /v1/sessions/{id}/tokens/{seq}`: N × 16-byte tokens for the counterpart's records.
+pub async fn put_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, seq)): Path<(String, u32)>,
+    body: Bytes,
+) -> Result<Json<ChunkReceipt>, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    if body.is_empty() {
+        return Err(ApiError::invalid(
+            "empty-chunk",
+            "a chunk holds at least one token",
+        ));
+    }
+    let tokens = wire::decode_tokens(&body)
+        .map_err(|e| ApiError::invalid("malformed-tokens", e.to_string()))?;
+    let records = tokens.len() as u64;
+    debug_assert_eq!(body.len(), tokens.len() * TOKEN_RECORD_LEN);
+    state
+        .store
+        .put_chunk(ChunkKind::Tokens, &s.id, role, seq, records, &body)
+        .await?;
+    Metrics::inc(&state.metrics.chunks_uploaded);
+    Ok(Json(ChunkReceipt { seq, records }))
+}
+
+/// `POST /v1/sessions/{id}/tokens/commit`; the second commit computes the result.
+pub async fn commit_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<CommitTokens>,
+) -> Result<Json<Session>, ApiError> {
+    caller.require(Scope::Upload)?;
+    let (s, _, role) = member_session(&state, &caller, &id).await?;
+    let new_state = state
+        .store
+        .commit_tokens(&s.id, role, req.chunks, req.records)
+        .await?;
+    audit(
+        &state,
+        &caller,
+        &s.partnership_id,
+        "tokens.committed",
+        Some(&s.id),
+        serde_json::json!({ "records": req.records, "chunks": req.chunks, "session_state": new_state }),
+    )
+    .await?;
+    if new_state == SessionState::Computing {
+        // Own task: a disconnecting client does not abandon the computation.
+        compute::spawn_finish(state.clone(), s.id.clone())
+            .await
+            .map_err(|e| ApiError::Internal(format!("compute task: {e}")))?;
+    }
+    let s = state
+        .store
+        .session(&s.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(session_view(&state, &s, role).await?))
+}

@@ -1,0 +1,663 @@
+//! Persistence behind the [`Store`] trait, one implementation per backend.
+//!
+//! Both backends run the same portable SQL (see [`sql`]) with their own
+//! add-only migrations; backend specifics (connecting, pragmas, migrations)
+//! live in [`sqlite`] and [`postgres`]. Every state-changing method runs in
+//! one transaction that first locks the row it changes, so concurrent
+//! requests on both backends see a consistent state machine.
+
+use std::future::Future;
+
+use cleanroom_core::api::{
+    PartnershipStatus, PendingPolicy, Role, Scope, SessionState, SharingPolicy,
+};
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The request does not fit the current state (HTTP 409).
+    #[error("{detail}")]
+    Conflict {
+        /// Machine code.
+        code: &'static str,
+        /// Human explanation, never account data.
+        detail: String,
+        /// The open session, for a session-already-open conflict.
+        session_id: Option<String>,
+    },
+    /// The request is well-formed but invalid (HTTP 422).
+    #[error("{detail}")]
+    Invalid {
+        /// Machine code.
+        code: &'static str,
+        /// Human explanation, never account data.
+        detail: String,
+    },
+    /// The partnership's session budget for the day is used up (HTTP 429).
+    #[error("session budget exhausted")]
+    Budget,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value in column {0}")]
+    Corrupt(&'static str),
+}
+
+impl StoreError {
+    /// A 409 with a code and detail.
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            code,
+            detail: detail.into(),
+            session_id: None,
+        }
+    }
+
+    /// A 422 with a code and detail.
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Result alias of the storage layer.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgRow {
+    /// Id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An API token; only the SHA-256 of the secret is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Id, the public prefix of the secret.
+    pub id: String,
+    /// Owning organization.
+    pub org_id: String,
+    /// Label.
+    pub label: String,
+    /// Scope.
+    pub scope: Scope,
+    /// SHA-256 of the full secret.
+    pub secret_hash: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    /// Unix seconds.
+    pub revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow")
+            .field("id", &self.id)
+            .field("scope", &self.scope)
+            .field("secret_hash", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A partnership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnershipRow {
+    /// Id.
+    pub id: String,
+    /// Vendor organization id.
+    pub vendor_org_id: String,
+    /// Partner organization id.
+    pub partner_org_id: String,
+    /// The inviting side.
+    pub invited_by: Role,
+    /// Status.
+    pub status: PartnershipStatus,
+    /// Policy in force.
+    pub policy: SharingPolicy,
+    /// Pending change.
+    pub pending: Option<PendingPolicy>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl PartnershipRow {
+    /// The caller's role, or `None` when the organization is not part of it.
+    pub fn role_of(&self, org_id: &str) -> Option<Role> {
+        if self.vendor_org_id == org_id {
+            Some(Role::Vendor)
+        } else if self.partner_org_id == org_id {
+            Some(Role::Partner)
+        } else {
+            None
+        }
+    }
+}
+
+/// A session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Id.
+    pub id: String,
+    /// Partnership.
+    pub partnership_id: String,
+    /// State.
+    pub state: SessionState,
+    /// Protocol version.
+    pub protocol_version: String,
+    /// Creator.
+    pub created_by: Role,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub finished_at: Option<i64>,
+    /// Policy snapshot taken at creation.
+    pub policy: SharingPolicy,
+    /// Minimum cell size snapshot taken at creation.
+    pub min_cell_size: u64,
+    /// Serialized overlap, once completed.
+    pub result: Option<String>,
+    /// Unix seconds.
+    pub computed_at: Option<i64>,
+}
+
+/// One party's progress in a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartyRow {
+    /// Role.
+    pub role: Role,
+    /// Declared populations, once blinded data is committed.
+    pub populations: Option<Vec<String>>,
+    /// Committed record count.
+    pub records: Option<u64>,
+    /// Blinded upload committed.
+    pub blinded_committed: bool,
+    /// Token upload committed.
+    pub tokens_committed: bool,
+}
+
+/// Which chunk table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkKind {
+    /// 48-byte blinded records.
+    Blinded,
+    /// 16-byte tokens.
+    Tokens,
+}
+
+/// A stored chunk's metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Sequence number.
+    pub seq: u32,
+    /// Records in it.
+    pub records: u64,
+}
+
+/// An audit entry to append.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditRow {
+    /// Partnership.
+    pub partnership_id: String,
+    /// Unix seconds.
+    pub at: i64,
+    /// Acting organization's name.
+    pub org_name: String,
+    /// Acting token id.
+    pub token_id: String,
+    /// Action.
+    pub action: String,
+    /// Session.
+    pub session_id: Option<String>,
+    /// Non-identifying detail.
+    pub detail: serde_json::Value,
+}
+
+/// What a commit of blinded chunks must check, fed chunk by chunk inside the
+/// commit transaction (so no chunk can change between check and commit).
+pub trait ChunkCheck: Send {
+    /// One chunk, in sequence order.
+    fn feed(&mut self, seq: u32, data: &[u8]) -> StoreResult<()>;
+    /// After the last chunk.
+    fn finish(&mut self) -> StoreResult<()>;
+}
+
+/// A new session's parameters.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    /// Id.
+    pub id: String,
+    /// Partnership.
+    pub partnership_id: String,
+    /// Creator.
+    pub created_by: Role,
+    /// Protocol version.
+    pub protocol_version: String,
+    /// Unix seconds.
+    pub now: i64,
+    /// Minimum cell size snapshot.
+    pub min_cell_size: u64,
+    /// Sessions allowed per partnership per rolling day.
+    pub sessions_per_day: u32,
+}
+
+/// Persistence operations. Every method is one transaction.
+pub trait Store: Send + Sync + 'static {
+    /// Checks the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Creates an organization; 409 if the name is taken.
+    fn create_org(&self, org: &OrgRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// By id.
+    fn org_by_id(&self, id: &str) -> impl Future<Output = StoreResult<Option<OrgRow>>> + Send;
+    /// By name.
+    fn org_by_name(&self, name: &str) -> impl Future<Output = StoreResult<Option<OrgRow>>> + Send;
+
+    /// Stores a token.
+    fn insert_token(&self, token: &TokenRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// By id.
+    fn token_by_id(&self, id: &str) -> impl Future<Output = StoreResult<Option<TokenRow>>> + Send;
+    /// An organization's unrevoked tokens.
+    fn list_tokens(&self, org_id: &str) -> impl Future<Output = StoreResult<Vec<TokenRow>>> + Send;
+    /// Revokes one of an organization's tokens; `NotFound` if it has no such live token.
+    fn revoke_token(
+        &self,
+        org_id: &str,
+        token_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Stores a new partnership.
+    fn create_partnership(
+        &self,
+        p: &PartnershipRow,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// By id.
+    fn partnership(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<PartnershipRow>>> + Send;
+    /// An organization's partnerships, newest first.
+    fn list_partnerships(
+        &self,
+        org_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<PartnershipRow>>> + Send;
+    /// Locks, loads, lets `f` change, and writes back status and policy.
+    fn update_partnership(
+        &self,
+        id: &str,
+        f: &mut (dyn FnMut(&mut PartnershipRow) -> StoreResult<()> + Send),
+    ) -> impl Future<Output = StoreResult<PartnershipRow>> + Send;
+    /// Revokes; cancels open sessions and deletes their chunks.
+    fn revoke_partnership(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<(PartnershipRow, Vec<String>)>> + Send;
+
+    /// Creates a session: 409 if one is open, 429 over budget.
+    fn create_session(
+        &self,
+        new: &NewSession,
+    ) -> impl Future<Output = StoreResult<SessionRow>> + Send;
+    /// By id.
+    fn session(&self, id: &str) -> impl Future<Output = StoreResult<Option<SessionRow>>> + Send;
+    /// A partnership's sessions, newest first.
+    fn list_sessions(
+        &self,
+        partnership_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<SessionRow>>> + Send;
+    /// Ids of sessions in a state.
+    fn sessions_in_state(
+        &self,
+        state: SessionState,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Both parties' progress, vendor first.
+    fn parties(&self, session_id: &str) -> impl Future<Output = StoreResult<[PartyRow; 2]>> + Send;
+    /// Stores (or replaces) a chunk while the upload is open.
+    fn put_chunk(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+        records: u64,
+        data: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A party's chunks, by sequence number.
+    fn chunks(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+    ) -> impl Future<Output = StoreResult<Vec<ChunkInfo>>> + Send;
+    /// One chunk's bytes.
+    fn chunk_data(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+    ) -> impl Future<Output = StoreResult<Option<Vec<u8>>>> + Send;
+    /// Commits a party's blinded upload; moves to `awaiting_tokens` when both are in.
+    fn commit_blinded(
+        &self,
+        session_id: &str,
+        role: Role,
+        populations: &[String],
+        chunks: u32,
+        records: u64,
+        check: &mut dyn ChunkCheck,
+    ) -> impl Future<Output = StoreResult<SessionState>> + Send;
+    /// Commits a party's tokens; moves to `computing` when both are in.
+    fn commit_tokens(
+        &self,
+        session_id: &str,
+        role: Role,
+        chunks: u32,
+        records: u64,
+    ) -> impl Future<Output = StoreResult<SessionState>> + Send;
+    /// Cancels an open session (not while computing) and deletes its chunks.
+    fn cancel_session(
+        &self,
+        session_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<SessionRow>> + Send;
+    /// Stores the result, deletes all chunks, marks completed; only from `computing`.
+    fn complete_session(
+        &self,
+        session_id: &str,
+        result: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks a computing session cancelled after a failed computation and deletes its chunks.
+    fn fail_session(
+        &self,
+        session_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Appends an audit entry.
+    fn append_audit(&self, entry: &AuditRow) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A partnership's audit entries, oldest first.
+    fn audit(
+        &self,
+        partnership_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
+    /// Rows in `(blinded_chunks, token_chunks)`, for tests and metrics.
+    fn chunk_row_counts(&self) -> impl Future<Output = StoreResult<(u64, u64)>> + Send;
+}
+
+/// Which backend a database URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `sqlite:` URL or a plain file path.
+    Sqlite,
+    /// `postgres://` or `postgresql://`.
+    Postgres,
+}
+
+impl Backend {
+    /// Classifies a database URL.
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Either backend, chosen at runtime from the database URL.
+#[derive(Clone, Debug)]
+pub enum AnyStore {
+    /// Embedded SQLite.
+    Sqlite(SqliteStore),
+    /// PostgreSQL.
+    Postgres(PgStore),
+}
+
+impl AnyStore {
+    /// Connects to and migrates the database a URL names.
+    pub async fn connect(url: &str) -> StoreResult<AnyStore> {
+        Ok(match Backend::of(url) {
+            Backend::Sqlite => AnyStore::Sqlite(SqliteStore::connect(url).await?),
+            Backend::Postgres => AnyStore::Postgres(PgStore::connect(url).await?),
+        })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            AnyStore::Sqlite($s) => $e,
+            AnyStore::Postgres($s) => $e,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn ping(&self) -> StoreResult<()> {
+        dispatch!(self, s => s.ping().await)
+    }
+    async fn create_org(&self, org: &OrgRow) -> StoreResult<()> {
+        dispatch!(self, s => s.create_org(org).await)
+    }
+    async fn org_by_id(&self, id: &str) -> StoreResult<Option<OrgRow>> {
+        dispatch!(self, s => s.org_by_id(id).await)
+    }
+    async fn org_by_name(&self, name: &str) -> StoreResult<Option<OrgRow>> {
+        dispatch!(self, s => s.org_by_name(name).await)
+    }
+    async fn insert_token(&self, token: &TokenRow) -> StoreResult<()> {
+        dispatch!(self, s => s.insert_token(token).await)
+    }
+    async fn token_by_id(&self, id: &str) -> StoreResult<Option<TokenRow>> {
+        dispatch!(self, s => s.token_by_id(id).await)
+    }
+    async fn list_tokens(&self, org_id: &str) -> StoreResult<Vec<TokenRow>> {
+        dispatch!(self, s => s.list_tokens(org_id).await)
+    }
+    async fn revoke_token(&self, org_id: &str, token_id: &str, now: i64) -> StoreResult<()> {
+        dispatch!(self, s => s.revoke_token(org_id, token_id, now).await)
+    }
+    async fn create_partnership(&self, p: &PartnershipRow) -> StoreResult<()> {
+        dispatch!(self, s => s.create_partnership(p).await)
+    }
+    async fn partnership(&self, id: &str) -> StoreResult<Option<PartnershipRow>> {
+        dispatch!(self, s => s.partnership(id).await)
+    }
+    async fn list_partnerships(&self, org_id: &str) -> StoreResult<Vec<PartnershipRow>> {
+        dispatch!(self, s => s.list_partnerships(org_id).await)
+    }
+    async fn update_partnership(
+        &self,
+        id: &str,
+        f: &mut (dyn FnMut(&mut PartnershipRow) -> StoreResult<()> + Send),
+    ) -> StoreResult<PartnershipRow> {
+        dispatch!(self, s => s.update_partnership(id, f).await)
+    }
+    async fn revoke_partnership(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<(PartnershipRow, Vec<String>)> {
+        dispatch!(self, s => s.revoke_partnership(id, now).await)
+    }
+    async fn create_session(&self, new: &NewSession) -> StoreResult<SessionRow> {
+        dispatch!(self, s => s.create_session(new).await)
+    }
+    async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
+        dispatch!(self, s => s.session(id).await)
+    }
+    async fn list_sessions(&self, partnership_id: &str) -> StoreResult<Vec<SessionRow>> {
+        dispatch!(self, s => s.list_sessions(partnership_id).await)
+    }
+    async fn sessions_in_state(&self, state: SessionState) -> StoreResult<Vec<String>> {
+        dispatch!(self, s => s.sessions_in_state(state).await)
+    }
+    async fn parties(&self, session_id: &str) -> StoreResult<[PartyRow; 2]> {
+        dispatch!(self, s => s.parties(session_id).await)
+    }
+    async fn put_chunk(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+        records: u64,
+        data: &[u8],
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.put_chunk(kind, session_id, role, seq, records, data).await)
+    }
+    async fn chunks(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+    ) -> StoreResult<Vec<ChunkInfo>> {
+        dispatch!(self, s => s.chunks(kind, session_id, role).await)
+    }
+    async fn chunk_data(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        dispatch!(self, s => s.chunk_data(kind, session_id, role, seq).await)
+    }
+    async fn commit_blinded(
+        &self,
+        session_id: &str,
+        role: Role,
+        populations: &[String],
+        chunks: u32,
+        records: u64,
+        check: &mut dyn ChunkCheck,
+    ) -> StoreResult<SessionState> {
+        dispatch!(self, s => s.commit_blinded(session_id, role, populations, chunks, records, check).await)
+    }
+    async fn commit_tokens(
+        &self,
+        session_id: &str,
+        role: Role,
+        chunks: u32,
+        records: u64,
+    ) -> StoreResult<SessionState> {
+        dispatch!(self, s => s.commit_tokens(session_id, role, chunks, records).await)
+    }
+    async fn cancel_session(&self, session_id: &str, now: i64) -> StoreResult<SessionRow> {
+        dispatch!(self, s => s.cancel_session(session_id, now).await)
+    }
+    async fn complete_session(&self, session_id: &str, result: &str, now: i64) -> StoreResult<()> {
+        dispatch!(self, s => s.complete_session(session_id, result, now).await)
+    }
+    async fn fail_session(&self, session_id: &str, now: i64) -> StoreResult<()> {
+        dispatch!(self, s => s.fail_session(session_id, now).await)
+    }
+    async fn append_audit(&self, entry: &AuditRow) -> StoreResult<()> {
+        dispatch!(self, s => s.append_audit(entry).await)
+    }
+    async fn audit(&self, partnership_id: &str) -> StoreResult<Vec<AuditRow>> {
+        dispatch!(self, s => s.audit(partnership_id).await)
+    }
+    async fn chunk_row_counts(&self) -> StoreResult<(u64, u64)> {
+        dispatch!(self, s => s.chunk_row_counts().await)
+    }
+}
+
+/// Text forms of the enums stored in columns.
+pub(crate) mod text {
+    use super::{StoreError, StoreResult};
+    use cleanroom_core::api::{PartnershipStatus, Role, Scope, SessionState};
+
+    pub fn role(r: Role) -> &'static str {
+        r.as_str()
+    }
+    pub fn parse_role(s: &str) -> StoreResult<Role> {
+        match s {
+            "vendor" => Ok(Role::Vendor),
+            "partner" => Ok(Role::Partner),
+            _ => Err(StoreError::Corrupt("role")),
+        }
+    }
+    pub fn scope(s: Scope) -> &'static str {
+        match s {
+            Scope::View => "view",
+            Scope::Upload => "upload",
+            Scope::Admin => "admin",
+        }
+    }
+    pub fn parse_scope(s: &str) -> StoreResult<Scope> {
+        match s {
+            "view" => Ok(Scope::View),
+            "upload" => Ok(Scope::Upload),
+            "admin" => Ok(Scope::Admin),
+            _ => Err(StoreError::Corrupt("scope")),
+        }
+    }
+    pub fn status(s: PartnershipStatus) -> &'static str {
+        match s {
+            PartnershipStatus::Invited => "invited",
+            PartnershipStatus::Active => "active",
+            PartnershipStatus::Revoked => "revoked",
+        }
+    }
+    pub fn parse_status(s: &str) -> StoreResult<PartnershipStatus> {
+        match s {
+            "invited" => Ok(PartnershipStatus::Invited),
+            "active" => Ok(PartnershipStatus::Active),
+            "revoked" => Ok(PartnershipStatus::Revoked),
+            _ => Err(StoreError::Corrupt("status")),
+        }
+    }
+    pub fn state(s: SessionState) -> &'static str {
+        match s {
+            SessionState::AwaitingBlinded => "awaiting_blinded",
+            SessionState::AwaitingTokens => "awaiting_tokens",
+            SessionState::Computing => "computing",
+            SessionState::Completed => "completed",
+            SessionState::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse_state(s: &str) -> StoreResult<SessionState> {
+        match s {
+            "awaiting_blinded" => Ok(SessionState::AwaitingBlinded),
+            "awaiting_tokens" => Ok(SessionState::AwaitingTokens),
+            "computing" => Ok(SessionState::Computing),
+            "completed" => Ok(SessionState::Completed),
+            "cancelled" => Ok(SessionState::Cancelled),
+            _ => Err(StoreError::Corrupt("state")),
+        }
+    }
+}

@@ -1,0 +1,927 @@
+//! The portable SQL both backends run, expanded once per backend by
+//! [`impl_sql_store!`] so each backend gets its own concrete `Store` impl
+//! (no `Any` driver, no runtime dispatch inside a backend).
+//!
+//! Portability rules: `$n` placeholders, BIGINT for integers and booleans
+//! (0/1) and unix-second timestamps, TEXT for enums and JSON, BLOB/BYTEA for
+//! chunk data, no aggregate whose type differs between backends (`SUM`).
+//! State-changing transactions start with a no-op `UPDATE` of the row they
+//! guard: a row lock on PostgreSQL, the write lock on SQLite.
+
+/// SQL of the chunk tables, by kind.
+pub(crate) mod chunk_sql {
+    use crate::store::ChunkKind;
+
+    pub fn upsert(kind: ChunkKind) -> &'static str {
+        match kind {
+            ChunkKind::Blinded => {
+                "INSERT INTO blinded_chunks (session_id, role, seq, records, data) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (session_id, role, seq) DO UPDATE SET records = excluded.records, data = excluded.data"
+            }
+            ChunkKind::Tokens => {
+                "INSERT INTO token_chunks (session_id, role, seq, records, data) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (session_id, role, seq) DO UPDATE SET records = excluded.records, data = excluded.data"
+            }
+        }
+    }
+
+    pub fn list(kind: ChunkKind) -> &'static str {
+        match kind {
+            ChunkKind::Blinded => {
+                "SELECT seq, records FROM blinded_chunks WHERE session_id = $1 AND role = $2 ORDER BY seq"
+            }
+            ChunkKind::Tokens => {
+                "SELECT seq, records FROM token_chunks WHERE session_id = $1 AND role = $2 ORDER BY seq"
+            }
+        }
+    }
+
+    pub fn data(kind: ChunkKind) -> &'static str {
+        match kind {
+            ChunkKind::Blinded => {
+                "SELECT data FROM blinded_chunks WHERE session_id = $1 AND role = $2 AND seq = $3"
+            }
+            ChunkKind::Tokens => {
+                "SELECT data FROM token_chunks WHERE session_id = $1 AND role = $2 AND seq = $3"
+            }
+        }
+    }
+}
+
+/// Expands the `Store` impl for one backend.
+///
+/// `$store` has a `pool: sqlx::Pool<$db>` field; `$row` is the backend's row type.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty, $row:ty) => {
+        use cleanroom_core::api::{PendingPolicy, Role, SessionState};
+        use sqlx::Row as _;
+
+        use crate::store::sql::chunk_sql;
+        use crate::store::text;
+        use crate::store::{
+            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, NewSession, OrgRow, PartnershipRow,
+            PartyRow, SessionRow, Store, StoreError, StoreResult, TokenRow,
+        };
+
+        fn json<T: serde::de::DeserializeOwned>(s: &str, col: &'static str) -> StoreResult<T> {
+            serde_json::from_str(s).map_err(|_| StoreError::Corrupt(col))
+        }
+
+        fn to_json<T: serde::Serialize>(v: &T) -> String {
+            // invariant: the serialized types are plain structs and enums with string keys.
+            serde_json::to_string(v).unwrap_or_default()
+        }
+
+        fn u64_of(v: i64, col: &'static str) -> StoreResult<u64> {
+            u64::try_from(v).map_err(|_| StoreError::Corrupt(col))
+        }
+
+        fn i64_of(v: u64) -> StoreResult<i64> {
+            i64::try_from(v).map_err(|_| StoreError::invalid("out-of-range", "count out of range"))
+        }
+
+        fn org_row(r: &$row) -> StoreResult<OrgRow> {
+            Ok(OrgRow {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn token_row(r: &$row) -> StoreResult<TokenRow> {
+            Ok(TokenRow {
+                id: r.try_get("id")?,
+                org_id: r.try_get("org_id")?,
+                label: r.try_get("label")?,
+                scope: text::parse_scope(&r.try_get::<String, _>("scope")?)?,
+                secret_hash: r.try_get("secret_hash")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        }
+
+        fn partnership_row(r: &$row) -> StoreResult<PartnershipRow> {
+            let pending_policy: Option<String> = r.try_get("pending_policy")?;
+            let pending_by: Option<String> = r.try_get("pending_by")?;
+            let pending = match (pending_policy, pending_by) {
+                (Some(p), Some(by)) => Some(PendingPolicy {
+                    policy: json(&p, "pending_policy")?,
+                    proposed_by: text::parse_role(&by)?,
+                }),
+                _ => None,
+            };
+            Ok(PartnershipRow {
+                id: r.try_get("id")?,
+                vendor_org_id: r.try_get("vendor_org_id")?,
+                partner_org_id: r.try_get("partner_org_id")?,
+                invited_by: text::parse_role(&r.try_get::<String, _>("invited_by")?)?,
+                status: text::parse_status(&r.try_get::<String, _>("status")?)?,
+                policy: json(&r.try_get::<String, _>("policy")?, "policy")?,
+                pending,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn session_row(r: &$row) -> StoreResult<SessionRow> {
+            Ok(SessionRow {
+                id: r.try_get("id")?,
+                partnership_id: r.try_get("partnership_id")?,
+                state: text::parse_state(&r.try_get::<String, _>("state")?)?,
+                protocol_version: r.try_get("protocol_version")?,
+                created_by: text::parse_role(&r.try_get::<String, _>("created_by")?)?,
+                created_at: r.try_get("created_at")?,
+                finished_at: r.try_get("finished_at")?,
+                policy: json(&r.try_get::<String, _>("policy")?, "policy")?,
+                min_cell_size: u64_of(r.try_get("min_cell_size")?, "min_cell_size")?,
+                result: r.try_get("result")?,
+                computed_at: r.try_get("computed_at")?,
+            })
+        }
+
+        fn party_row(r: &$row) -> StoreResult<PartyRow> {
+            let pops: Option<String> = r.try_get("populations")?;
+            let records: Option<i64> = r.try_get("records")?;
+            Ok(PartyRow {
+                role: text::parse_role(&r.try_get::<String, _>("role")?)?,
+                populations: pops.map(|p| json(&p, "populations")).transpose()?,
+                records: records.map(|n| u64_of(n, "records")).transpose()?,
+                blinded_committed: r.try_get::<i64, _>("blinded_committed")? != 0,
+                tokens_committed: r.try_get::<i64, _>("tokens_committed")? != 0,
+            })
+        }
+
+        /// Locks the session row and returns it.
+        async fn lock_session(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            id: &str,
+        ) -> StoreResult<SessionRow> {
+            let n = sqlx::query("UPDATE sessions SET state = state WHERE id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let r = sqlx::query(
+                "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
+                 finished_at, policy, min_cell_size, result, computed_at FROM sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
+            session_row(&r)
+        }
+
+        async fn party_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            id: &str,
+            role: Role,
+        ) -> StoreResult<PartyRow> {
+            let r = sqlx::query(
+                "SELECT role, populations, records, blinded_committed, tokens_committed \
+                 FROM session_parties WHERE session_id = $1 AND role = $2",
+            )
+            .bind(id)
+            .bind(text::role(role))
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::Corrupt("session_parties"))?;
+            party_row(&r)
+        }
+
+        async fn chunk_list_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            kind: ChunkKind,
+            id: &str,
+            role: Role,
+        ) -> StoreResult<Vec<ChunkInfo>> {
+            let rows = sqlx::query(chunk_sql::list(kind))
+                .bind(id)
+                .bind(text::role(role))
+                .fetch_all(&mut **tx)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let seq: i64 = r.try_get("seq")?;
+                    Ok(ChunkInfo {
+                        seq: u32::try_from(seq).map_err(|_| StoreError::Corrupt("seq"))?,
+                        records: u64_of(r.try_get("records")?, "records")?,
+                    })
+                })
+                .collect()
+        }
+
+        /// Checks the chunks are exactly `0..chunks` with `records` in total.
+        fn check_chunks(list: &[ChunkInfo], chunks: u32, records: u64) -> StoreResult<()> {
+            let complete = list.len() == chunks as usize
+                && list.iter().enumerate().all(|(i, c)| c.seq as usize == i);
+            if !complete {
+                let have: Vec<u32> = list.iter().map(|c| c.seq).collect();
+                let missing = (0..chunks).filter(|s| !have.contains(s)).count();
+                let extra = have.iter().filter(|s| **s >= chunks).count();
+                return Err(StoreError::invalid(
+                    "chunks-mismatch",
+                    format!(
+                        "commit declares chunks 0..{chunks}: {missing} missing, {extra} beyond the declared range"
+                    ),
+                ));
+            }
+            let total: u64 = list.iter().map(|c| c.records).sum();
+            if total != records {
+                return Err(StoreError::invalid(
+                    "record-count-mismatch",
+                    format!("commit declares {records} records, the chunks hold {total}"),
+                ));
+            }
+            Ok(())
+        }
+
+        async fn delete_chunks_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            id: &str,
+        ) -> StoreResult<()> {
+            sqlx::query("DELETE FROM blinded_chunks WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query("DELETE FROM token_chunks WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn set_state_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            id: &str,
+            state: SessionState,
+            finished_at: Option<i64>,
+        ) -> StoreResult<()> {
+            sqlx::query("UPDATE sessions SET state = $2, finished_at = COALESCE($3, finished_at) WHERE id = $1")
+                .bind(id)
+                .bind(text::state(state))
+                .bind(finished_at)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        fn state_conflict(what: &str, state: SessionState) -> StoreError {
+            StoreError::conflict(
+                "session-state",
+                format!("{what} is not allowed while the session is {}", text::state(state)),
+            )
+        }
+
+        impl Store for $store {
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn create_org(&self, org: &OrgRow) -> StoreResult<()> {
+                let res = sqlx::query("INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)")
+                    .bind(&org.id)
+                    .bind(&org.name)
+                    .bind(org.created_at)
+                    .execute(&self.pool)
+                    .await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
+                        StoreError::conflict("org-exists", "an organization with that name exists"),
+                    ),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn org_by_id(&self, id: &str) -> StoreResult<Option<OrgRow>> {
+                sqlx::query("SELECT id, name, created_at FROM orgs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| org_row(&r))
+                    .transpose()
+            }
+
+            async fn org_by_name(&self, name: &str) -> StoreResult<Option<OrgRow>> {
+                sqlx::query("SELECT id, name, created_at FROM orgs WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| org_row(&r))
+                    .transpose()
+            }
+
+            async fn insert_token(&self, t: &TokenRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, org_id, label, scope, secret_hash, created_at, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&t.id)
+                .bind(&t.org_id)
+                .bind(&t.label)
+                .bind(text::scope(t.scope))
+                .bind(&t.secret_hash[..])
+                .bind(t.created_at)
+                .bind(t.expires_at)
+                .bind(t.revoked_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn token_by_id(&self, id: &str) -> StoreResult<Option<TokenRow>> {
+                sqlx::query(
+                    "SELECT id, org_id, label, scope, secret_hash, created_at, expires_at, revoked_at \
+                     FROM api_tokens WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| token_row(&r))
+                .transpose()
+            }
+
+            async fn list_tokens(&self, org_id: &str) -> StoreResult<Vec<TokenRow>> {
+                sqlx::query(
+                    "SELECT id, org_id, label, scope, secret_hash, created_at, expires_at, revoked_at \
+                     FROM api_tokens WHERE org_id = $1 AND revoked_at IS NULL ORDER BY created_at, id",
+                )
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(token_row)
+                .collect()
+            }
+
+            async fn revoke_token(&self, org_id: &str, token_id: &str, now: i64) -> StoreResult<()> {
+                let n = sqlx::query(
+                    "UPDATE api_tokens SET revoked_at = $3 WHERE id = $1 AND org_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(token_id)
+                .bind(org_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            }
+
+            async fn create_partnership(&self, p: &PartnershipRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO partnerships (id, vendor_org_id, partner_org_id, invited_by, status, policy, \
+                     pending_policy, pending_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&p.id)
+                .bind(&p.vendor_org_id)
+                .bind(&p.partner_org_id)
+                .bind(text::role(p.invited_by))
+                .bind(text::status(p.status))
+                .bind(to_json(&p.policy))
+                .bind(p.pending.map(|pp| to_json(&pp.policy)))
+                .bind(p.pending.map(|pp| text::role(pp.proposed_by)))
+                .bind(p.created_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn partnership(&self, id: &str) -> StoreResult<Option<PartnershipRow>> {
+                sqlx::query("SELECT * FROM partnerships WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| partnership_row(&r))
+                    .transpose()
+            }
+
+            async fn list_partnerships(&self, org_id: &str) -> StoreResult<Vec<PartnershipRow>> {
+                sqlx::query(
+                    "SELECT * FROM partnerships WHERE vendor_org_id = $1 OR partner_org_id = $1 \
+                     ORDER BY created_at DESC, id DESC",
+                )
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(partnership_row)
+                .collect()
+            }
+
+            async fn update_partnership(
+                &self,
+                id: &str,
+                f: &mut (dyn FnMut(&mut PartnershipRow) -> StoreResult<()> + Send),
+            ) -> StoreResult<PartnershipRow> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE partnerships SET status = status WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let r = sqlx::query("SELECT * FROM partnerships WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut p = partnership_row(&r)?;
+                f(&mut p)?;
+                sqlx::query(
+                    "UPDATE partnerships SET status = $2, policy = $3, pending_policy = $4, pending_by = $5 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(text::status(p.status))
+                .bind(to_json(&p.policy))
+                .bind(p.pending.map(|pp| to_json(&pp.policy)))
+                .bind(p.pending.map(|pp| text::role(pp.proposed_by)))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(p)
+            }
+
+            async fn revoke_partnership(
+                &self,
+                id: &str,
+                now: i64,
+            ) -> StoreResult<(PartnershipRow, Vec<String>)> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE partnerships SET status = status WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let r = sqlx::query("SELECT * FROM partnerships WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut p = partnership_row(&r)?;
+                if p.status == cleanroom_core::api::PartnershipStatus::Revoked {
+                    return Err(StoreError::conflict("partnership-revoked", "the partnership is already revoked"));
+                }
+                p.status = cleanroom_core::api::PartnershipStatus::Revoked;
+                p.pending = None;
+                sqlx::query(
+                    "UPDATE partnerships SET status = 'revoked', pending_policy = NULL, pending_by = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let open: Vec<String> = sqlx::query(
+                    "SELECT id FROM sessions WHERE partnership_id = $1 \
+                     AND state IN ('awaiting_blinded', 'awaiting_tokens', 'computing')",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<Result<_, _>>()?;
+                for sid in &open {
+                    set_state_in(&mut tx, sid, SessionState::Cancelled, Some(now)).await?;
+                    delete_chunks_in(&mut tx, sid).await?;
+                }
+                tx.commit().await?;
+                Ok((p, open))
+            }
+
+            async fn create_session(&self, new: &NewSession) -> StoreResult<SessionRow> {
+                let mut tx = self.pool.begin().await?;
+                let n = sqlx::query("UPDATE partnerships SET status = status WHERE id = $1")
+                    .bind(&new.partnership_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let r = sqlx::query("SELECT * FROM partnerships WHERE id = $1")
+                    .bind(&new.partnership_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let p = partnership_row(&r)?;
+                if p.status != cleanroom_core::api::PartnershipStatus::Active {
+                    return Err(StoreError::conflict(
+                        "partnership-not-active",
+                        format!("sessions need an active partnership; this one is {}", text::status(p.status)),
+                    ));
+                }
+                let open: Option<String> = sqlx::query(
+                    "SELECT id FROM sessions WHERE partnership_id = $1 \
+                     AND state IN ('awaiting_blinded', 'awaiting_tokens', 'computing') LIMIT 1",
+                )
+                .bind(&new.partnership_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>("id"))
+                .transpose()?;
+                if let Some(open) = open {
+                    return Err(StoreError::Conflict {
+                        code: "session-open",
+                        detail: format!("session {open} is still open for this partnership"),
+                        session_id: Some(open),
+                    });
+                }
+                let recent: i64 = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM sessions WHERE partnership_id = $1 AND created_at > $2",
+                )
+                .bind(&new.partnership_id)
+                .bind(new.now - 86_400)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                if recent >= i64::from(new.sessions_per_day) {
+                    return Err(StoreError::Budget);
+                }
+                let row = SessionRow {
+                    id: new.id.clone(),
+                    partnership_id: new.partnership_id.clone(),
+                    state: SessionState::AwaitingBlinded,
+                    protocol_version: new.protocol_version.clone(),
+                    created_by: new.created_by,
+                    created_at: new.now,
+                    finished_at: None,
+                    policy: p.policy,
+                    min_cell_size: new.min_cell_size,
+                    result: None,
+                    computed_at: None,
+                };
+                sqlx::query(
+                    "INSERT INTO sessions (id, partnership_id, state, protocol_version, created_by, created_at, \
+                     policy, min_cell_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&row.id)
+                .bind(&row.partnership_id)
+                .bind(text::state(row.state))
+                .bind(&row.protocol_version)
+                .bind(text::role(row.created_by))
+                .bind(row.created_at)
+                .bind(to_json(&row.policy))
+                .bind(i64_of(row.min_cell_size)?)
+                .execute(&mut *tx)
+                .await?;
+                for role in [Role::Vendor, Role::Partner] {
+                    sqlx::query("INSERT INTO session_parties (session_id, role) VALUES ($1, $2)")
+                        .bind(&row.id)
+                        .bind(text::role(role))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(row)
+            }
+
+            async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
+                sqlx::query(
+                    "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
+                     finished_at, policy, min_cell_size, result, computed_at FROM sessions WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| session_row(&r))
+                .transpose()
+            }
+
+            async fn list_sessions(&self, partnership_id: &str) -> StoreResult<Vec<SessionRow>> {
+                sqlx::query(
+                    "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
+                     finished_at, policy, min_cell_size, NULL AS result, computed_at FROM sessions \
+                     WHERE partnership_id = $1 ORDER BY created_at DESC, id DESC",
+                )
+                .bind(partnership_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(session_row)
+                .collect()
+            }
+
+            async fn sessions_in_state(&self, state: SessionState) -> StoreResult<Vec<String>> {
+                sqlx::query("SELECT id FROM sessions WHERE state = $1 ORDER BY created_at")
+                    .bind(text::state(state))
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok(r.try_get::<String, _>("id")?))
+                    .collect()
+            }
+
+            async fn parties(&self, session_id: &str) -> StoreResult<[PartyRow; 2]> {
+                let rows = sqlx::query(
+                    "SELECT role, populations, records, blinded_committed, tokens_committed \
+                     FROM session_parties WHERE session_id = $1",
+                )
+                .bind(session_id)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut vendor = None;
+                let mut partner = None;
+                for r in &rows {
+                    let p = party_row(r)?;
+                    match p.role {
+                        Role::Vendor => vendor = Some(p),
+                        Role::Partner => partner = Some(p),
+                    }
+                }
+                match (vendor, partner) {
+                    (Some(v), Some(p)) => Ok([v, p]),
+                    _ => Err(StoreError::NotFound),
+                }
+            }
+
+            async fn put_chunk(
+                &self,
+                kind: ChunkKind,
+                session_id: &str,
+                role: Role,
+                seq: u32,
+                records: u64,
+                data: &[u8],
+            ) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let s = lock_session(&mut tx, session_id).await?;
+                let party = party_in(&mut tx, session_id, role).await?;
+                match kind {
+                    ChunkKind::Blinded => {
+                        if s.state != SessionState::AwaitingBlinded {
+                            return Err(state_conflict("uploading blinded records", s.state));
+                        }
+                        if party.blinded_committed {
+                            return Err(StoreError::conflict(
+                                "already-committed",
+                                "your blinded records are already committed",
+                            ));
+                        }
+                    }
+                    ChunkKind::Tokens => {
+                        if s.state != SessionState::AwaitingTokens {
+                            return Err(state_conflict("uploading tokens", s.state));
+                        }
+                        if party.tokens_committed {
+                            return Err(StoreError::conflict(
+                                "already-committed",
+                                "your tokens are already committed",
+                            ));
+                        }
+                    }
+                }
+                sqlx::query(chunk_sql::upsert(kind))
+                    .bind(session_id)
+                    .bind(text::role(role))
+                    .bind(i64::from(seq))
+                    .bind(i64_of(records)?)
+                    .bind(data)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn chunks(
+                &self,
+                kind: ChunkKind,
+                session_id: &str,
+                role: Role,
+            ) -> StoreResult<Vec<ChunkInfo>> {
+                let rows = sqlx::query(chunk_sql::list(kind))
+                    .bind(session_id)
+                    .bind(text::role(role))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let seq: i64 = r.try_get("seq")?;
+                        Ok(ChunkInfo {
+                            seq: u32::try_from(seq).map_err(|_| StoreError::Corrupt("seq"))?,
+                            records: u64_of(r.try_get("records")?, "records")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn chunk_data(
+                &self,
+                kind: ChunkKind,
+                session_id: &str,
+                role: Role,
+                seq: u32,
+            ) -> StoreResult<Option<Vec<u8>>> {
+                sqlx::query(chunk_sql::data(kind))
+                    .bind(session_id)
+                    .bind(text::role(role))
+                    .bind(i64::from(seq))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| Ok(r.try_get::<Vec<u8>, _>("data")?))
+                    .transpose()
+            }
+
+            async fn commit_blinded(
+                &self,
+                session_id: &str,
+                role: Role,
+                populations: &[String],
+                chunks: u32,
+                records: u64,
+                check: &mut dyn ChunkCheck,
+            ) -> StoreResult<SessionState> {
+                let mut tx = self.pool.begin().await?;
+                let s = lock_session(&mut tx, session_id).await?;
+                if s.state != SessionState::AwaitingBlinded {
+                    return Err(state_conflict("committing blinded records", s.state));
+                }
+                let me = party_in(&mut tx, session_id, role).await?;
+                if me.blinded_committed {
+                    return Err(StoreError::conflict(
+                        "already-committed",
+                        "your blinded records are already committed",
+                    ));
+                }
+                let list = chunk_list_in(&mut tx, ChunkKind::Blinded, session_id, role).await?;
+                check_chunks(&list, chunks, records)?;
+                for c in &list {
+                    let data: Vec<u8> = sqlx::query(chunk_sql::data(ChunkKind::Blinded))
+                        .bind(session_id)
+                        .bind(text::role(role))
+                        .bind(i64::from(c.seq))
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get("data")?;
+                    check.feed(c.seq, &data)?;
+                }
+                check.finish()?;
+                sqlx::query(
+                    "UPDATE session_parties SET populations = $3, records = $4, blinded_committed = 1 \
+                     WHERE session_id = $1 AND role = $2",
+                )
+                .bind(session_id)
+                .bind(text::role(role))
+                .bind(to_json(&populations))
+                .bind(i64_of(records)?)
+                .execute(&mut *tx)
+                .await?;
+                let other = party_in(&mut tx, session_id, role.other()).await?;
+                let state = if other.blinded_committed {
+                    set_state_in(&mut tx, session_id, SessionState::AwaitingTokens, None).await?;
+                    SessionState::AwaitingTokens
+                } else {
+                    s.state
+                };
+                tx.commit().await?;
+                Ok(state)
+            }
+
+            async fn commit_tokens(
+                &self,
+                session_id: &str,
+                role: Role,
+                chunks: u32,
+                records: u64,
+            ) -> StoreResult<SessionState> {
+                let mut tx = self.pool.begin().await?;
+                let s = lock_session(&mut tx, session_id).await?;
+                if s.state != SessionState::AwaitingTokens {
+                    return Err(state_conflict("committing tokens", s.state));
+                }
+                let me = party_in(&mut tx, session_id, role).await?;
+                if me.tokens_committed {
+                    return Err(StoreError::conflict("already-committed", "your tokens are already committed"));
+                }
+                let other = party_in(&mut tx, session_id, role.other()).await?;
+                let expected = other.records.ok_or(StoreError::Corrupt("records"))?;
+                if records != expected {
+                    return Err(StoreError::invalid(
+                        "token-count-mismatch",
+                        format!("expected one token per counterpart record: {expected}, got {records}"),
+                    ));
+                }
+                let list = chunk_list_in(&mut tx, ChunkKind::Tokens, session_id, role).await?;
+                check_chunks(&list, chunks, records)?;
+                sqlx::query(
+                    "UPDATE session_parties SET tokens_committed = 1 WHERE session_id = $1 AND role = $2",
+                )
+                .bind(session_id)
+                .bind(text::role(role))
+                .execute(&mut *tx)
+                .await?;
+                let state = if other.tokens_committed {
+                    set_state_in(&mut tx, session_id, SessionState::Computing, None).await?;
+                    SessionState::Computing
+                } else {
+                    s.state
+                };
+                tx.commit().await?;
+                Ok(state)
+            }
+
+            async fn cancel_session(&self, session_id: &str, now: i64) -> StoreResult<SessionRow> {
+                let mut tx = self.pool.begin().await?;
+                let mut s = lock_session(&mut tx, session_id).await?;
+                if !matches!(s.state, SessionState::AwaitingBlinded | SessionState::AwaitingTokens) {
+                    return Err(state_conflict("cancelling", s.state));
+                }
+                set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
+                delete_chunks_in(&mut tx, session_id).await?;
+                tx.commit().await?;
+                s.state = SessionState::Cancelled;
+                s.finished_at = Some(now);
+                Ok(s)
+            }
+
+            async fn complete_session(&self, session_id: &str, result: &str, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let s = lock_session(&mut tx, session_id).await?;
+                if s.state != SessionState::Computing {
+                    return Err(state_conflict("completing", s.state));
+                }
+                sqlx::query(
+                    "UPDATE sessions SET state = 'completed', result = $2, computed_at = $3, finished_at = $3 WHERE id = $1",
+                )
+                .bind(session_id)
+                .bind(result)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                delete_chunks_in(&mut tx, session_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn fail_session(&self, session_id: &str, now: i64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                let s = lock_session(&mut tx, session_id).await?;
+                if s.state != SessionState::Computing {
+                    return Ok(());
+                }
+                set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
+                delete_chunks_in(&mut tx, session_id).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn append_audit(&self, e: &AuditRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (partnership_id, at, org_name, token_id, action, session_id, detail) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&e.partnership_id)
+                .bind(e.at)
+                .bind(&e.org_name)
+                .bind(&e.token_id)
+                .bind(&e.action)
+                .bind(&e.session_id)
+                .bind(to_json(&e.detail))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn audit(&self, partnership_id: &str) -> StoreResult<Vec<AuditRow>> {
+                sqlx::query(
+                    "SELECT partnership_id, at, org_name, token_id, action, session_id, detail \
+                     FROM audit_log WHERE partnership_id = $1 ORDER BY id",
+                )
+                .bind(partnership_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(AuditRow {
+                        partnership_id: r.try_get("partnership_id")?,
+                        at: r.try_get("at")?,
+                        org_name: r.try_get("org_name")?,
+                        token_id: r.try_get("token_id")?,
+                        action: r.try_get("action")?,
+                        session_id: r.try_get("session_id")?,
+                        detail: json(&r.try_get::<String, _>("detail")?, "detail")?,
+                    })
+                })
+                .collect()
+            }
+
+            async fn chunk_row_counts(&self) -> StoreResult<(u64, u64)> {
+                let b: i64 = sqlx::query("SELECT COUNT(*) AS n FROM blinded_chunks")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+                let t: i64 = sqlx::query("SELECT COUNT(*) AS n FROM token_chunks")
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+                Ok((u64_of(b, "count")?, u64_of(t, "count")?))
+            }
+        }
+    };
+}
+
+pub(crate) use impl_sql_store;

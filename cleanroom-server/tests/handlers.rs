@@ -1,0 +1,790 @@
+//! Handler tests through `Router::oneshot`: the authorization matrix, bad
+//! input, and problem+json for every error including axum's own rejections.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use cleanroom_core::api::{Scope, SessionState};
+use cleanroom_core::wire::BlindedRecord;
+use cleanroom_core::{AccountKey, KeyType, SessionSecret};
+use cleanroom_server::store::Store as _;
+use cleanroom_server::{AppState, Config, bootstrap};
+use common::TestDb;
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+
+struct Fixture {
+    _db: TestDb,
+    router: Router,
+    state: AppState,
+    a_admin: String,
+    a_view: String,
+    a_expired: String,
+    b_admin: String,
+    c_admin: String,
+    partnership: String,
+    session: String,
+}
+
+async fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Body,
+    content_type: Option<&str>,
+) -> (StatusCode, String, serde_json::Value) {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        req = req.header("content-type", ct);
+    }
+    let resp = router
+        .clone()
+        .oneshot(req.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, ct, v)
+}
+
+async fn json(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let (s, _, v) = call(
+        router,
+        method,
+        path,
+        Some(token),
+        Body::from(body.to_string()),
+        Some("application/json"),
+    )
+    .await;
+    (s, v)
+}
+
+async fn fixture() -> Fixture {
+    let db = TestDb::sqlite();
+    let mut config = Config::for_tests(db.url());
+    config.max_chunk_bytes = 48 * 100;
+    let (router, state) = cleanroom_server::app(config).await.unwrap();
+    let (_, a_admin) = bootstrap::create_org_in(&state.store, "A").await.unwrap();
+    let (_, b_admin) = bootstrap::create_org_in(&state.store, "B").await.unwrap();
+    let (_, c_admin) = bootstrap::create_org_in(&state.store, "C").await.unwrap();
+    let a_view = bootstrap::create_token_in(&state.store, "A", Scope::View, "ro", None)
+        .await
+        .unwrap();
+    let a_expired = bootstrap::create_token_in(
+        &state.store,
+        "A",
+        Scope::Admin,
+        "old",
+        Some(cleanroom_server::now() - 10),
+    )
+    .await
+    .unwrap();
+    let (a_admin, b_admin, c_admin) = (
+        a_admin.expose().to_owned(),
+        b_admin.expose().to_owned(),
+        c_admin.expose().to_owned(),
+    );
+    let (s, p) = json(
+        &router,
+        "POST",
+        "/v1/partnerships",
+        &a_admin,
+        serde_json::json!({"org": "B", "my_role": "vendor"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let partnership = p["id"].as_str().unwrap().to_owned();
+    let (s, _) = json(
+        &router,
+        "POST",
+        &format!("/v1/partnerships/{partnership}/accept"),
+        &b_admin,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, sess) = json(
+        &router,
+        "POST",
+        &format!("/v1/partnerships/{partnership}/sessions"),
+        &a_admin,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{sess}");
+    Fixture {
+        _db: db,
+        router,
+        state,
+        a_admin,
+        a_view: a_view.expose().to_owned(),
+        a_expired: a_expired.expose().to_owned(),
+        b_admin,
+        c_admin,
+        partnership,
+        session: sess["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+fn record(secret: &SessionSecret, row: u32, kt: KeyType, value: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    BlindedRecord {
+        row_id: row,
+        populations: 1,
+        key_type: kt,
+        point: secret
+            .blind(&AccountKey::from_normalized(kt, value))
+            .to_bytes(),
+    }
+    .encode_into(&mut out);
+    out
+}
+
+/// (method, path, needed scope, body, content type)
+fn endpoints(f: &Fixture) -> Vec<(&'static str, String, Scope, Body, Option<&'static str>)> {
+    let p = &f.partnership;
+    let s = &f.session;
+    let j = |v: serde_json::Value| Body::from(v.to_string());
+    let commit = serde_json::json!({"protocol_version": cleanroom_core::protocol::protocol_version(), "populations": ["a"], "chunks": 1, "records": 1});
+    let rec = record(&SessionSecret::generate(), 1, KeyType::Domain, "acme.com");
+    vec![
+        (
+            "GET",
+            format!("/v1/partnerships/{p}"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v1/partnerships/{p}/accept"),
+            Scope::Admin,
+            Body::empty(),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/v1/partnerships/{p}/policy"),
+            Scope::Admin,
+            j(serde_json::json!({"policy": {}})),
+            Some("application/json"),
+        ),
+        (
+            "POST",
+            format!("/v1/partnerships/{p}/revoke"),
+            Scope::Admin,
+            Body::empty(),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/partnerships/{p}/audit"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v1/partnerships/{p}/sessions"),
+            Scope::Upload,
+            Body::empty(),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/partnerships/{p}/sessions"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/sessions/{s}"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+        (
+            "POST",
+            format!("/v1/sessions/{s}/cancel"),
+            Scope::Upload,
+            Body::empty(),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/v1/sessions/{s}/blinded/0"),
+            Scope::Upload,
+            Body::from(rec.clone()),
+            Some("application/octet-stream"),
+        ),
+        (
+            "POST",
+            format!("/v1/sessions/{s}/blinded/commit"),
+            Scope::Upload,
+            j(commit),
+            Some("application/json"),
+        ),
+        (
+            "GET",
+            format!("/v1/sessions/{s}/counterpart/points"),
+            Scope::Upload,
+            Body::empty(),
+            None,
+        ),
+        (
+            "PUT",
+            format!("/v1/sessions/{s}/tokens/0"),
+            Scope::Upload,
+            Body::from(vec![7u8; 16]),
+            Some("application/octet-stream"),
+        ),
+        (
+            "POST",
+            format!("/v1/sessions/{s}/tokens/commit"),
+            Scope::Upload,
+            j(serde_json::json!({"chunks": 1, "records": 1})),
+            Some("application/json"),
+        ),
+        (
+            "GET",
+            format!("/v1/sessions/{s}/results"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+        (
+            "GET",
+            format!("/v1/sessions/{s}/overlaps"),
+            Scope::View,
+            Body::empty(),
+            None,
+        ),
+    ]
+}
+
+fn assert_problem(status: StatusCode, ct: &str, v: &serde_json::Value, expected: StatusCode) {
+    assert_eq!(status, expected, "{v}");
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(v["status"], expected.as_u16());
+    let code = v["code"].as_str().unwrap();
+    assert_eq!(v["type"], format!("urn:cleanroom:problem:{code}"));
+    assert!(v["title"].is_string());
+}
+
+#[tokio::test]
+async fn foreign_org_gets_404_everywhere() {
+    let f = fixture().await;
+    for (m, path, _, body, ct) in endpoints(&f) {
+        let (s, ctype, v) = call(&f.router, m, &path, Some(&f.c_admin), body, ct).await;
+        assert_problem(s, &ctype, &v, StatusCode::NOT_FOUND);
+        assert!(!v.to_string().contains(&f.session), "{m} {path} leaks");
+    }
+    // Unknown ids look the same as foreign ones.
+    let (s, ct, v) = call(
+        &f.router,
+        "GET",
+        "/v1/sessions/nope",
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_problem(s, &ct, &v, StatusCode::NOT_FOUND);
+    // The foreign org's own lists show nothing of A's.
+    let (_, _, v) = call(
+        &f.router,
+        "GET",
+        "/v1/partnerships",
+        Some(&f.c_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(v, serde_json::json!([]));
+    // Nothing changed.
+    let s = f.state.store.session(&f.session).await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::AwaitingBlinded);
+}
+
+#[tokio::test]
+async fn no_token_401_view_token_403_expired_401() {
+    let f = fixture().await;
+    let mut all = endpoints(&f);
+    all.push(("GET", "/v1/me".into(), Scope::View, Body::empty(), None));
+    all.push((
+        "GET",
+        "/v1/tokens".into(),
+        Scope::Admin,
+        Body::empty(),
+        None,
+    ));
+    all.push((
+        "DELETE",
+        "/v1/tokens/cr_whatever".into(),
+        Scope::Admin,
+        Body::empty(),
+        None,
+    ));
+    for (m, path, _, body, ct) in all {
+        let (s, ctype, v) = call(&f.router, m, &path, None, body, ct).await;
+        assert_problem(s, &ctype, &v, StatusCode::UNAUTHORIZED);
+    }
+    for (m, path, _, body, ct) in endpoints(&f) {
+        let (s, ctype, v) = call(&f.router, m, &path, Some(&f.a_expired), body, ct).await;
+        assert_problem(s, &ctype, &v, StatusCode::UNAUTHORIZED);
+        assert_eq!(v["code"], "token-expired");
+    }
+    for (m, path, needed, body, ct) in endpoints(&f) {
+        if needed == Scope::View {
+            continue;
+        }
+        let (s, ctype, v) = call(&f.router, m, &path, Some(&f.a_view), body, ct).await;
+        assert_problem(s, &ctype, &v, StatusCode::FORBIDDEN);
+    }
+    let (s, _, v) = call(
+        &f.router,
+        "GET",
+        "/v1/me",
+        Some(&f.a_view),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["org"]["name"], "A");
+    let (s, ct, v) = call(
+        &f.router,
+        "GET",
+        "/v1/me",
+        Some("cr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_problem(s, &ct, &v, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn token_lifecycle_is_audited_and_revocation_works() {
+    let f = fixture().await;
+    let (s, v) = json(
+        &f.router,
+        "POST",
+        "/v1/tokens",
+        &f.a_admin,
+        serde_json::json!({"label": "sync", "scope": "upload", "expires_in_days": 30}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let secret = v["token"].as_str().unwrap().to_owned();
+    let id = v["info"]["id"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with(&id) && secret.len() > 40);
+    let (s, _, _) = call(
+        &f.router,
+        "GET",
+        "/v1/me",
+        Some(&secret),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(
+        &f.router,
+        "DELETE",
+        &format!("/v1/tokens/{id}"),
+        Some(&f.b_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(
+        &f.router,
+        "DELETE",
+        &format!("/v1/tokens/{id}"),
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _, _) = call(
+        &f.router,
+        "GET",
+        "/v1/me",
+        Some(&secret),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, _, audit) = call(
+        &f.router,
+        "GET",
+        &format!("/v1/partnerships/{}/audit", f.partnership),
+        Some(&f.b_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"token.created") && actions.contains(&"token.revoked"),
+        "{actions:?}"
+    );
+    assert!(!audit.to_string().contains(&secret));
+}
+
+#[tokio::test]
+async fn bad_input_is_a_4xx_problem() {
+    let f = fixture().await;
+    let r = &f.router;
+    let s = &f.session;
+    let secret = SessionSecret::generate();
+    let put = |body: Vec<u8>| {
+        let path = format!("/v1/sessions/{s}/blinded/0");
+        let token = f.a_admin.clone();
+        async move {
+            call(
+                r,
+                "PUT",
+                &path,
+                Some(&token),
+                Body::from(body),
+                Some("application/octet-stream"),
+            )
+            .await
+        }
+    };
+    // Malformed point.
+    let mut bad = record(&secret, 1, KeyType::Domain, "acme.com");
+    bad[16..48].fill(0xff);
+    let (st, ct, v) = put(bad).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "malformed-records");
+    // Wrong record length.
+    let (st, ct, v) = put(record(&secret, 1, KeyType::Domain, "acme.com")[..47].to_vec()).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    // Unknown key type / reserved bytes.
+    let mut bad = record(&secret, 1, KeyType::Domain, "acme.com");
+    bad[12] = 9;
+    let (st, ct, v) = put(bad).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    // Duplicate row.
+    let mut dup = record(&secret, 1, KeyType::Domain, "acme.com");
+    dup.extend(record(&secret, 1, KeyType::Domain, "acme.com"));
+    let (st, ct, v) = put(dup).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "duplicate-key");
+    // Empty chunk.
+    let (st, ct, v) = put(Vec::new()).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    // Oversized chunk (limit 100 records here) → 413 problem.
+    let (st, ct, v) = put(vec![0u8; 48 * 101]).await;
+    assert_problem(st, &ct, &v, StatusCode::PAYLOAD_TOO_LARGE);
+    // Oversized JSON (64 KiB).
+    let big = serde_json::json!({"org": "x".repeat(70_000), "my_role": "vendor"});
+    let (st, ct, v) = call(
+        r,
+        "POST",
+        "/v1/partnerships",
+        Some(&f.a_admin),
+        Body::from(big.to_string()),
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(st, &ct, &v, StatusCode::PAYLOAD_TOO_LARGE);
+    // Bad JSON, wrong media type, missing fields, bad enum, bad path parameter.
+    let (st, ct, v) = call(
+        r,
+        "POST",
+        "/v1/partnerships",
+        Some(&f.a_admin),
+        Body::from("{"),
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(st, &ct, &v, StatusCode::BAD_REQUEST);
+    let (st, ct, v) = call(
+        r,
+        "POST",
+        "/v1/partnerships",
+        Some(&f.a_admin),
+        Body::from("{}"),
+        Some("text/plain"),
+    )
+    .await;
+    assert_problem(st, &ct, &v, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (st, ct, v) = call(
+        r,
+        "POST",
+        "/v1/partnerships",
+        Some(&f.a_admin),
+        Body::from("{}"),
+        Some("application/json"),
+    )
+    .await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, ct, v) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{s}/blinded/notanumber"),
+        Some(&f.a_admin),
+        Body::from(vec![0u8; 48]),
+        None,
+    )
+    .await;
+    assert!(st.is_client_error());
+    assert_eq!(ct, "application/problem+json", "{v}");
+    let (st, ct, v) = call(r, "GET", "/v1/nope", Some(&f.a_admin), Body::empty(), None).await;
+    assert_problem(st, &ct, &v, StatusCode::NOT_FOUND);
+    let (st, ct, v) = call(r, "DELETE", "/v1/me", Some(&f.a_admin), Body::empty(), None).await;
+    assert_problem(st, &ct, &v, StatusCode::METHOD_NOT_ALLOWED);
+    // Unknown org, self-invite, duplicate partnership.
+    let (st, _) = json(
+        r,
+        "POST",
+        "/v1/partnerships",
+        &f.a_admin,
+        serde_json::json!({"org": "Nobody", "my_role": "vendor"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = json(
+        r,
+        "POST",
+        "/v1/partnerships",
+        &f.a_admin,
+        serde_json::json!({"org": "A", "my_role": "vendor"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    let (st, _) = json(
+        r,
+        "POST",
+        "/v1/partnerships",
+        &f.b_admin,
+        serde_json::json!({"org": "A", "my_role": "partner"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+
+    // Commit: wrong protocol version, missing chunks, wrong record count.
+    let (st, _, _) = put(record(&secret, 1, KeyType::Domain, "acme.com")).await;
+    assert_eq!(st, StatusCode::OK);
+    let commit = |pv: String, chunks: u32, records: u64| serde_json::json!({"protocol_version": pv, "populations": ["a"], "chunks": chunks, "records": records});
+    let pv = cleanroom_core::protocol::protocol_version();
+    let path = format!("/v1/sessions/{s}/blinded/commit");
+    let (st, v) = json(
+        r,
+        "POST",
+        &path,
+        &f.a_admin,
+        commit("cleanroom-v0".into(), 1, 1),
+    )
+    .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("protocol-version-mismatch")
+        )
+    );
+    let (st, v) = json(r, "POST", &path, &f.a_admin, commit(pv.clone(), 2, 1)).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("chunks-mismatch"))
+    );
+    let (st, v) = json(r, "POST", &path, &f.a_admin, commit(pv.clone(), 1, 2)).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("record-count-mismatch")
+        )
+    );
+    // Cross-chunk duplicate row caught at commit.
+    let (st, _, _) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{s}/blinded/1"),
+        Some(&f.a_admin),
+        Body::from(record(&secret, 1, KeyType::Domain, "acme.com")),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, v) = json(r, "POST", &path, &f.a_admin, commit(pv.clone(), 2, 2)).await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("duplicate-key"))
+    );
+    // Token chunk with a partial record, and before its time.
+    let (st, _, v) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{s}/tokens/0"),
+        Some(&f.a_admin),
+        Body::from(vec![0u8; 15]),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Closed session: cancel, then every upload is a 409.
+    let (st, _, _) = call(
+        r,
+        "POST",
+        &format!("/v1/sessions/{s}/cancel"),
+        Some(&f.b_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, ct, v) = put(record(&secret, 2, KeyType::Domain, "b.com")).await;
+    assert_problem(st, &ct, &v, StatusCode::CONFLICT);
+    let (st, _, _) = call(
+        r,
+        "POST",
+        &format!("/v1/sessions/{s}/cancel"),
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(f.state.store.chunk_row_counts().await.unwrap(), (0, 0));
+}
+
+#[tokio::test]
+async fn policy_needs_both_sides_and_revoke_cancels() {
+    let f = fixture().await;
+    let r = &f.router;
+    let path = format!("/v1/partnerships/{}/policy", f.partnership);
+    let new = serde_json::json!({"policy": {"records": "overlapping-records", "vendor_shares_white_space": true}});
+    let (st, v) = json(r, "PUT", &path, &f.a_admin, new.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["policy"]["records"], "counts");
+    assert_eq!(v["pending_policy"]["proposed_by"], "vendor");
+    let (st, v) = json(r, "PUT", &path, &f.b_admin, new).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["policy"]["records"], "overlapping-records");
+    assert!(v["pending_policy"].is_null());
+    // The open session keeps the policy it was created under: overlaps are refused.
+    let (st, _, v) = call(
+        r,
+        "GET",
+        &format!("/v1/sessions/{}/overlaps", f.session),
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    // Upload something, then revoke: the session is cancelled and its data deleted.
+    let secret = SessionSecret::generate();
+    let (st, _, _) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{}/blinded/0", f.session),
+        Some(&f.a_admin),
+        Body::from(record(&secret, 1, KeyType::Domain, "a.com")),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(f.state.store.chunk_row_counts().await.unwrap(), (1, 0));
+    let (st, v) = json(
+        r,
+        "POST",
+        &format!("/v1/partnerships/{}/revoke", f.partnership),
+        &f.b_admin,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["status"], "revoked");
+    assert_eq!(f.state.store.chunk_row_counts().await.unwrap(), (0, 0));
+    let s = f.state.store.session(&f.session).await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::Cancelled);
+    let (st, _) = json(
+        r,
+        "POST",
+        &format!("/v1/partnerships/{}/sessions", f.partnership),
+        &f.a_admin,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn ops_endpoints() {
+    let f = fixture().await;
+    let (st, _, _) = call(&f.router, "GET", "/healthz", None, Body::empty(), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, _) = call(&f.router, "GET", "/readyz", None, Body::empty(), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _, v) = call(
+        &f.router,
+        "GET",
+        "/v1/openapi.json",
+        None,
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(v["paths"]["/v1/sessions/{id}/blinded/{seq}"]["put"].is_object());
+    let resp = f
+        .router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("x-request-id"));
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("cleanroom_sessions_created_total 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/v1/partnerships/{id}/sessions\""),
+        "{text}"
+    );
+    assert!(!text.contains(&f.session));
+}

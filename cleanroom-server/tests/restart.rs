@@ -1,0 +1,117 @@
+//! The real binary on a SQLite file: half a session, `kill -9`, restart, finish.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use cleanroom_core::SessionSecret;
+use cleanroom_core::api::{Session, SessionState, SharingPolicy};
+use cleanroom_server::store::{AnyStore, Store as _};
+use common::*;
+use reqwest::Method;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cleanroom-server");
+
+fn admin_create_org(url: &str, name: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["admin", "create-org", name, "--database-url", url])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("org-id: "));
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("admin-token: "))
+        .unwrap()
+        .to_owned()
+}
+
+/// Starts the server on a free port; returns the child and its base URL.
+fn start(url: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--database-url", url, "--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_session_loses_nothing() {
+    let db = TestDb::sqlite();
+    let url = db.url().to_owned();
+    let vt = admin_create_org(&url, "Vendor Inc");
+    let pt = admin_create_org(&url, "Partner LLC");
+
+    let (mut child, base) = start(&url);
+    let v = Api::new(&base, &vt);
+    let p = Api::new(&base, &pt);
+    let ps = v
+        .partner_up(&p, "Partner LLC", SharingPolicy::default())
+        .await;
+    let s: Session = v
+        .ok(
+            Method::POST,
+            &format!("/v1/partnerships/{}/sessions", ps.id),
+            None,
+        )
+        .await;
+    let (va, pa) = generate();
+    let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
+    v.upload_blinded(&s.id, &blind(&vs, &va), &VENDOR_POPS, 100)
+        .await;
+    p.upload_blinded(&s.id, &blind(&pss, &pa), &PARTNER_POPS, 100)
+        .await;
+    v.upload_tokens(&s.id, &vs, 100).await;
+    // The partner gets half-way through its tokens when the server dies.
+    let (_, _, points) = p
+        .get_bytes(&format!("/v1/sessions/{}/counterpart/points", s.id))
+        .await;
+    let tokens = pss.token_batch(&points).unwrap();
+    let partial = cleanroom_core::wire::encode_tokens(&tokens[..50]);
+    let (st, _) = p
+        .put_bytes(&format!("/v1/sessions/{}/tokens/0", s.id), partial)
+        .await;
+    assert_eq!(st, 200);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let (mut child, base) = start(&url);
+    let v = Api::new(&base, &vt);
+    let p = Api::new(&base, &pt);
+    let resumed: Session = p
+        .ok(Method::GET, &format!("/v1/sessions/{}", s.id), None)
+        .await;
+    assert_eq!(resumed.state, SessionState::AwaitingTokens);
+    assert_eq!(resumed.partner.token_chunks, vec![0]);
+    let done = p.upload_tokens(&s.id, &pss, 100).await;
+    assert_eq!(done.state, SessionState::Completed);
+    let e = expected(&va, &pa);
+    check_results(&v.results(&s.id).await, &e);
+    check_results(&p.results(&s.id).await, &e);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let store = AnyStore::connect(&url).await.unwrap();
+    assert_eq!(store.chunk_row_counts().await.unwrap(), (0, 0));
+    store.close().await;
+}

@@ -1,0 +1,379 @@
+//! One conformance suite, generic over the store, run against every backend.
+
+mod common;
+
+use cleanroom_core::api::{PartnershipStatus, Role, Scope, SessionState, SharingPolicy};
+use cleanroom_server::store::{
+    AnyStore, AuditRow, ChunkCheck, ChunkKind, NewSession, OrgRow, PartnershipRow, PgStore,
+    SqliteStore, Store, StoreError, StoreResult, TokenRow,
+};
+use common::TestDb;
+
+struct NoCheck(usize);
+impl ChunkCheck for NoCheck {
+    fn feed(&mut self, _seq: u32, data: &[u8]) -> StoreResult<()> {
+        self.0 += data.len();
+        Ok(())
+    }
+    fn finish(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+fn records(n: u32) -> Vec<u8> {
+    records_from(0, n)
+}
+
+fn records_from(start: u32, n: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in start..start + n {
+        out.extend_from_slice(&i.to_be_bytes());
+        out.extend_from_slice(&1u64.to_be_bytes());
+        out.extend_from_slice(&[1, 0, 0, 0]);
+        out.extend_from_slice(&[(i % 200) as u8 + 1; 32]);
+    }
+    out
+}
+
+fn new_session(id: &str, p: &str, now: i64) -> NewSession {
+    NewSession {
+        id: id.into(),
+        partnership_id: p.into(),
+        created_by: Role::Vendor,
+        protocol_version: "v".into(),
+        now,
+        min_cell_size: 5,
+        sessions_per_day: 3,
+    }
+}
+
+/// Drives a session to `computing` through the store alone.
+async fn to_computing<S: Store>(s: &S, id: &str) {
+    for role in [Role::Vendor, Role::Partner] {
+        s.put_chunk(ChunkKind::Blinded, id, role, 0, 3, &records(3))
+            .await
+            .unwrap();
+        s.put_chunk(ChunkKind::Blinded, id, role, 1, 2, &records_from(3, 2))
+            .await
+            .unwrap();
+        s.commit_blinded(id, role, &["a".into()], 2, 5, &mut NoCheck(0))
+            .await
+            .unwrap();
+    }
+    for role in [Role::Vendor, Role::Partner] {
+        s.put_chunk(ChunkKind::Tokens, id, role, 0, 5, &[9u8; 80])
+            .await
+            .unwrap();
+        s.commit_tokens(id, role, 1, 5).await.unwrap();
+    }
+}
+
+async fn conformance<S: Store>(s: &S) {
+    s.ping().await.unwrap();
+    let now = cleanroom_server::now();
+    let org = |id: &str, name: &str| OrgRow {
+        id: id.into(),
+        name: name.into(),
+        created_at: now,
+    };
+    s.create_org(&org("o1", "One")).await.unwrap();
+    s.create_org(&org("o2", "Two")).await.unwrap();
+    assert!(matches!(
+        s.create_org(&org("o3", "One")).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(s.org_by_name("Two").await.unwrap().unwrap().id, "o2");
+    assert_eq!(s.org_by_id("o1").await.unwrap().unwrap().name, "One");
+    assert!(s.org_by_id("zz").await.unwrap().is_none());
+
+    // Tokens.
+    let tok = TokenRow {
+        id: "cr_abcdefghi".into(),
+        org_id: "o1".into(),
+        label: "l".into(),
+        scope: Scope::Upload,
+        secret_hash: vec![7; 32],
+        created_at: now,
+        expires_at: Some(now + 10),
+        revoked_at: None,
+    };
+    s.insert_token(&tok).await.unwrap();
+    assert_eq!(s.token_by_id(&tok.id).await.unwrap().unwrap(), tok);
+    assert_eq!(s.list_tokens("o1").await.unwrap().len(), 1);
+    assert!(matches!(
+        s.revoke_token("o2", &tok.id, now).await,
+        Err(StoreError::NotFound)
+    ));
+    s.revoke_token("o1", &tok.id, now).await.unwrap();
+    assert!(s.list_tokens("o1").await.unwrap().is_empty());
+    assert_eq!(
+        s.token_by_id(&tok.id).await.unwrap().unwrap().revoked_at,
+        Some(now)
+    );
+
+    // Partnerships.
+    let p = PartnershipRow {
+        id: "p1".into(),
+        vendor_org_id: "o1".into(),
+        partner_org_id: "o2".into(),
+        invited_by: Role::Vendor,
+        status: PartnershipStatus::Invited,
+        policy: SharingPolicy::default(),
+        pending: None,
+        created_at: now,
+    };
+    s.create_partnership(&p).await.unwrap();
+    assert_eq!(s.partnership("p1").await.unwrap().unwrap(), p);
+    assert_eq!(s.list_partnerships("o2").await.unwrap().len(), 1);
+    assert!(s.list_partnerships("o3").await.unwrap().is_empty());
+    // Sessions need an active partnership.
+    assert!(matches!(
+        s.create_session(&new_session("s0", "p1", now)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let updated = s
+        .update_partnership("p1", &mut |p| {
+            p.status = PartnershipStatus::Active;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(updated.status, PartnershipStatus::Active);
+    assert!(matches!(
+        s.update_partnership("p1", &mut |_| Err(StoreError::conflict("x", "y")))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    assert_eq!(
+        s.partnership("p1").await.unwrap().unwrap().status,
+        PartnershipStatus::Active
+    );
+
+    // Session lifecycle.
+    let s1 = s
+        .create_session(&new_session("s1", "p1", now))
+        .await
+        .unwrap();
+    assert_eq!(s1.state, SessionState::AwaitingBlinded);
+    match s.create_session(&new_session("s2", "p1", now)).await {
+        Err(StoreError::Conflict { session_id, .. }) => {
+            assert_eq!(session_id.as_deref(), Some("s1"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Chunk re-PUT replaces.
+    s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 0, 1, &records(1))
+        .await
+        .unwrap();
+    s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 0, 4, &records(4))
+        .await
+        .unwrap();
+    let chunks = s
+        .chunks(ChunkKind::Blinded, "s1", Role::Vendor)
+        .await
+        .unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].records, 4);
+    assert_eq!(
+        s.chunk_data(ChunkKind::Blinded, "s1", Role::Vendor, 0)
+            .await
+            .unwrap()
+            .unwrap(),
+        records(4)
+    );
+    // Token upload too early.
+    assert!(matches!(
+        s.put_chunk(ChunkKind::Tokens, "s1", Role::Vendor, 0, 1, &[0; 16])
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // Commit checks chunk completeness and count.
+    assert!(matches!(
+        s.commit_blinded("s1", Role::Vendor, &["a".into()], 2, 4, &mut NoCheck(0))
+            .await,
+        Err(StoreError::Invalid {
+            code: "chunks-mismatch",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.commit_blinded("s1", Role::Vendor, &["a".into()], 1, 5, &mut NoCheck(0))
+            .await,
+        Err(StoreError::Invalid {
+            code: "record-count-mismatch",
+            ..
+        })
+    ));
+    let mut check = NoCheck(0);
+    assert_eq!(
+        s.commit_blinded("s1", Role::Vendor, &["a".into()], 1, 4, &mut check)
+            .await
+            .unwrap(),
+        SessionState::AwaitingBlinded
+    );
+    assert_eq!(check.0, 4 * 48);
+    assert!(matches!(
+        s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 1, 1, &records(1))
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let [v, pa] = s.parties("s1").await.unwrap();
+    assert!(v.blinded_committed && !pa.blinded_committed);
+    assert_eq!(v.populations, Some(vec!["a".to_string()]));
+    assert_eq!(v.records, Some(4));
+    // Cancel deletes chunks.
+    let c = s.cancel_session("s1", now).await.unwrap();
+    assert_eq!(c.state, SessionState::Cancelled);
+    assert_eq!(s.chunk_row_counts().await.unwrap(), (0, 0));
+    assert!(matches!(
+        s.cancel_session("s1", now).await,
+        Err(StoreError::Conflict { .. })
+    ));
+
+    // A full run through the store; completion deletes chunks and keeps the result.
+    s.create_session(&new_session("s3", "p1", now + 1))
+        .await
+        .unwrap();
+    to_computing(s, "s3").await;
+    assert_eq!(
+        s.session("s3").await.unwrap().unwrap().state,
+        SessionState::Computing
+    );
+    assert_eq!(
+        s.sessions_in_state(SessionState::Computing).await.unwrap(),
+        vec!["s3".to_string()]
+    );
+    assert!(s.chunk_row_counts().await.unwrap().0 > 0);
+    s.complete_session("s3", "{\"r\":1}", now).await.unwrap();
+    let done = s.session("s3").await.unwrap().unwrap();
+    assert_eq!(done.state, SessionState::Completed);
+    assert_eq!(done.result.as_deref(), Some("{\"r\":1}"));
+    assert_eq!(s.chunk_row_counts().await.unwrap(), (0, 0));
+    assert!(matches!(
+        s.complete_session("s3", "{}", now).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let listed = s.list_sessions("p1").await.unwrap();
+    assert_eq!(
+        listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["s3", "s1"]
+    );
+
+    // Budget: 2 sessions already in the last 24h, limit 3.
+    let s4 = s
+        .create_session(&new_session("s4", "p1", now + 2))
+        .await
+        .unwrap();
+    s.cancel_session(&s4.id, now).await.unwrap();
+    assert!(matches!(
+        s.create_session(&new_session("s5", "p1", now + 3)).await,
+        Err(StoreError::Budget)
+    ));
+
+    // Revocation cancels open sessions.
+    let mut n = new_session("s6", "p1", now + 4);
+    n.sessions_per_day = 100;
+    s.create_session(&n).await.unwrap();
+    s.put_chunk(ChunkKind::Blinded, "s6", Role::Partner, 0, 1, &records(1))
+        .await
+        .unwrap();
+    let (p, cancelled) = s.revoke_partnership("p1", now).await.unwrap();
+    assert_eq!(p.status, PartnershipStatus::Revoked);
+    assert_eq!(cancelled, vec!["s6".to_string()]);
+    assert_eq!(s.chunk_row_counts().await.unwrap(), (0, 0));
+    assert!(matches!(
+        s.revoke_partnership("p1", now).await,
+        Err(StoreError::Conflict { .. })
+    ));
+
+    // Audit, in order.
+    for action in ["a.one", "a.two"] {
+        s.append_audit(&AuditRow {
+            partnership_id: "p1".into(),
+            at: now,
+            org_name: "One".into(),
+            token_id: "cr_x".into(),
+            action: action.into(),
+            session_id: Some("s3".into()),
+            detail: serde_json::json!({"n": 1}),
+        })
+        .await
+        .unwrap();
+    }
+    let log = s.audit("p1").await.unwrap();
+    assert_eq!(
+        log.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["a.one", "a.two"]
+    );
+    assert_eq!(log[0].detail, serde_json::json!({"n": 1}));
+}
+
+#[tokio::test]
+async fn conformance_sqlite() {
+    let db = TestDb::sqlite();
+    let store = SqliteStore::connect(db.url()).await.unwrap();
+    conformance(&store).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn conformance_postgres() {
+    let db = TestDb::postgres().await;
+    let store = PgStore::connect(db.url()).await.unwrap();
+    conformance(&store).await;
+    store.close().await;
+}
+
+/// A session left in `computing` (crash between commit and result) is finished on startup.
+async fn resumes_computing(db: &TestDb) {
+    let store = AnyStore::connect(db.url()).await.unwrap();
+    let now = cleanroom_server::now();
+    for (id, name) in [("o1", "One"), ("o2", "Two")] {
+        store
+            .create_org(&OrgRow {
+                id: id.into(),
+                name: name.into(),
+                created_at: now,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .create_partnership(&PartnershipRow {
+            id: "p1".into(),
+            vendor_org_id: "o1".into(),
+            partner_org_id: "o2".into(),
+            invited_by: Role::Vendor,
+            status: PartnershipStatus::Active,
+            policy: SharingPolicy::default(),
+            pending: None,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    store
+        .create_session(&new_session("s1", "p1", now))
+        .await
+        .unwrap();
+    to_computing(&store, "s1").await;
+    store.close().await;
+
+    let (_router, state) = cleanroom_server::app(cleanroom_server::Config::for_tests(db.url()))
+        .await
+        .unwrap();
+    let s = state.store.session("s1").await.unwrap().unwrap();
+    assert_eq!(s.state, SessionState::Completed);
+    assert!(s.result.is_some());
+    assert_eq!(state.store.chunk_row_counts().await.unwrap(), (0, 0));
+    state.store.close().await;
+}
+
+#[tokio::test]
+async fn resumes_computing_sqlite() {
+    resumes_computing(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn resumes_computing_postgres() {
+    resumes_computing(&TestDb::postgres().await).await;
+}
