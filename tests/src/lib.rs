@@ -14,13 +14,16 @@ pub fn install_crypto() {
 
 /// The PostgreSQL admin URL: `CLEANROOM_TEST_PG` or the local default.
 pub fn pg_admin_url() -> String {
-    std::env::var("CLEANROOM_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    std::env::var("CLEANROOM_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// A uniquely named PostgreSQL database, dropped by [`PgDb::drop_db`].
+/// A uniquely named PostgreSQL database, dropped by [`PgDb::drop_db`] (or,
+/// when a test fails first, when the value is dropped).
 pub struct PgDb {
     admin: String,
     name: String,
+    dropped: bool,
     /// URL of the new database.
     pub url: String,
 }
@@ -33,8 +36,11 @@ impl PgDb {
         let name = format!("cleanroom_test_{}", uuid::Uuid::new_v4().simple());
         let mut conn = sqlx::PgConnection::connect(&admin)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is unreachable (set CLEANROOM_TEST_PG): {e}"));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin} is unreachable (set CLEANROOM_TEST_PG): {e}")
+            });
+        // The name is ours: a fixed prefix and a UUID in hex.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -50,18 +56,50 @@ impl PgDb {
             None => main,
         };
         let url = format!("{base}/{name}{query}");
-        PgDb { admin, name, url }
+        PgDb {
+            admin,
+            name,
+            dropped: false,
+            url,
+        }
     }
 
     /// Drops the database (forcing out remaining connections).
-    pub async fn drop_db(self) {
-        use sqlx::Connection;
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut conn)
-                .await;
-            let _ = conn.close().await;
+    pub async fn drop_db(mut self) {
+        drop_database(&self.admin, &self.name).await;
+        self.dropped = true;
+    }
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+        let _ = conn.close().await;
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
         }
+        // A failed test unwinds past `drop_db`: clean up on a thread of its
+        // own, since we may be inside a runtime that cannot block.
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_database(&admin, &name));
+            }
+        })
+        .join();
     }
 }
 
@@ -75,13 +113,22 @@ fn index_of(names: &[String], name: &str) -> usize {
 /// Checks every cell and every population figure of `r` against the
 /// plaintext expectation: exactly when `min_cell_size <= 1`, else that each
 /// disclosed count admits the true value (and that exact ones are exact).
-pub fn check_results(r: &SessionResults, truth_vendor_pops: &[String], truth_partner_pops: &[String], e: &ExpectedOverlap) {
+pub fn check_results(
+    r: &SessionResults,
+    truth_vendor_pops: &[String],
+    truth_partner_pops: &[String],
+    e: &ExpectedOverlap,
+) {
     let exact = r.min_cell_size <= 1;
     let check = |what: &str, c: &Count, n: u64| {
         if exact {
             assert_eq!(*c, Count::Exact(n), "{what} (viewer {:?})", r.my_role);
         } else {
-            assert!(c.admits(n), "{what}: {c:?} does not admit {n} (viewer {:?})", r.my_role);
+            assert!(
+                c.admits(n),
+                "{what}: {c:?} does not admit {n} (viewer {:?})",
+                r.my_role
+            );
         }
     };
     for (v, vname) in r.vendor.populations.iter().enumerate() {
@@ -90,13 +137,33 @@ pub fn check_results(r: &SessionResults, truth_vendor_pops: &[String], truth_par
             let tp = index_of(truth_partner_pops, pname);
             let want = e.cells[tv][tp];
             let cell = &r.cells[v][p];
-            check(&format!("cell {vname}×{pname} vendor accounts"), &cell.vendor_accounts, want);
-            check(&format!("cell {vname}×{pname} partner accounts"), &cell.partner_accounts, want);
+            check(
+                &format!("cell {vname}×{pname} vendor accounts"),
+                &cell.vendor_accounts,
+                want,
+            );
+            check(
+                &format!("cell {vname}×{pname} partner accounts"),
+                &cell.partner_accounts,
+                want,
+            );
         }
     }
     for (side, role, names, totals, matched) in [
-        (&r.vendor, Role::Vendor, truth_vendor_pops, &e.vendor_totals, &e.vendor_matched),
-        (&r.partner, Role::Partner, truth_partner_pops, &e.partner_totals, &e.partner_matched),
+        (
+            &r.vendor,
+            Role::Vendor,
+            truth_vendor_pops,
+            &e.vendor_totals,
+            &e.vendor_matched,
+        ),
+        (
+            &r.partner,
+            Role::Partner,
+            truth_partner_pops,
+            &e.partner_totals,
+            &e.partner_matched,
+        ),
     ] {
         let shared = role == r.my_role
             || match role {
@@ -108,12 +175,23 @@ pub fn check_results(r: &SessionResults, truth_vendor_pops: &[String], truth_par
             let fig = &side.figures[i];
             assert_eq!(fig.total, totals[t], "{role:?} {name} total");
             if shared {
-                let m = fig.matched.unwrap_or_else(|| panic!("{role:?} {name} matched hidden"));
-                let w = fig.white_space.unwrap_or_else(|| panic!("{role:?} {name} white space hidden"));
+                let m = fig
+                    .matched
+                    .unwrap_or_else(|| panic!("{role:?} {name} matched hidden"));
+                let w = fig
+                    .white_space
+                    .unwrap_or_else(|| panic!("{role:?} {name} white space hidden"));
                 check(&format!("{role:?} {name} matched"), &m, matched[t]);
-                check(&format!("{role:?} {name} white space"), &w, totals[t] - matched[t]);
+                check(
+                    &format!("{role:?} {name} white space"),
+                    &w,
+                    totals[t] - matched[t],
+                );
             } else {
-                assert!(fig.matched.is_none() && fig.white_space.is_none(), "{role:?} {name} must be hidden");
+                assert!(
+                    fig.matched.is_none() && fig.white_space.is_none(),
+                    "{role:?} {name} must be hidden"
+                );
             }
         }
     }
@@ -125,4 +203,96 @@ pub fn has_ranges(r: &SessionResults) -> bool {
         .iter()
         .flatten()
         .any(|c| c.vendor_accounts.exact().is_none() || c.partner_accounts.exact().is_none())
+}
+
+/// A running server with two organizations in an active partnership.
+pub struct World {
+    /// The server.
+    pub server: cleanroom_server::RunningServer,
+    /// The vendor's admin client.
+    pub vendor: cleanroom_client::Client,
+    /// The partner's admin client.
+    pub partner: cleanroom_client::Client,
+    /// The vendor's admin token.
+    pub vendor_token: String,
+    /// The partner's admin token.
+    pub partner_token: String,
+    /// The partnership.
+    pub partnership_id: String,
+}
+
+/// Guardrails for a test run.
+#[derive(Clone, Copy, Debug)]
+pub struct Guards {
+    /// Minimum population size.
+    pub min_population_size: u64,
+    /// Minimum cell size `k`.
+    pub min_cell_size: u64,
+}
+
+impl Guards {
+    /// Everything exact: every population passes and no cell is coarsened.
+    pub const EXACT: Guards = Guards {
+        min_population_size: 1,
+        min_cell_size: 1,
+    };
+}
+
+/// Bootstraps two organizations in `database_url`, starts the server and
+/// makes them partners (the vendor invites with `policy`, the partner accepts).
+pub async fn world(
+    database_url: &str,
+    guards: Option<Guards>,
+    policy: cleanroom_core::api::SharingPolicy,
+) -> World {
+    use cleanroom_core::api::{InvitePartner, PartnershipStatus};
+    install_crypto();
+    let (_, vendor_token) = cleanroom_server::bootstrap::create_org(database_url, "Vendor Co")
+        .await
+        .expect("bootstrap vendor");
+    let (_, partner_token) = cleanroom_server::bootstrap::create_org(database_url, "Partner Co")
+        .await
+        .expect("bootstrap partner");
+    let mut config = cleanroom_server::Config::for_tests(database_url);
+    if let Some(g) = guards {
+        config.guardrails.min_population_size = g.min_population_size;
+        config.guardrails.min_cell_size = g.min_cell_size;
+    }
+    let server = cleanroom_server::spawn(config).await.expect("spawn server");
+    let client = |t: &str| {
+        cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(server.base_url(), t))
+            .expect("client")
+    };
+    let (vendor, partner) = (client(&vendor_token), client(&partner_token));
+    let invited = vendor
+        .invite_partner(&InvitePartner {
+            org: "Partner Co".into(),
+            my_role: Role::Vendor,
+            policy,
+        })
+        .await
+        .expect("invite");
+    let accepted = partner
+        .accept_partnership(&invited.id)
+        .await
+        .expect("accept");
+    assert_eq!(accepted.status, PartnershipStatus::Active);
+    World {
+        server,
+        vendor,
+        partner,
+        vendor_token,
+        partner_token,
+        partnership_id: invited.id,
+    }
+}
+
+/// A policy sharing white space both ways and overlapping records.
+pub fn open_policy() -> cleanroom_core::api::SharingPolicy {
+    cleanroom_core::api::SharingPolicy {
+        records: cleanroom_core::api::RecordSharing::OverlappingRecords,
+        vendor_shares_white_space: true,
+        partner_shares_white_space: true,
+        name_matching: Default::default(),
+    }
 }

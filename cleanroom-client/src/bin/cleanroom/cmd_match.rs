@@ -1,0 +1,136 @@
+//! `cleanroom match`: run this side of a session from a CSV export.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use cleanroom_client::output::{
+    input_summary, results_csv, results_json, results_table, write_rejects,
+};
+use cleanroom_client::populations::Population;
+use cleanroom_client::presets::{ColumnOverrides, Preset};
+use cleanroom_client::{InputOptions, SessionOptions, prepare_file};
+
+use crate::{Ctx, cmd_partners, parse_duration, progress_ui};
+
+#[derive(Args)]
+pub struct MatchArgs {
+    /// Partnership id or the partner organization's name.
+    #[arg(long)]
+    partner: String,
+    /// The CSV export (UTF-8).
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Export layout: salesforce, hubspot or generic [default: detected from the header].
+    #[arg(long)]
+    preset: Option<String>,
+    /// Column holding the website or domain.
+    #[arg(long)]
+    domain_col: Option<String>,
+    /// Column holding the company name.
+    #[arg(long)]
+    name_col: Option<String>,
+    /// Column holding the DUNS number.
+    #[arg(long)]
+    duns_col: Option<String>,
+    /// A population: NAME=RULE, e.g. customers='Type=Customer',
+    /// pipeline='Stage in (Qualification,Proposal)', all='*'. Repeatable;
+    /// replaces the preset's defaults.
+    #[arg(long = "population", value_name = "NAME=RULE")]
+    populations: Vec<String>,
+    /// Write rejected values (line, column, reason; never the value) to this CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    rejects: Option<PathBuf>,
+    /// How long to wait for the partner, e.g. 30m, 2h.
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    timeout: Duration,
+    /// Cancel an interrupted session this machine cannot resume and start over.
+    #[arg(long)]
+    restart: bool,
+    /// Records per upload chunk.
+    #[arg(long, default_value_t = cleanroom_client::session::DEFAULT_CHUNK_RECORDS)]
+    chunk_size: usize,
+    /// Only read and normalize the file, print the summary, upload nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the results as JSON.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print the results as CSV.
+    #[arg(long)]
+    csv: bool,
+}
+
+pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let opts = InputOptions {
+        preset: a.preset.as_deref().map(Preset::parse).transpose()?,
+        columns: ColumnOverrides {
+            domain: a.domain_col.clone(),
+            name: a.name_col.clone(),
+            duns: a.duns_col.clone(),
+        },
+        populations: a
+            .populations
+            .iter()
+            .map(|s| Population::parse(s))
+            .collect::<Result<_, _>>()?,
+    };
+    let progress = progress_ui::callback(ctx.chatty());
+    // Check the connection before spending minutes on a large file.
+    let client = if a.dry_run { None } else { Some(ctx.client()?) };
+    let partnership = match &client {
+        Some(c) => Some(cmd_partners::resolve(c, &a.partner).await?),
+        None => None,
+    };
+    let path = a.input.clone();
+    let p2 = progress.clone();
+    let input = tokio::task::spawn_blocking(move || prepare_file(&path, &opts, &p2)).await??;
+    if let Some(r) = &a.rejects {
+        write_rejects(r, &input.report.rejects)?;
+    }
+    if ctx.chatty() || a.dry_run {
+        eprint!(
+            "{}",
+            input_summary(&input.report, &input.populations, input.accounts.len())
+        );
+        if let Some(r) = &a.rejects {
+            eprintln!("Rejected values written to {}.", r.display());
+        }
+    }
+    let (Some(client), Some(partnership)) = (client, partnership) else {
+        return Ok(());
+    };
+    let mut sopts = SessionOptions::new(partnership.id.clone(), ctx.state()?);
+    sopts.csv_path = Some(std::fs::canonicalize(&a.input).unwrap_or(a.input.clone()));
+    sopts.wait_timeout = a.timeout;
+    sopts.restart = a.restart;
+    sopts.chunk_records = a.chunk_size;
+    sopts.progress = progress;
+    if ctx.chatty() {
+        eprintln!(
+            "Matching with {} as the {} (waiting up to {}s for them)…",
+            cmd_partners::counterpart(&partnership).name,
+            partnership.my_role.as_str(),
+            a.timeout.as_secs()
+        );
+    }
+    let outcome = cleanroom_client::run_session(&client, &input, &sopts).await?;
+    if ctx.chatty() {
+        eprintln!(
+            "Session {} completed{}: {} accounts, {} blinded keys uploaded.",
+            outcome.session_id,
+            if outcome.resumed { " (resumed)" } else { "" },
+            outcome.accounts,
+            outcome.records
+        );
+    }
+    if a.json {
+        print!("{}", results_json(&outcome.results));
+    } else if a.csv {
+        use std::io::Write;
+        std::io::stdout().write_all(&results_csv(&outcome.results)?)?;
+    } else {
+        print!("{}", results_table(&outcome.results));
+    }
+    Ok(())
+}

@@ -1,0 +1,333 @@
+//! `cleanroom partners`: invite, accept, inspect, agree on policy, revoke.
+
+use clap::{Args, Subcommand, ValueEnum};
+use cleanroom_client::Client;
+use cleanroom_core::api::{
+    InvitePartner, Partnership, PartnershipStatus, ProposePolicy, RecordSharing, Role,
+    SharingPolicy,
+};
+use cleanroom_core::overlap::NameMatching;
+use comfy_table::Table;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+
+use crate::{Ctx, usage};
+
+#[derive(Subcommand)]
+pub enum PartnersCmd {
+    /// List your partnerships.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one partnership (by id or partner name).
+    Show {
+        /// Partnership id or the partner organization's name.
+        partner: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Invite an organization (by its name) to a partnership.
+    Invite {
+        /// The invited organization's name.
+        org: String,
+        /// Your own role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+    /// Accept an invitation (and the policy it proposes).
+    Accept {
+        /// Partnership id or the inviting organization's name.
+        partner: String,
+    },
+    /// Show, propose or agree to the sharing policy.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// End a partnership; its blinded data is deleted.
+    Revoke {
+        /// Partnership id or partner name.
+        partner: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCmd {
+    /// Show the policy in force and any pending proposal.
+    Show {
+        /// Partnership id or partner name.
+        partner: String,
+    },
+    /// Agree to the partner's pending proposal.
+    Agree {
+        /// Partnership id or partner name.
+        partner: String,
+    },
+    /// Propose a new policy; it takes effect when the partner agrees.
+    Propose {
+        /// Partnership id or partner name.
+        partner: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// The software vendor (rows of the matrix).
+    Vendor,
+    /// The partner (columns).
+    Partner,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RecordsArg {
+    /// The overlap matrix only.
+    Counts,
+    /// Each side may also list its own matched accounts.
+    OverlappingRecords,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NamesArg {
+    /// Names never match.
+    Never,
+    /// Names match only when a side lacks a website.
+    WhenDomainMissing,
+    /// Names always match.
+    Always,
+}
+
+#[derive(Args, Clone)]
+pub struct PolicyArgs {
+    /// What each side may fetch beyond the matrix.
+    #[arg(long, value_enum, default_value = "counts")]
+    records: RecordsArg,
+    /// The vendor lets the partner see its matched / white-space counts.
+    #[arg(long)]
+    vendor_shares_white_space: bool,
+    /// The partner lets the vendor see its matched / white-space counts.
+    #[arg(long)]
+    partner_shares_white_space: bool,
+    /// When company-name matches count.
+    #[arg(long, value_enum, default_value = "when-domain-missing")]
+    name_matching: NamesArg,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> SharingPolicy {
+        SharingPolicy {
+            records: match self.records {
+                RecordsArg::Counts => RecordSharing::Counts,
+                RecordsArg::OverlappingRecords => RecordSharing::OverlappingRecords,
+            },
+            vendor_shares_white_space: self.vendor_shares_white_space,
+            partner_shares_white_space: self.partner_shares_white_space,
+            name_matching: match self.name_matching {
+                NamesArg::Never => NameMatching::Never,
+                NamesArg::WhenDomainMissing => NameMatching::WhenDomainMissing,
+                NamesArg::Always => NameMatching::Always,
+            },
+        }
+    }
+}
+
+/// The counterpart organization of a partnership.
+pub fn counterpart(p: &Partnership) -> &cleanroom_core::api::Org {
+    match p.my_role {
+        Role::Vendor => &p.partner,
+        Role::Partner => &p.vendor,
+    }
+}
+
+/// Finds a partnership by id or by the counterpart's name (active ones first).
+pub async fn resolve(client: &Client, key: &str) -> anyhow::Result<Partnership> {
+    let all = client.list_partnerships().await?;
+    if let Some(p) = all.iter().find(|p| p.id == key) {
+        return Ok(p.clone());
+    }
+    let mut named: Vec<&Partnership> = all
+        .iter()
+        .filter(|p| counterpart(p).name.eq_ignore_ascii_case(key))
+        .collect();
+    named.sort_by_key(|p| match p.status {
+        PartnershipStatus::Active => 0,
+        PartnershipStatus::Invited => 1,
+        PartnershipStatus::Revoked => 2,
+    });
+    named.first().map(|p| (*p).clone()).ok_or_else(|| {
+        usage(format!(
+            "no partnership with id or partner named {key:?}; see `cleanroom partners list`"
+        ))
+    })
+}
+
+fn policy_text(p: &SharingPolicy) -> String {
+    format!(
+        "records: {}; vendor shares white space: {}; partner shares white space: {}; name matching: {}",
+        match p.records {
+            RecordSharing::Counts => "counts",
+            RecordSharing::OverlappingRecords => "overlapping-records",
+        },
+        yes_no(p.vendor_shares_white_space),
+        yes_no(p.partner_shares_white_space),
+        match p.name_matching {
+            NameMatching::Never => "never",
+            NameMatching::WhenDomainMissing => "when-domain-missing",
+            NameMatching::Always => "always",
+        }
+    )
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn status(s: PartnershipStatus) -> &'static str {
+    match s {
+        PartnershipStatus::Invited => "invited",
+        PartnershipStatus::Active => "active",
+        PartnershipStatus::Revoked => "revoked",
+    }
+}
+
+fn show(p: &Partnership) {
+    println!("partnership {}", p.id);
+    println!(
+        "  vendor:  {}{}",
+        p.vendor.name,
+        if p.my_role == Role::Vendor {
+            " (you)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  partner: {}{}",
+        p.partner.name,
+        if p.my_role == Role::Partner {
+            " (you)"
+        } else {
+            ""
+        }
+    );
+    println!("  status:  {}", status(p.status));
+    println!("  policy:  {}", policy_text(&p.policy));
+    if let Some(pp) = &p.pending_policy {
+        println!(
+            "  pending: {} (proposed by the {})",
+            policy_text(&pp.policy),
+            pp.proposed_by.as_str()
+        );
+    }
+    if let Some(s) = &p.last_session {
+        println!("  last session: {} ({:?}, {})", s.id, s.state, s.created_at);
+    }
+}
+
+pub async fn run(cmd: PartnersCmd, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    match cmd {
+        PartnersCmd::List { json } => {
+            let all = client.list_partnerships().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED);
+            t.set_header(vec!["id", "partner", "your role", "status", "last session"]);
+            for p in &all {
+                t.add_row(vec![
+                    p.id.clone(),
+                    counterpart(p).name.clone(),
+                    p.my_role.as_str().to_owned(),
+                    status(p.status).to_owned(),
+                    p.last_session
+                        .as_ref()
+                        .map(|s| format!("{:?} {}", s.state, s.created_at))
+                        .unwrap_or_default(),
+                ]);
+            }
+            println!("{t}");
+        }
+        PartnersCmd::Show { partner, json } => {
+            let p = resolve(&client, &partner).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&p)?);
+            } else {
+                show(&p);
+            }
+        }
+        PartnersCmd::Invite { org, role, policy } => {
+            let p = client
+                .invite_partner(&InvitePartner {
+                    org,
+                    my_role: match role {
+                        RoleArg::Vendor => Role::Vendor,
+                        RoleArg::Partner => Role::Partner,
+                    },
+                    policy: policy.policy(),
+                })
+                .await?;
+            show(&p);
+        }
+        PartnersCmd::Accept { partner } => {
+            let p = resolve(&client, &partner).await?;
+            show(&client.accept_partnership(&p.id).await?);
+        }
+        PartnersCmd::Policy(PolicyCmd::Show { partner }) => {
+            show(&resolve(&client, &partner).await?)
+        }
+        PartnersCmd::Policy(PolicyCmd::Agree { partner }) => {
+            let p = resolve(&client, &partner).await?;
+            let pending = p
+                .pending_policy
+                .ok_or_else(|| usage("there is no pending policy proposal to agree to"))?;
+            if pending.proposed_by == p.my_role {
+                return Err(usage(
+                    "the pending proposal is your own; your partner has to agree to it",
+                ));
+            }
+            show(
+                &client
+                    .propose_policy(
+                        &p.id,
+                        &ProposePolicy {
+                            policy: pending.policy,
+                        },
+                    )
+                    .await?,
+            );
+        }
+        PartnersCmd::Policy(PolicyCmd::Propose { partner, policy }) => {
+            let p = resolve(&client, &partner).await?;
+            show(
+                &client
+                    .propose_policy(
+                        &p.id,
+                        &ProposePolicy {
+                            policy: policy.policy(),
+                        },
+                    )
+                    .await?,
+            );
+        }
+        PartnersCmd::Revoke { partner, yes } => {
+            let p = resolve(&client, &partner).await?;
+            if !yes {
+                return Err(usage(format!(
+                    "revoking ends the partnership with {} for good; re-run with --yes",
+                    counterpart(&p).name
+                )));
+            }
+            show(&client.revoke_partnership(&p.id).await?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! `cleanroom results`, `overlaps`, `sessions` and `audit`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use cleanroom_client::fsutil::write_bytes_atomic;
+use cleanroom_client::output::{results_csv, results_json, results_table};
+use cleanroom_client::overlaps::{fetch_local_overlaps, write_overlaps_csv};
+use cleanroom_core::api::{SessionState, UploadState};
+use comfy_table::Table;
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+
+use crate::{Ctx, cmd_partners, usage};
+
+#[derive(Args)]
+pub struct ResultsArgs {
+    /// Session id [default: the partner's newest completed session].
+    session: Option<String>,
+    /// Partnership id or partner name (to find its newest completed session).
+    #[arg(long)]
+    partner: Option<String>,
+    /// JSON output.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// CSV output.
+    #[arg(long)]
+    csv: bool,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct OverlapsArgs {
+    /// Session id [default: the partner's newest completed session].
+    session: Option<String>,
+    /// Partnership id or partner name.
+    #[arg(long)]
+    partner: Option<String>,
+    /// The CSV the session was run on [default: the path recorded then].
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Where to write your matched rows (CSV, 0600).
+    #[arg(long, value_name = "FILE.csv")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct SessionsArgs {
+    #[command(subcommand)]
+    cmd: Option<SessionsCmd>,
+    /// Partnership id or partner name (for listing).
+    #[arg(long)]
+    partner: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum SessionsCmd {
+    /// Cancel an open session.
+    Cancel {
+        /// Session id.
+        session: String,
+    },
+    /// Show one session's progress.
+    Show {
+        /// Session id.
+        session: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    /// Partnership id or partner name.
+    #[arg(long)]
+    partner: String,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+async fn pick_session(
+    client: &cleanroom_client::Client,
+    session: Option<String>,
+    partner: Option<String>,
+) -> anyhow::Result<String> {
+    match (session, partner) {
+        (Some(s), _) => Ok(s),
+        (None, Some(p)) => {
+            let p = cmd_partners::resolve(client, &p).await?;
+            client
+                .list_sessions(&p.id)
+                .await?
+                .into_iter()
+                .find(|s| s.state == SessionState::Completed)
+                .map(|s| s.id)
+                .ok_or_else(|| usage("this partnership has no completed session yet"))
+        }
+        (None, None) => Err(usage("name a session id or --partner")),
+    }
+}
+
+pub async fn results(a: ResultsArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let sid = pick_session(&client, a.session, a.partner).await?;
+    let r = client.results(&sid).await?;
+    let bytes = if a.json {
+        results_json(&r).into_bytes()
+    } else if a.csv {
+        results_csv(&r)?
+    } else {
+        results_table(&r).into_bytes()
+    };
+    match a.out {
+        Some(p) => write_bytes_atomic(&p, false, &bytes)?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    Ok(())
+}
+
+pub async fn overlaps(a: OverlapsArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let sid = pick_session(&client, a.session, a.partner).await?;
+    let state = ctx.state()?;
+    let (rows, recorded) = fetch_local_overlaps(&client, &state, &sid).await?;
+    let csv = a
+        .input
+        .or(recorded)
+        .ok_or_else(|| usage("pass --input with the CSV the session was run on"))?;
+    let n = write_overlaps_csv(&csv, &rows, "partner_populations", &a.out)?;
+    if ctx.chatty() {
+        eprintln!(
+            "{} matched accounts ({n} CSV rows) written to {}",
+            rows.len(),
+            a.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn upload(u: UploadState) -> &'static str {
+    match u {
+        UploadState::Pending => "pending",
+        UploadState::Uploading => "uploading",
+        UploadState::Committed => "committed",
+    }
+}
+
+pub async fn sessions(a: SessionsArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    match a.cmd {
+        Some(SessionsCmd::Cancel { session }) => {
+            let s = client.cancel_session(&session).await?;
+            println!("session {} is {:?}", s.id, s.state);
+        }
+        Some(SessionsCmd::Show { session }) => {
+            let s = client.session(&session).await?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+        }
+        None => {
+            let p = a
+                .partner
+                .ok_or_else(|| usage("name the partnership with --partner"))?;
+            let p = cmd_partners::resolve(&client, &p).await?;
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED);
+            t.set_header(vec![
+                "session",
+                "state",
+                "created",
+                "vendor upload",
+                "partner upload",
+            ]);
+            for s in client.list_sessions(&p.id).await? {
+                t.add_row(vec![
+                    s.id.clone(),
+                    format!("{:?}", s.state),
+                    s.created_at.clone(),
+                    format!(
+                        "{} / tokens {}",
+                        upload(s.vendor.blinded),
+                        upload(s.vendor.tokens)
+                    ),
+                    format!(
+                        "{} / tokens {}",
+                        upload(s.partner.blinded),
+                        upload(s.partner.tokens)
+                    ),
+                ]);
+            }
+            println!("{t}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn audit(a: AuditArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let p = cmd_partners::resolve(&client, &a.partner).await?;
+    let entries = client.audit(&p.id).await?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+        return Ok(());
+    }
+    let mut t = Table::new();
+    t.load_style(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["at", "org", "action", "session", "detail"]);
+    for e in entries {
+        t.add_row(vec![
+            e.at,
+            e.org,
+            e.action,
+            e.session_id.unwrap_or_default(),
+            if e.detail.is_null() {
+                String::new()
+            } else {
+                e.detail.to_string()
+            },
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}

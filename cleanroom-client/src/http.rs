@@ -1,0 +1,348 @@
+//! A typed client for every endpoint of the `/v1` API (see
+//! [`cleanroom_core::api`] for the table of endpoints and bodies).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use cleanroom_core::api::{
+    AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateToken, CreatedToken,
+    InvitePartner, Me, OverlappingRecords, Partnership, Problem, ProposePolicy, Session,
+    SessionResults, TokenInfo,
+};
+use futures_util::Stream;
+use futures_util::StreamExt;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
+
+/// Connection settings of a [`Client`].
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// The server's base URL, e.g. `https://cleanroom.example.com`.
+    pub base_url: String,
+    /// The bearer token.
+    pub token: String,
+    /// Extra trusted CA certificates (PEM), for a server with a private CA.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// Timeout of one request (chunk uploads included). Downloads are streamed
+    /// and only bounded by the read timeout.
+    pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Settings with the default timeouts and no extra CA.
+    pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            token: token.into(),
+            extra_ca_pem: None,
+            request_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A typed HTTP client of the broker. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A streamed binary download.
+pub type ByteStream = std::pin::Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+impl Client {
+    /// Builds a client. Its TLS settings come from [`crate::tls::client_config`],
+    /// so no global rustls provider is needed.
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let base = config.base_url.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Config(format!(
+                "server URL must start with http:// or https://, got {base:?}"
+            )));
+        }
+        if config.token.trim().is_empty() {
+            return Err(Error::Config("the API token is empty".into()));
+        }
+        let tls = crate::tls::client_config(config.extra_ca_pem.as_deref())?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(Duration::from_secs(20))
+            .read_timeout(config.request_timeout)
+            .user_agent(concat!("cleanroom-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))?;
+        Ok(Client {
+            http,
+            base,
+            token: config.token,
+        })
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn send(&self, rb: RequestBuilder) -> Result<Response> {
+        let resp = rb.send().await.map_err(Error::Transport)?;
+        check(resp).await
+    }
+
+    async fn json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        let resp = self.send(rb).await?;
+        let bytes = resp.bytes().await.map_err(Error::Transport)?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("bad JSON body: {e}")))
+    }
+
+    // --- identity and tokens -------------------------------------------
+
+    /// `GET /v1/me`.
+    pub async fn me(&self) -> Result<Me> {
+        self.json(self.req(Method::GET, "/v1/me")).await
+    }
+
+    /// `POST /v1/tokens` (admin).
+    pub async fn create_token(&self, body: &CreateToken) -> Result<CreatedToken> {
+        self.json(self.req(Method::POST, "/v1/tokens").json(body))
+            .await
+    }
+
+    /// `GET /v1/tokens` (admin).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.json(self.req(Method::GET, "/v1/tokens")).await
+    }
+
+    /// `DELETE /v1/tokens/{id}` (admin).
+    pub async fn delete_token(&self, id: &str) -> Result<()> {
+        self.send(self.req(Method::DELETE, &format!("/v1/tokens/{}", seg(id))))
+            .await
+            .map(drop)
+    }
+
+    // --- partnerships ----------------------------------------------------
+
+    /// `POST /v1/partnerships`: invite an organization.
+    pub async fn invite_partner(&self, body: &InvitePartner) -> Result<Partnership> {
+        self.json(self.req(Method::POST, "/v1/partnerships").json(body))
+            .await
+    }
+
+    /// `GET /v1/partnerships`.
+    pub async fn list_partnerships(&self) -> Result<Vec<Partnership>> {
+        self.json(self.req(Method::GET, "/v1/partnerships")).await
+    }
+
+    /// `GET /v1/partnerships/{id}`.
+    pub async fn partnership(&self, id: &str) -> Result<Partnership> {
+        self.json(self.req(Method::GET, &format!("/v1/partnerships/{}", seg(id))))
+            .await
+    }
+
+    /// `POST /v1/partnerships/{id}/accept`.
+    pub async fn accept_partnership(&self, id: &str) -> Result<Partnership> {
+        self.json(self.req(
+            Method::POST,
+            &format!("/v1/partnerships/{}/accept", seg(id)),
+        ))
+        .await
+    }
+
+    /// `PUT /v1/partnerships/{id}/policy`: propose or agree to a policy.
+    pub async fn propose_policy(&self, id: &str, body: &ProposePolicy) -> Result<Partnership> {
+        self.json(
+            self.req(Method::PUT, &format!("/v1/partnerships/{}/policy", seg(id)))
+                .json(body),
+        )
+        .await
+    }
+
+    /// `POST /v1/partnerships/{id}/revoke`.
+    pub async fn revoke_partnership(&self, id: &str) -> Result<Partnership> {
+        self.json(self.req(
+            Method::POST,
+            &format!("/v1/partnerships/{}/revoke", seg(id)),
+        ))
+        .await
+    }
+
+    /// `GET /v1/partnerships/{id}/audit`.
+    pub async fn audit(&self, id: &str) -> Result<Vec<AuditEntry>> {
+        self.json(self.req(Method::GET, &format!("/v1/partnerships/{}/audit", seg(id))))
+            .await
+    }
+
+    // --- sessions --------------------------------------------------------
+
+    /// `POST /v1/partnerships/{id}/sessions`. A 409 means one is already open.
+    pub async fn create_session(&self, partnership_id: &str) -> Result<Session> {
+        self.json(self.req(
+            Method::POST,
+            &format!("/v1/partnerships/{}/sessions", seg(partnership_id)),
+        ))
+        .await
+    }
+
+    /// `GET /v1/partnerships/{id}/sessions`, newest first.
+    pub async fn list_sessions(&self, partnership_id: &str) -> Result<Vec<Session>> {
+        self.json(self.req(
+            Method::GET,
+            &format!("/v1/partnerships/{}/sessions", seg(partnership_id)),
+        ))
+        .await
+    }
+
+    /// `GET /v1/sessions/{id}`.
+    pub async fn session(&self, id: &str) -> Result<Session> {
+        self.json(self.req(Method::GET, &format!("/v1/sessions/{}", seg(id))))
+            .await
+    }
+
+    /// `POST /v1/sessions/{id}/cancel`.
+    pub async fn cancel_session(&self, id: &str) -> Result<Session> {
+        self.json(self.req(Method::POST, &format!("/v1/sessions/{}/cancel", seg(id))))
+            .await
+    }
+
+    /// `PUT /v1/sessions/{id}/blinded/{seq}`: a chunk of 48-byte records.
+    pub async fn put_blinded_chunk(
+        &self,
+        id: &str,
+        seq: u32,
+        body: Vec<u8>,
+    ) -> Result<ChunkReceipt> {
+        self.json(
+            self.req(
+                Method::PUT,
+                &format!("/v1/sessions/{}/blinded/{seq}", seg(id)),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body),
+        )
+        .await
+    }
+
+    /// `POST /v1/sessions/{id}/blinded/commit`.
+    pub async fn commit_blinded(&self, id: &str, body: &CommitBlinded) -> Result<Session> {
+        self.json(
+            self.req(
+                Method::POST,
+                &format!("/v1/sessions/{}/blinded/commit", seg(id)),
+            )
+            .json(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/sessions/{id}/counterpart/points`, as a stream of byte chunks
+    /// (their boundaries do not follow the 32-byte records).
+    pub async fn counterpart_points(&self, id: &str) -> Result<ByteStream> {
+        let resp = self
+            .send(self.req(
+                Method::GET,
+                &format!("/v1/sessions/{}/counterpart/points", seg(id)),
+            ))
+            .await?;
+        Ok(Box::pin(
+            resp.bytes_stream().map(|r| r.map_err(Error::Transport)),
+        ))
+    }
+
+    /// `PUT /v1/sessions/{id}/tokens/{seq}`: a chunk of 16-byte tokens.
+    pub async fn put_token_chunk(&self, id: &str, seq: u32, body: Vec<u8>) -> Result<ChunkReceipt> {
+        self.json(
+            self.req(
+                Method::PUT,
+                &format!("/v1/sessions/{}/tokens/{seq}", seg(id)),
+            )
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body),
+        )
+        .await
+    }
+
+    /// `POST /v1/sessions/{id}/tokens/commit`.
+    pub async fn commit_tokens(&self, id: &str, body: &CommitTokens) -> Result<Session> {
+        self.json(
+            self.req(
+                Method::POST,
+                &format!("/v1/sessions/{}/tokens/commit", seg(id)),
+            )
+            .json(body),
+        )
+        .await
+    }
+
+    /// `GET /v1/sessions/{id}/results`.
+    pub async fn results(&self, id: &str) -> Result<SessionResults> {
+        self.json(self.req(Method::GET, &format!("/v1/sessions/{}/results", seg(id))))
+            .await
+    }
+
+    /// `GET /v1/sessions/{id}/overlaps` (overlapping-records policy only).
+    pub async fn overlaps(&self, id: &str) -> Result<OverlappingRecords> {
+        self.json(self.req(Method::GET, &format!("/v1/sessions/{}/overlaps", seg(id))))
+            .await
+    }
+}
+
+/// Ids are opaque but come from users too: keep them inside one path segment.
+fn seg(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Turns an error status into an [`Error`], surfacing problem+json title and detail.
+async fn check(resp: Response) -> Result<Response> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let reason = status.canonical_reason().unwrap_or("error").to_owned();
+    let body = resp.bytes().await.unwrap_or_default();
+    let problem: Option<Problem> = serde_json::from_slice(&body).ok();
+    Err(Error::from_problem(status.as_u16(), problem, &reason))
+}
+
+/// Whether an error is worth retrying: the network, or a 5xx / 429 from the server.
+pub fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Transport(_) => true,
+        Error::Api { status, .. } => {
+            *status == StatusCode::TOO_MANY_REQUESTS.as_u16() || *status >= 500
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,247 @@
+//! Rendering results and reports for people (tables) and programs (JSON, CSV).
+
+use std::path::Path;
+
+use cleanroom_core::api::{Role, SessionResults};
+use cleanroom_core::disclosure::{Count, group_thousands};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{CellAlignment, Table};
+
+use crate::error::{Error, Result};
+use crate::fsutil::write_atomic;
+use crate::prepare::{InputReport, Reject};
+
+fn opt_count(c: Option<Count>) -> String {
+    c.map(|c| c.to_string()).unwrap_or_else(|| "—".to_owned())
+}
+
+/// A count for machines: `1234` or `0-4`.
+pub fn count_plain(c: &Count) -> String {
+    match c {
+        Count::Exact(n) => n.to_string(),
+        Count::Range { low, high } => format!("{low}-{high}"),
+    }
+}
+
+/// The overlap matrix and per-population figures as terminal tables.
+pub fn results_table(r: &SessionResults) -> String {
+    let mut m = Table::new();
+    m.load_style(UTF8_FULL_CONDENSED);
+    let corner = format!("{} \\ {}", r.vendor.org.name, r.partner.org.name);
+    let mut header = vec![corner];
+    for (p, fig) in r.partner.populations.iter().zip(&r.partner.figures) {
+        header.push(format!("{p} ({})", group_thousands(fig.total)));
+    }
+    m.set_header(header);
+    for (v, (name, fig)) in r
+        .vendor
+        .populations
+        .iter()
+        .zip(&r.vendor.figures)
+        .enumerate()
+    {
+        let mut line = vec![format!("{name} ({})", group_thousands(fig.total))];
+        for cell in &r.cells[v] {
+            if cell.vendor_accounts == cell.partner_accounts {
+                line.push(cell.vendor_accounts.to_string());
+            } else {
+                line.push(format!(
+                    "{} / {}",
+                    cell.vendor_accounts, cell.partner_accounts
+                ));
+            }
+        }
+        m.add_row(line);
+    }
+    for i in 1..=r.partner.populations.len() {
+        if let Some(c) = m.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+
+    let mut w = Table::new();
+    w.load_style(UTF8_FULL_CONDENSED);
+    w.set_header(vec![
+        "side",
+        "population",
+        "accounts",
+        "matched",
+        "white space",
+    ]);
+    for (role, side) in [(Role::Vendor, &r.vendor), (Role::Partner, &r.partner)] {
+        let who = if role == r.my_role {
+            format!("{} (you)", side.org.name)
+        } else {
+            side.org.name.clone()
+        };
+        for (name, fig) in side.populations.iter().zip(&side.figures) {
+            w.add_row(vec![
+                who.clone(),
+                name.clone(),
+                group_thousands(fig.total),
+                opt_count(fig.matched),
+                opt_count(fig.white_space),
+            ]);
+        }
+    }
+    for i in 2..=4 {
+        if let Some(c) = w.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let k = if r.min_cell_size > 1 {
+        format!(
+            "Counts below {} are shown as ranges (\"< {}\"). ",
+            r.min_cell_size, r.min_cell_size
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "Overlap: {} accounts (rows) matching {} accounts (columns); \"a / b\" = {} accounts / {} accounts when they differ.\n{m}\n\nPopulations ({k}— = not shared with you):\n{w}\n",
+        r.vendor.org.name, r.partner.org.name, r.vendor.org.name, r.partner.org.name
+    )
+}
+
+/// The results as pretty JSON (the server's document).
+pub fn results_json(r: &SessionResults) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
+}
+
+/// The results as CSV: one line per cell and one per population.
+pub fn results_csv(r: &SessionResults) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| Error::State(format!("cannot write CSV: {e}"));
+    w.write_record([
+        "kind",
+        "vendor_population",
+        "partner_population",
+        "vendor_accounts",
+        "partner_accounts",
+        "total",
+        "matched",
+        "white_space",
+    ])
+    .map_err(err)?;
+    for (v, line) in r.cells.iter().enumerate() {
+        for (p, c) in line.iter().enumerate() {
+            w.write_record([
+                "cell",
+                &r.vendor.populations[v],
+                &r.partner.populations[p],
+                &count_plain(&c.vendor_accounts),
+                &count_plain(&c.partner_accounts),
+                "",
+                "",
+                "",
+            ])
+            .map_err(err)?;
+        }
+    }
+    for (kind, side) in [("vendor", &r.vendor), ("partner", &r.partner)] {
+        for (name, fig) in side.populations.iter().zip(&side.figures) {
+            let (vp, pp) = if kind == "vendor" {
+                (name.as_str(), "")
+            } else {
+                ("", name.as_str())
+            };
+            w.write_record([
+                kind,
+                vp,
+                pp,
+                "",
+                "",
+                &fig.total.to_string(),
+                &fig.matched.as_ref().map(count_plain).unwrap_or_default(),
+                &fig.white_space
+                    .as_ref()
+                    .map(count_plain)
+                    .unwrap_or_default(),
+            ])
+            .map_err(err)?;
+        }
+    }
+    w.into_inner()
+        .map_err(|e| Error::State(format!("cannot write CSV: {e}")))
+}
+
+/// A short account of what local processing did; no account data.
+pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize) -> String {
+    let mut s = String::new();
+    let cols: Vec<String> = rep
+        .key_columns
+        .iter()
+        .map(|(k, c)| format!("{k}={c:?}"))
+        .collect();
+    s.push_str(&format!(
+        "Read {} rows ({} layout; keys from {}).\n",
+        group_thousands(rep.rows),
+        rep.preset.map(|p| p.as_str()).unwrap_or("?"),
+        cols.join(", ")
+    ));
+    if rep.skipped_rows > 0 {
+        let why: Vec<String> = rep
+            .skipped_by_reason
+            .iter()
+            .map(|(r, n)| format!("{r}: {}", group_thousands(*n)))
+            .collect();
+        s.push_str(&format!(
+            "Skipped {} rows with no usable key ({}).\n",
+            group_thousands(rep.skipped_rows),
+            why.join(", ")
+        ));
+    }
+    if !rep.rejected_values_by_reason.is_empty() {
+        let why: Vec<String> = rep
+            .rejected_values_by_reason
+            .iter()
+            .map(|(r, n)| format!("{r}: {}", group_thousands(*n)))
+            .collect();
+        s.push_str(&format!(
+            "Ignored values in kept rows: {}.\n",
+            why.join(", ")
+        ));
+    }
+    if rep.dedupe.rows_merged > 0 {
+        s.push_str(&format!(
+            "Merged {} duplicate rows into their accounts",
+            group_thousands(rep.dedupe.rows_merged)
+        ));
+        if rep.dedupe.keys_dropped > 0 {
+            s.push_str(&format!(
+                " ({} conflicting keys left out)",
+                group_thousands(rep.dedupe.keys_dropped)
+            ));
+        }
+        s.push_str(".\n");
+    }
+    let pops: Vec<String> = populations
+        .iter()
+        .zip(&rep.population_sizes)
+        .map(|(p, n)| format!("{p} {}", group_thousands(*n)))
+        .collect();
+    s.push_str(&format!(
+        "{} accounts; populations: {}.\n",
+        group_thousands(accounts as u64),
+        pops.join(", ")
+    ));
+    s
+}
+
+/// Writes `--rejects`: line, column, reason, whether the row was skipped.
+pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<()> {
+    write_atomic(path, false, |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(["line", "column", "reason", "row_skipped"])?;
+        for r in rejects {
+            w.write_record([
+                r.line.to_string().as_str(),
+                r.column.as_str(),
+                r.reason,
+                if r.row_skipped { "yes" } else { "no" },
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })
+}

@@ -1,0 +1,625 @@
+//! Drives one side of a matching session from prepared accounts to results.
+//!
+//! The flow: find or create the partnership's open session; blind and upload
+//! the records in chunks; commit; wait for the counterpart; stream its points,
+//! turn them into match tokens chunk by chunk and upload those; commit; wait
+//! for the server; fetch the results. Local state written before the first
+//! upload lets a re-run resume an interrupted session (see [`crate::state`]).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cleanroom_core::api::{
+    CommitBlinded, CommitTokens, PartyProgress, Session, SessionResults, SessionState, UploadState,
+};
+use cleanroom_core::protocol::protocol_version;
+use cleanroom_core::wire::{
+    BLINDED_RECORD_LEN, BlindedRecord, MAX_POPULATIONS, POINT_RECORD_LEN, encode_tokens,
+};
+use cleanroom_core::{AccountKey, SessionSecret};
+use futures_util::StreamExt;
+use rand::seq::SliceRandom;
+
+use crate::error::{Error, Result};
+use crate::http::{Client, is_transient};
+use crate::prepare::PreparedInput;
+use crate::progress::{Phase, ProgressFn, no_progress, report};
+use crate::state::{ActiveSession, RowMap, StateDir, new_row_map};
+
+/// Records (or tokens) per uploaded chunk: 100,000 blinded records are 4.8 MB.
+pub const DEFAULT_CHUNK_RECORDS: usize = 100_000;
+
+/// How to run a session.
+#[derive(Clone)]
+pub struct SessionOptions {
+    /// The partnership to match in.
+    pub partnership_id: String,
+    /// Where local state lives.
+    pub state_dir: StateDir,
+    /// The CSV the input came from, recorded for `overlaps`.
+    pub csv_path: Option<PathBuf>,
+    /// Records per chunk.
+    pub chunk_records: usize,
+    /// How long to wait for the counterpart (and then for the results).
+    pub wait_timeout: Duration,
+    /// First polling interval; it grows by half up to `poll_max`.
+    pub poll_initial: Duration,
+    /// Longest polling interval.
+    pub poll_max: Duration,
+    /// Cancel an open session this side cannot resume instead of failing.
+    pub restart: bool,
+    /// Progress callback.
+    pub progress: ProgressFn,
+}
+
+impl std::fmt::Debug for SessionOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("partnership_id", &self.partnership_id)
+            .field("chunk_records", &self.chunk_records)
+            .field("wait_timeout", &self.wait_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionOptions {
+    /// Defaults: 100,000-record chunks, 30 minutes of waiting, polls from 250 ms to 5 s.
+    pub fn new(partnership_id: impl Into<String>, state_dir: StateDir) -> Self {
+        SessionOptions {
+            partnership_id: partnership_id.into(),
+            state_dir,
+            csv_path: None,
+            chunk_records: DEFAULT_CHUNK_RECORDS,
+            wait_timeout: Duration::from_secs(30 * 60),
+            poll_initial: Duration::from_millis(250),
+            poll_max: Duration::from_secs(5),
+            restart: false,
+            progress: no_progress(),
+        }
+    }
+}
+
+/// What a finished session produced.
+#[derive(Clone, Debug)]
+pub struct SessionOutcome {
+    /// The session.
+    pub session_id: String,
+    /// Whether an interrupted run was resumed.
+    pub resumed: bool,
+    /// Accounts uploaded.
+    pub accounts: u64,
+    /// Blinded records uploaded (one per key).
+    pub records: u64,
+    /// The results.
+    pub results: SessionResults,
+}
+
+fn mine(s: &Session) -> &PartyProgress {
+    match s.my_role {
+        cleanroom_core::api::Role::Vendor => &s.vendor,
+        cleanroom_core::api::Role::Partner => &s.partner,
+    }
+}
+
+fn theirs(s: &Session) -> &PartyProgress {
+    match s.my_role {
+        cleanroom_core::api::Role::Vendor => &s.partner,
+        cleanroom_core::api::Role::Partner => &s.vendor,
+    }
+}
+
+/// Everything needed to (re)produce this side's uploads.
+struct Run {
+    session: Session,
+    secret: Arc<SessionSecret>,
+    /// `order[row_id]` = index into `input.accounts`.
+    order: Vec<usize>,
+    resumed: bool,
+}
+
+/// Runs one side of a session to completion and returns the results.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cleanroom_client::Error> {
+/// use cleanroom_client::{Client, ClientConfig, InputOptions, SessionOptions, StateDir};
+/// let client = Client::new(ClientConfig::new("https://broker.example.com", "crt_…"))?;
+/// let input = cleanroom_client::prepare_file_quiet("accounts.csv".as_ref(), &InputOptions::default())?;
+/// let opts = SessionOptions::new("partnership-id", StateDir::default_location()?);
+/// let outcome = cleanroom_client::run_session(&client, &input, &opts).await?;
+/// println!("{} accounts matched in session {}", outcome.accounts, outcome.session_id);
+/// # Ok(()) }
+/// ```
+pub async fn run_session(
+    client: &Client,
+    input: &PreparedInput,
+    opts: &SessionOptions,
+) -> Result<SessionOutcome> {
+    if input.accounts.is_empty() {
+        return Err(Error::Input(
+            "no account in the input has a usable key".into(),
+        ));
+    }
+    if input.populations.is_empty() || input.populations.len() > MAX_POPULATIONS {
+        return Err(Error::Input(format!(
+            "between 1 and {MAX_POPULATIONS} populations are needed"
+        )));
+    }
+    if input.accounts.len() > u32::MAX as usize {
+        return Err(Error::Input("too many accounts for one session".into()));
+    }
+    if opts.chunk_records == 0 {
+        return Err(Error::Config("chunk size must be positive".into()));
+    }
+    let run = attach(client, input, opts).await?;
+    let sid = run.session.id.clone();
+    let records = input.record_count();
+    let result = drive(client, input, opts, run).await;
+    if let Err(Error::Cancelled { .. }) = &result {
+        opts.state_dir.clear_active(&opts.partnership_id)?;
+    }
+    let (results, resumed) = result?;
+    // The session is over: the secret has no further use and must not linger.
+    opts.state_dir.clear_active(&opts.partnership_id)?;
+    Ok(SessionOutcome {
+        session_id: sid,
+        resumed,
+        accounts: input.accounts.len() as u64,
+        records,
+        results,
+    })
+}
+
+/// Finds the session to work in: the interrupted one from local state, an
+/// open one the counterpart created, or a new one.
+async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -> Result<Run> {
+    let pid = &opts.partnership_id;
+    let fingerprint = input.fingerprint();
+    if let Some(active) = opts.state_dir.load_active(pid)? {
+        match retry(|| client.session(&active.session_id)).await {
+            Ok(s) if s.state.is_open() => {
+                if active.fingerprint == fingerprint {
+                    if let Some(rows) = opts.state_dir.load_rows(&s.id)? {
+                        let order = order_from_rows(input, &rows)?;
+                        return Ok(Run {
+                            session: s,
+                            secret: Arc::new(active.secret()?),
+                            order,
+                            resumed: true,
+                        });
+                    }
+                }
+                if !opts.restart {
+                    return Err(Error::State(format!(
+                        "session {} of this partnership was interrupted with a different input; \
+                         re-run with the same file and options to resume, or pass --restart to cancel it and start over",
+                        s.id
+                    )));
+                }
+                retry(|| client.cancel_session(&s.id)).await?;
+            }
+            Ok(_) => {}
+            Err(Error::Api { status: 404, .. }) => {}
+            Err(e) => return Err(e),
+        }
+        opts.state_dir.clear_active(pid)?;
+    }
+
+    let session = loop {
+        let open = retry(|| client.list_sessions(pid))
+            .await?
+            .into_iter()
+            .find(|s| s.state.is_open());
+        match open {
+            Some(s)
+                if mine(&s).blinded == UploadState::Pending
+                    && s.state == SessionState::AwaitingBlinded =>
+            {
+                break s;
+            }
+            Some(s) => {
+                if !opts.restart {
+                    return Err(Error::State(format!(
+                        "session {} is open and already has an upload from your organization that this machine \
+                         cannot resume (no local state for it); pass --restart to cancel it and start over",
+                        s.id
+                    )));
+                }
+                retry(|| client.cancel_session(&s.id)).await?;
+            }
+            None => match client.create_session(pid).await {
+                Ok(s) => break s,
+                // The counterpart created one in the meantime: join it.
+                Err(Error::Api { status: 409, .. }) => continue,
+                Err(e) if is_transient(&e) => tokio::time::sleep(opts.poll_initial).await,
+                Err(e) => return Err(e),
+            },
+        }
+    };
+
+    let secret = SessionSecret::generate();
+    // Row ids are a random permutation, so they say nothing about CSV order.
+    let mut order: Vec<usize> = (0..input.accounts.len()).collect();
+    order.shuffle(&mut rand::rng());
+    let rows = order
+        .iter()
+        .map(|&i| input.accounts[i].lines.clone())
+        .collect();
+    let map = new_row_map(
+        &session.id,
+        pid,
+        opts.csv_path.clone(),
+        input.populations.clone(),
+        rows,
+    );
+    // State first, uploads after: an interruption at any later point can resume.
+    opts.state_dir.save_rows(&map)?;
+    opts.state_dir
+        .save_active(&ActiveSession::new(pid, &session.id, &fingerprint, &secret))?;
+    Ok(Run {
+        session,
+        secret: Arc::new(secret),
+        order,
+        resumed: false,
+    })
+}
+
+/// Rebuilds the row order of a resumed session from its saved row map.
+fn order_from_rows(input: &PreparedInput, rows: &RowMap) -> Result<Vec<usize>> {
+    let by_first_line: std::collections::HashMap<u64, usize> = input
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.lines[0], i))
+        .collect();
+    let order: Option<Vec<usize>> = rows
+        .rows
+        .iter()
+        .map(|lines| lines.first().and_then(|l| by_first_line.get(l).copied()))
+        .collect();
+    match order {
+        Some(o) if o.len() == input.accounts.len() => Ok(o),
+        _ => Err(Error::State(
+            "local row map does not fit the input; pass --restart".into(),
+        )),
+    }
+}
+
+async fn drive(
+    client: &Client,
+    input: &PreparedInput,
+    opts: &SessionOptions,
+    run: Run,
+) -> Result<(SessionResults, bool)> {
+    let sid = run.session.id.clone();
+    let mut session = run.session.clone();
+    let progress = &opts.progress;
+
+    if session.state == SessionState::AwaitingBlinded
+        && mine(&session).blinded != UploadState::Committed
+    {
+        session = upload_blinded(client, input, opts, &run, &session).await?;
+    }
+    session = wait_until(client, &sid, opts, Phase::WaitCounterpart, &session, |s| {
+        s.state != SessionState::AwaitingBlinded
+    })
+    .await?;
+    if session.state == SessionState::AwaitingTokens
+        && mine(&session).tokens != UploadState::Committed
+    {
+        upload_tokens(client, opts, &run, &session).await?;
+    }
+    let start = session.clone();
+    wait_until(client, &sid, opts, Phase::WaitResults, &start, |s| {
+        s.state == SessionState::Completed
+    })
+    .await?;
+    report(progress, Phase::Results, 0, None, false);
+    let results = retry(|| client.results(&sid)).await?;
+    report(progress, Phase::Results, 1, Some(1), true);
+    Ok((results, run.resumed))
+}
+
+/// Blinds and uploads the chunks the server does not have yet, then commits.
+async fn upload_blinded(
+    client: &Client,
+    input: &PreparedInput,
+    opts: &SessionOptions,
+    run: &Run,
+    session: &Session,
+) -> Result<Session> {
+    // (row id, account index, key index), in row-id order: upload order
+    // follows the shuffled ids, never the CSV.
+    let mut recs: Vec<(u32, u32, u8)> = Vec::with_capacity(input.record_count() as usize);
+    for (row_id, &acc) in run.order.iter().enumerate() {
+        for k in 0..input.accounts[acc].keys.len() {
+            recs.push((row_id as u32, acc as u32, k as u8));
+        }
+    }
+    let total = recs.len() as u64;
+    let chunks: Vec<&[(u32, u32, u8)]> = recs.chunks(opts.chunk_records).collect();
+    let have: HashSet<u32> = mine(session).blinded_chunks.iter().copied().collect();
+    let todo: Vec<usize> = (0..chunks.len())
+        .filter(|&i| !have.contains(&(i as u32)))
+        .collect();
+    let skipped: u64 = (0..chunks.len())
+        .filter(|i| have.contains(&(*i as u32)))
+        .map(|i| chunks[i].len() as u64)
+        .sum();
+
+    let blind = |i: usize| {
+        let part = chunks[i];
+        let keys: Vec<AccountKey> = part
+            .iter()
+            .map(|&(_, a, k)| input.accounts[a as usize].keys[k as usize].clone())
+            .collect();
+        let meta: Vec<(u32, u64, cleanroom_core::KeyType)> = part
+            .iter()
+            .map(|&(r, a, k)| {
+                let acc = &input.accounts[a as usize];
+                (r, acc.populations, acc.keys[k as usize].kind())
+            })
+            .collect();
+        let secret = Arc::clone(&run.secret);
+        tokio::task::spawn_blocking(move || {
+            let points = secret.blind_batch(&keys);
+            let mut body = Vec::with_capacity(points.len() * BLINDED_RECORD_LEN);
+            for ((row_id, populations, key_type), point) in meta.into_iter().zip(points) {
+                BlindedRecord {
+                    row_id,
+                    populations,
+                    key_type,
+                    point,
+                }
+                .encode_into(&mut body);
+            }
+            body
+        })
+    };
+
+    let progress = &opts.progress;
+    let (mut blinded, mut uploaded) = (skipped, skipped);
+    report(progress, Phase::Blind, blinded, Some(total), false);
+    report(progress, Phase::UploadBlinded, uploaded, Some(total), false);
+    // Blind the next chunk on the blocking pool while this one uploads.
+    let mut next = todo.first().map(|&i| blind(i));
+    for (n, &i) in todo.iter().enumerate() {
+        let body = next
+            .take()
+            .expect("a chunk is pending")
+            .await
+            .map_err(|e| Error::State(format!("blinding task failed: {e}")))?;
+        blinded += chunks[i].len() as u64;
+        report(
+            progress,
+            Phase::Blind,
+            blinded,
+            Some(total),
+            blinded == total,
+        );
+        if let Some(&j) = todo.get(n + 1) {
+            next = Some(blind(j));
+        }
+        let seq = i as u32;
+        retry(|| client.put_blinded_chunk(&session.id, seq, body.clone())).await?;
+        uploaded += chunks[i].len() as u64;
+        report(
+            progress,
+            Phase::UploadBlinded,
+            uploaded,
+            Some(total),
+            uploaded == total,
+        );
+    }
+    let commit = CommitBlinded {
+        protocol_version: protocol_version(),
+        populations: input.populations.clone(),
+        chunks: chunks.len() as u32,
+        records: total,
+    };
+    match client.commit_blinded(&session.id, &commit).await {
+        Ok(s) => Ok(s),
+        // A commit whose answer was lost: the server already has it.
+        Err(e) if is_transient(&e) => {
+            let s = retry(|| client.session(&session.id)).await?;
+            if mine(&s).blinded == UploadState::Committed {
+                Ok(s)
+            } else {
+                retry(|| client.commit_blinded(&session.id, &commit)).await
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Streams the counterpart's points, turns each chunk into tokens and uploads
+/// the chunks the server does not have; memory stays at about one chunk.
+async fn upload_tokens(
+    client: &Client,
+    opts: &SessionOptions,
+    run: &Run,
+    session: &Session,
+) -> Result<()> {
+    let sid = &session.id;
+    let total = theirs(session)
+        .records
+        .ok_or_else(|| Error::Protocol("the counterpart's record count is missing".into()))?;
+    let chunk = opts.chunk_records;
+    let n_chunks = total.div_ceil(chunk as u64) as u32;
+    let have: HashSet<u32> = mine(session).token_chunks.iter().copied().collect();
+    let progress = &opts.progress;
+
+    let mut stream = retry(|| client.counterpart_points(sid)).await?;
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk * POINT_RECORD_LEN);
+    let (mut downloaded, mut tokenized, mut uploaded) = (0u64, 0u64, 0u64);
+    let mut seq = 0u32;
+    let mut done = false;
+    report(progress, Phase::DownloadPoints, 0, Some(total), false);
+    while !done {
+        let piece = stream.next().await.transpose()?;
+        match piece {
+            Some(bytes) => {
+                let mut rest: &[u8] = &bytes;
+                while !rest.is_empty() {
+                    let room = chunk * POINT_RECORD_LEN - buf.len();
+                    let take = room.min(rest.len());
+                    buf.extend_from_slice(&rest[..take]);
+                    rest = &rest[take..];
+                    if buf.len() == chunk * POINT_RECORD_LEN {
+                        downloaded += chunk as u64;
+                        report(
+                            progress,
+                            Phase::DownloadPoints,
+                            downloaded,
+                            Some(total),
+                            false,
+                        );
+                        let full = std::mem::replace(
+                            &mut buf,
+                            Vec::with_capacity(chunk * POINT_RECORD_LEN),
+                        );
+                        let n = (full.len() / POINT_RECORD_LEN) as u64;
+                        token_chunk(client, opts, run, sid, seq, full, !have.contains(&seq))
+                            .await?;
+                        tokenized += n;
+                        uploaded += n;
+                        report(progress, Phase::Tokens, tokenized, Some(total), false);
+                        report(progress, Phase::UploadTokens, uploaded, Some(total), false);
+                        seq += 1;
+                    }
+                }
+            }
+            None => done = true,
+        }
+    }
+    if buf.len() % POINT_RECORD_LEN != 0 {
+        return Err(Error::Protocol(
+            "the points download ended inside a point".into(),
+        ));
+    }
+    if !buf.is_empty() {
+        let n = (buf.len() / POINT_RECORD_LEN) as u64;
+        downloaded += n;
+        token_chunk(client, opts, run, sid, seq, buf, !have.contains(&seq)).await?;
+        tokenized += n;
+        uploaded += n;
+        seq += 1;
+    }
+    if downloaded != total || seq != n_chunks {
+        return Err(Error::Protocol(format!(
+            "expected {total} counterpart points, received {downloaded}"
+        )));
+    }
+    report(
+        progress,
+        Phase::DownloadPoints,
+        downloaded,
+        Some(total),
+        true,
+    );
+    report(progress, Phase::Tokens, tokenized, Some(total), true);
+    report(progress, Phase::UploadTokens, uploaded, Some(total), true);
+    let commit = CommitTokens {
+        chunks: n_chunks,
+        records: total,
+    };
+    match client.commit_tokens(sid, &commit).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_transient(&e) => {
+            let s = retry(|| client.session(sid)).await?;
+            if mine(&s).tokens == UploadState::Committed {
+                Ok(())
+            } else {
+                retry(|| client.commit_tokens(sid, &commit)).await.map(drop)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn token_chunk(
+    client: &Client,
+    _opts: &SessionOptions,
+    run: &Run,
+    sid: &str,
+    seq: u32,
+    points: Vec<u8>,
+    upload: bool,
+) -> Result<()> {
+    if !upload {
+        return Ok(());
+    }
+    let secret = Arc::clone(&run.secret);
+    let tokens = tokio::task::spawn_blocking(move || secret.token_batch(&points))
+        .await
+        .map_err(|e| Error::State(format!("token task failed: {e}")))?
+        .map_err(|(i, e)| {
+            Error::Protocol(format!(
+                "counterpart point {i} of chunk {seq} is invalid: {e}"
+            ))
+        })?;
+    let body = encode_tokens(&tokens);
+    retry(|| client.put_token_chunk(sid, seq, body.clone())).await?;
+    Ok(())
+}
+
+/// Polls the session with growing intervals until `done` holds.
+async fn wait_until(
+    client: &Client,
+    sid: &str,
+    opts: &SessionOptions,
+    phase: Phase,
+    current: &Session,
+    done: impl Fn(&Session) -> bool,
+) -> Result<Session> {
+    let start = Instant::now();
+    let mut delay = opts.poll_initial;
+    let mut s = current.clone();
+    report(&opts.progress, phase, 0, None, false);
+    loop {
+        if s.state == SessionState::Cancelled {
+            return Err(Error::Cancelled {
+                session_id: sid.to_owned(),
+            });
+        }
+        if done(&s) {
+            report(&opts.progress, phase, 1, Some(1), true);
+            return Ok(s);
+        }
+        if start.elapsed() >= opts.wait_timeout {
+            return Err(Error::Timeout {
+                what: match phase {
+                    Phase::WaitCounterpart => "the partner's upload",
+                    _ => "the results",
+                },
+                waited_secs: start.elapsed().as_secs(),
+            });
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 3 / 2).min(opts.poll_max);
+        s = retry(|| client.session(sid)).await?;
+        // A heartbeat, so a spinner can show that we are still waiting.
+        report(&opts.progress, phase, 0, None, false);
+    }
+}
+
+/// Retries transient failures (network, 5xx, 429) with exponential backoff.
+async fn retry<T, F, Fut>(mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut delay = Duration::from_millis(200);
+    let mut attempt = 0;
+    loop {
+        match f().await {
+            Err(e) if is_transient(&e) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! The `cleanroom` binary on bad input: clear messages, distinct non-zero
+//! exit codes, and never the file's content in the output.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cleanroom(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cleanroom"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLEANROOM_URL")
+        .env_remove("CLEANROOM_TOKEN")
+        .env("CLEANROOM_PROFILES", dir.join("profiles.toml"))
+        .env("CLEANROOM_STATE_DIR", dir.join("state"))
+        .output()
+        .expect("run cleanroom")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn non_utf8_file_is_refused_with_line_number_and_exit_3() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("w.csv"),
+        b"Account Name,Website\r\nAcme,acme.com\r\nSoci\xe9t\xe9 G\xe9n\xe9rale,sg.fr\r\n",
+    )
+    .unwrap();
+    let o = cleanroom(
+        &["match", "--partner", "x", "--input", "w.csv", "--dry-run"],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("not UTF-8") && err.contains("line 3") && err.contains("re-export"),
+        "{err}"
+    );
+    assert!(!err.contains("Soci") && !err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn missing_columns_are_named() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), "Org,Site\nAcme,acme.com\n").unwrap();
+    let o = cleanroom(
+        &["match", "--partner", "x", "--input", "a.csv", "--dry-run"],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("--domain-col") && err.contains("Org, Site"),
+        "{err}"
+    );
+
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "a.csv",
+            "--dry-run",
+            "--domain-col",
+            "Website",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("--domain-col \"Website\": no such column"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "a.csv",
+            "--dry-run",
+            "--domain-col",
+            "Site",
+            "--population",
+            "customers=Type=Customer",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("column \"Type\""), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("a.csv"), "Website\nacme.com\n").unwrap();
+    let o = cleanroom(&["match", "--input", "a.csv"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "a.csv",
+            "--dry-run",
+            "--population",
+            "bad rule",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("NAME=RULE"));
+    // No profile and no environment: a usage error that says what to do.
+    let o = cleanroom(&["match", "--partner", "x", "--input", "a.csv"], d.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cleanroom profile add"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn missing_file_is_a_local_error() {
+    let d = tempfile::tempdir().unwrap();
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "nope.csv",
+            "--dry-run",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.csv"));
+}
+
+#[test]
+fn dry_run_summarizes_and_writes_rejects() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("a.csv"),
+        "\u{feff}Account Name,Website,Type\r\n\"Acme, Inc.\",https://www.acme.com,Customer\r\nACME inc,acme.com/x,Prospect\r\n,,\r\n!!!,localhost,Customer\r\nBeta,gmail.com,Prospect,extra\r\n",
+    )
+    .unwrap();
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "a.csv",
+            "--dry-run",
+            "--rejects",
+            "rej.csv",
+        ],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("Read 4 rows"), "{err}");
+    assert!(err.contains("Skipped 1 rows"), "{err}");
+    assert!(err.contains("Merged 1 duplicate rows"), "{err}");
+    assert!(
+        !err.contains("acme"),
+        "no account data in the summary: {err}"
+    );
+    let rej = std::fs::read_to_string(d.path().join("rej.csv")).unwrap();
+    assert!(rej.starts_with("line,column,reason,row_skipped\n"), "{rej}");
+    assert!(rej.contains("5,Website,invalid-domain,yes"), "{rej}");
+    assert!(rej.contains("6,Website,free-mail,no"), "{rej}");
+    assert!(!rej.contains("gmail"), "{rej}");
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let d = tempfile::tempdir().unwrap();
+    for run in ["1", "2"] {
+        let o = cleanroom(
+            &[
+                "generate",
+                "--vendor-out",
+                &format!("v{run}.csv"),
+                "--partner-out",
+                &format!("p{run}.csv"),
+                "--accounts",
+                "300",
+                "--overlap",
+                "0.4",
+                "--seed",
+                "9",
+                "--format",
+                "hubspot",
+                "--truth",
+                &format!("t{run}.json"),
+            ],
+            d.path(),
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    for f in ["v", "p", "t"] {
+        let ext = if f == "t" { "json" } else { "csv" };
+        let a = std::fs::read(d.path().join(format!("{f}1.{ext}"))).unwrap();
+        let b = std::fs::read(d.path().join(format!("{f}2.{ext}"))).unwrap();
+        assert_eq!(a, b, "{f}");
+    }
+}

@@ -1,0 +1,185 @@
+//! End to end: a real server on SQLite and on PostgreSQL, two real clients
+//! running concurrently on generated CRM exports, every figure checked
+//! against the ground truth computed in plaintext.
+
+use std::sync::{Arc, Mutex};
+
+use cleanroom_client::generate::{Format, GenerateOptions, Generated, generate};
+use cleanroom_client::overlaps::fetch_local_overlaps;
+use cleanroom_client::progress::{Phase, Progress};
+use cleanroom_client::{
+    InputOptions, SessionOptions, SessionOutcome, StateDir, prepare, run_session,
+};
+use cleanroom_tests::{Guards, PgDb, World, check_results, has_ranges, open_policy, world};
+
+struct Sides {
+    vendor: SessionOutcome,
+    partner: SessionOutcome,
+    vendor_state: StateDir,
+    phases: Vec<Phase>,
+}
+
+fn input(csv: &[u8]) -> cleanroom_client::PreparedInput {
+    let table = cleanroom_client::csv_input::parse_csv(csv, "gen.csv".as_ref()).expect("parse");
+    prepare(
+        &table,
+        &InputOptions::default(),
+        &cleanroom_client::progress::no_progress(),
+    )
+    .expect("prepare")
+}
+
+/// Runs both sides concurrently with small chunks (several per upload).
+async fn run_both(w: &World, g: &Generated, dir: &std::path::Path) -> Sides {
+    let (vi, pi) = (input(&g.vendor_csv), input(&g.partner_csv));
+    let phases: Arc<Mutex<Vec<Phase>>> = Arc::default();
+    let mut vo = SessionOptions::new(
+        w.partnership_id.clone(),
+        StateDir::new(dir.join("vendor-state")),
+    );
+    vo.chunk_records = 700;
+    vo.poll_initial = std::time::Duration::from_millis(20);
+    vo.poll_max = std::time::Duration::from_millis(200);
+    vo.wait_timeout = std::time::Duration::from_secs(120);
+    let seen = Arc::clone(&phases);
+    vo.progress = Arc::new(move |p: Progress| {
+        let mut s = seen.lock().unwrap();
+        if s.last() != Some(&p.phase) {
+            s.push(p.phase);
+        }
+    });
+    let mut po = vo.clone();
+    po.state_dir = StateDir::new(dir.join("partner-state"));
+    po.chunk_records = 500;
+    po.progress = cleanroom_client::progress::no_progress();
+    let (v, p) = tokio::join!(
+        run_session(&w.vendor, &vi, &vo),
+        run_session(&w.partner, &pi, &po)
+    );
+    let (vendor, partner) = (v.expect("vendor side"), p.expect("partner side"));
+    assert_eq!(vendor.session_id, partner.session_id);
+    let phases = phases.lock().unwrap().clone();
+    Sides {
+        vendor,
+        partner,
+        vendor_state: vo.state_dir,
+        phases,
+    }
+}
+
+async fn exact_scenario(db_url: &str, format: Format, seed: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let g = generate(&GenerateOptions {
+        accounts: 1500,
+        overlap: 0.3,
+        seed,
+        format,
+    })
+    .unwrap();
+    let w = world(db_url, Some(Guards::EXACT), open_policy()).await;
+    let s = run_both(&w, &g, dir.path()).await;
+    let e = g.truth.expected();
+    let t = &g.truth;
+    for r in [&s.vendor.results, &s.partner.results] {
+        assert_eq!(r.min_cell_size, 1);
+        check_results(r, &t.vendor_populations, &t.partner_populations, &e);
+    }
+    // Blinding and uploading interleave chunk by chunk; the phases still
+    // start in protocol order.
+    let mut first_seen: Vec<Phase> = Vec::new();
+    for p in &s.phases {
+        if !first_seen.contains(p) {
+            first_seen.push(*p);
+        }
+    }
+    assert_eq!(
+        first_seen,
+        vec![
+            Phase::Blind,
+            Phase::UploadBlinded,
+            Phase::WaitCounterpart,
+            Phase::DownloadPoints,
+            Phase::Tokens,
+            Phase::UploadTokens,
+            Phase::WaitResults,
+            Phase::Results
+        ]
+    );
+    // Overlapping records: the vendor's matched rows are exactly the shared entities.
+    let (rows, _) = fetch_local_overlaps(&w.vendor, &s.vendor_state, &s.vendor.session_id)
+        .await
+        .expect("overlaps");
+    assert_eq!(rows.len(), t.shared());
+    // The secret is gone once the session completed; the row map stays.
+    assert!(
+        s.vendor_state
+            .load_active(&w.partnership_id)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.vendor_state
+            .load_rows(&s.vendor.session_id)
+            .unwrap()
+            .is_some()
+    );
+    w.server.shutdown().await;
+}
+
+async fn default_k_scenario(db_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    // Small and lopsided, so that some cells fall under k = 5.
+    let g = generate(&GenerateOptions {
+        accounts: 400,
+        overlap: 0.05,
+        seed: 5,
+        format: Format::Salesforce,
+    })
+    .unwrap();
+    let w = world(db_url, None, open_policy()).await;
+    let s = run_both(&w, &g, dir.path()).await;
+    let e = g.truth.expected();
+    let t = &g.truth;
+    for r in [&s.vendor.results, &s.partner.results] {
+        assert_eq!(r.min_cell_size, 5);
+        assert!(has_ranges(r), "the scenario should suppress some cells");
+        check_results(r, &t.vendor_populations, &t.partner_populations, &e);
+    }
+    w.server.shutdown().await;
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("cleanroom.db").display())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_salesforce_exact() {
+    let db = tempfile::tempdir().unwrap();
+    exact_scenario(&sqlite_url(&db), Format::Salesforce, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_hubspot_exact() {
+    let db = tempfile::tempdir().unwrap();
+    exact_scenario(&sqlite_url(&db), Format::HubSpot, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_default_k_ranges_admit_truth() {
+    let db = tempfile::tempdir().unwrap();
+    default_k_scenario(&sqlite_url(&db)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_salesforce_exact() {
+    let db = PgDb::create().await;
+    exact_scenario(&db.url, Format::Salesforce, 3).await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_default_k_ranges_admit_truth() {
+    let db = PgDb::create().await;
+    default_k_scenario(&db.url).await;
+    db.drop_db().await;
+}

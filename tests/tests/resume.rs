@@ -1,0 +1,140 @@
+//! An interrupted `match` resumes (or restarts) cleanly.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cleanroom_client::generate::{Format, GenerateOptions, generate};
+use cleanroom_client::progress::{Phase, Progress};
+use cleanroom_client::{Error, InputOptions, SessionOptions, StateDir, prepare, run_session};
+use cleanroom_core::api::UploadState;
+use cleanroom_tests::{Guards, check_results, open_policy, world};
+
+fn input(csv: &[u8]) -> cleanroom_client::PreparedInput {
+    let table = cleanroom_client::csv_input::parse_csv(csv, "gen.csv".as_ref()).expect("parse");
+    prepare(
+        &table,
+        &InputOptions::default(),
+        &cleanroom_client::progress::no_progress(),
+    )
+    .expect("prepare")
+}
+
+fn fast(opts: &mut SessionOptions) {
+    opts.chunk_records = 300;
+    opts.poll_initial = Duration::from_millis(20);
+    opts.poll_max = Duration::from_millis(200);
+    opts.wait_timeout = Duration::from_secs(120);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", db.path().join("c.db").display());
+    let dir = tempfile::tempdir().unwrap();
+    let g = generate(&GenerateOptions {
+        accounts: 1200,
+        overlap: 0.4,
+        seed: 77,
+        format: Format::Salesforce,
+    })
+    .unwrap();
+    let (vi, pi) = (input(&g.vendor_csv), input(&g.partner_csv));
+    let w = world(&url, Some(Guards::EXACT), open_policy()).await;
+
+    // 1. The vendor is killed after a few chunks of its blinded upload.
+    let mut vo = SessionOptions::new(
+        w.partnership_id.clone(),
+        StateDir::new(dir.path().join("v")),
+    );
+    fast(&mut vo);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut first = vo.clone();
+    first.progress = Arc::new(move |p: Progress| {
+        if p.phase == Phase::UploadBlinded && p.done >= 900 && !p.finished {
+            let _ = tx.send(());
+        }
+    });
+    let (client, vi2) = (w.vendor.clone(), vi.clone());
+    let task = tokio::spawn(async move { run_session(&client, &vi2, &first).await });
+    rx.recv().await.expect("upload progressed");
+    task.abort();
+    let _ = task.await;
+    let active = vo
+        .state_dir
+        .load_active(&w.partnership_id)
+        .unwrap()
+        .expect("state kept");
+    let s = w.vendor.session(&active.session_id).await.unwrap();
+    assert_eq!(s.vendor.blinded, UploadState::Uploading);
+    assert!(!s.vendor.blinded_chunks.is_empty());
+
+    // 2. A re-run with a different input refuses to mix the two uploads.
+    let mut other = vi.clone();
+    other.accounts.pop();
+    match run_session(&w.vendor, &other, &vo).await {
+        Err(e @ Error::State(_)) => assert!(e.to_string().contains("--restart"), "{e}"),
+        r => panic!("expected a state error, got {:?}", r.map(|o| o.session_id)),
+    }
+
+    // 3. The same input resumes, concurrently with the partner, and completes.
+    let mut po = SessionOptions::new(
+        w.partnership_id.clone(),
+        StateDir::new(dir.path().join("p")),
+    );
+    fast(&mut po);
+    let (v, p) = tokio::join!(
+        run_session(&w.vendor, &vi, &vo),
+        run_session(&w.partner, &pi, &po)
+    );
+    let (v, p) = (v.expect("vendor resumes"), p.expect("partner"));
+    assert!(v.resumed);
+    assert!(!p.resumed);
+    assert_eq!(v.session_id, active.session_id);
+    let e = g.truth.expected();
+    check_results(
+        &v.results,
+        &g.truth.vendor_populations,
+        &g.truth.partner_populations,
+        &e,
+    );
+    check_results(
+        &p.results,
+        &g.truth.vendor_populations,
+        &g.truth.partner_populations,
+        &e,
+    );
+    assert!(
+        vo.state_dir
+            .load_active(&w.partnership_id)
+            .unwrap()
+            .is_none(),
+        "secret deleted"
+    );
+
+    // 4. After a completed session, a new run starts a fresh session.
+    let mut vo2 = vo.clone();
+    vo2.wait_timeout = Duration::from_millis(300);
+    match run_session(&w.vendor, &vi, &vo2).await {
+        Err(Error::Timeout { .. }) => {}
+        r => panic!(
+            "expected a timeout waiting for the partner, got {:?}",
+            r.map(|o| o.session_id)
+        ),
+    }
+    let again = vo
+        .state_dir
+        .load_active(&w.partnership_id)
+        .unwrap()
+        .expect("new state");
+    assert_ne!(again.session_id, v.session_id);
+    // 5. --restart cancels it and starts over when the input changed.
+    let mut vo3 = vo2.clone();
+    vo3.restart = true;
+    let _ = run_session(&w.vendor, &other, &vo3).await;
+    let cancelled = w.vendor.session(&again.session_id).await.unwrap();
+    assert_eq!(
+        cancelled.state,
+        cleanroom_core::api::SessionState::Cancelled
+    );
+    w.server.shutdown().await;
+}
