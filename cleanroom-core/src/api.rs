@@ -37,6 +37,7 @@ use crate::overlap::NameMatching;
 
 /// What a token may do. `admin` implies `upload` and `view`; `upload` implies `view`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Read partnerships, sessions, results and audit entries.
@@ -56,6 +57,7 @@ impl Scope {
 
 /// An organization as others see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Org {
     /// Stable id.
     pub id: String,
@@ -65,6 +67,7 @@ pub struct Org {
 
 /// `GET /v1/me`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// The caller's organization.
     pub org: Org,
@@ -74,6 +77,7 @@ pub struct Me {
 
 /// `POST /v1/tokens`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateToken {
     /// A human label, e.g. "crm-sync".
     pub label: String,
@@ -86,6 +90,7 @@ pub struct CreateToken {
 
 /// A token's metadata; the secret is never returned after creation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// Token id (also the public prefix of the secret).
     pub id: String,
@@ -101,6 +106,7 @@ pub struct TokenInfo {
 
 /// `201` answer to `POST /v1/tokens`: the only time the secret is shown.
 #[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedToken {
     /// Metadata.
     pub info: TokenInfo,
@@ -119,6 +125,7 @@ impl std::fmt::Debug for CreatedToken {
 
 /// Which side of a partnership an organization is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The software vendor: rows of the overlap matrix.
@@ -147,6 +154,7 @@ impl Role {
 
 /// What each side may fetch beyond the matrix.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum RecordSharing {
     /// The overlap matrix and totals only.
@@ -159,6 +167,7 @@ pub enum RecordSharing {
 
 /// The sharing policy both sides agree to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharingPolicy {
     /// Counts only, or overlapping records too.
     #[serde(default)]
@@ -176,6 +185,7 @@ pub struct SharingPolicy {
 
 /// `POST /v1/partnerships`: invite another organization.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitePartner {
     /// The invited organization's name.
     pub org: String,
@@ -188,6 +198,7 @@ pub struct InvitePartner {
 
 /// `PUT /v1/partnerships/{id}/policy`: propose, or agree to, a policy change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposePolicy {
     /// The policy. It takes effect once both sides have put the same one.
     pub policy: SharingPolicy,
@@ -195,6 +206,7 @@ pub struct ProposePolicy {
 
 /// Lifecycle of a partnership.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PartnershipStatus {
     /// Invited, not yet accepted.
@@ -207,6 +219,7 @@ pub enum PartnershipStatus {
 
 /// A policy change waiting for the other side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingPolicy {
     /// The proposed policy.
     pub policy: SharingPolicy,
@@ -216,6 +229,7 @@ pub struct PendingPolicy {
 
 /// A partnership as one of its two organizations sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Partnership {
     /// Stable id.
     pub id: String,
@@ -239,6 +253,7 @@ pub struct Partnership {
 
 /// Session lifecycle. Transitions only move forward.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionState {
     /// Waiting for both sides to commit their blinded records.
@@ -265,6 +280,7 @@ impl SessionState {
 
 /// Progress of one upload stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UploadState {
     /// Nothing received.
@@ -277,6 +293,7 @@ pub enum UploadState {
 
 /// One party's progress in a session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyProgress {
     /// Population names, once the blinded set is committed.
     pub populations: Option<Vec<String>>,
@@ -294,6 +311,7 @@ pub struct PartyProgress {
 
 /// A session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Stable id.
     pub id: String,
@@ -319,6 +337,7 @@ pub struct Session {
 
 /// A session in a list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     /// Stable id.
     pub id: String,
@@ -330,6 +349,7 @@ pub struct SessionSummary {
 
 /// Answer to a chunk `PUT`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChunkReceipt {
     /// The chunk's sequence number.
     pub seq: u32,
@@ -339,6 +359,7 @@ pub struct ChunkReceipt {
 
 /// `POST /v1/sessions/{id}/blinded/commit`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitBlinded {
     /// Must equal the server's `protocol_version()`.
     pub protocol_version: String,
@@ -352,6 +373,7 @@ pub struct CommitBlinded {
 
 /// `POST /v1/sessions/{id}/tokens/commit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommitTokens {
     /// Number of chunks, numbered `0..chunks`.
     pub chunks: u32,
@@ -361,6 +383,7 @@ pub struct CommitTokens {
 
 /// One side's populations in a result.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultSide {
     /// The organization.
     pub org: Org,
@@ -374,6 +397,7 @@ pub struct ResultSide {
 /// side's matched and white-space counts are `null` for the other side unless
 /// the policy shares them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionResults {
     /// The session.
     pub session_id: String,
@@ -397,6 +421,7 @@ pub struct SessionResults {
 
 /// One of the caller's own matched rows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverlappingRow {
     /// The caller's own row id, as uploaded.
     pub row_id: u32,
@@ -406,6 +431,7 @@ pub struct OverlappingRow {
 
 /// `GET /v1/sessions/{id}/overlaps` (overlapping-records policy only).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OverlappingRecords {
     /// The session.
     pub session_id: String,
@@ -417,6 +443,7 @@ pub struct OverlappingRecords {
 
 /// One audit entry, visible to both organizations of the partnership.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// RFC 3339.
     pub at: String,
@@ -434,6 +461,7 @@ pub struct AuditEntry {
 
 /// An RFC 9457 problem document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the problem type, `urn:cleanroom:problem:<code>`.
     #[serde(rename = "type")]

@@ -12,6 +12,7 @@ use crate::overlap::{Overlap, SideOverlap};
 
 /// A disclosed count: exact, or only known to lie within a range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Count {
     /// The exact value.
@@ -70,6 +71,7 @@ impl fmt::Display for Count {
 
 /// A disclosed cell of the population matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisclosedCell {
     /// Vendor accounts of the row population matching the column population.
     pub vendor_accounts: Count,
@@ -79,6 +81,7 @@ pub struct DisclosedCell {
 
 /// Disclosed figures of one population.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisclosedPopulation {
     /// Accounts in the population (the owner's own upload size).
     pub total: u64,

@@ -21,6 +21,7 @@ use crate::wire::MAX_POPULATIONS;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum NameMatching {
     /// Names never match on their own.
