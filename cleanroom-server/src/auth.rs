@@ -113,34 +113,41 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthorized)?;
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            // No bearer token: the dashboard's sign-in cookie, view scope only.
+            return crate::dashboard::caller_from_cookie(state, &parts.headers).await;
+        };
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized)?;
         let presented = value
             .strip_prefix("Bearer ")
-            .and_then(TokenSecret::parse)
             .ok_or(ApiError::Unauthorized)?;
-        let row = state
-            .store
-            .token_by_id(presented.id())
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        let matches: bool = row.secret_hash.ct_eq(&presented.hash()).into();
-        if !matches || row.revoked_at.is_some() {
-            return Err(ApiError::Unauthorized);
-        }
-        if row.expires_at.is_some_and(|e| e <= now()) {
-            return Err(ApiError::TokenExpired);
-        }
-        let org = state
-            .store
-            .org_by_id(&row.org_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        Ok(Caller { org, token: row })
+        authenticate_secret(state, presented).await
     }
+}
+
+/// The caller a presented bearer secret stands for: known, matching in
+/// constant time, not revoked, not expired. The dashboard's sign-in form
+/// checks tokens with it too.
+pub async fn authenticate_secret(state: &AppState, presented: &str) -> Result<Caller, ApiError> {
+    let presented = TokenSecret::parse(presented).ok_or(ApiError::Unauthorized)?;
+    let row = state
+        .store
+        .token_by_id(presented.id())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let matches: bool = row.secret_hash.ct_eq(&presented.hash()).into();
+    if !matches || row.revoked_at.is_some() {
+        return Err(ApiError::Unauthorized);
+    }
+    if row.expires_at.is_some_and(|e| e <= now()) {
+        return Err(ApiError::TokenExpired);
+    }
+    let org = state
+        .store
+        .org_by_id(&row.org_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Caller { org, token: row })
 }
 
 #[cfg(test)]

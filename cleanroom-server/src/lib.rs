@@ -37,6 +37,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod compute;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Counters.
     pub metrics: Arc<metrics::Metrics>,
+    /// Dashboard sign-ins (in memory: they do not survive a restart).
+    pub dashboard: Arc<dashboard::DashboardSessions>,
 }
 
 /// Current unix time in seconds.
@@ -72,6 +75,7 @@ pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
+        dashboard: Arc::new(dashboard::DashboardSessions::default()),
     };
     let resumed = compute::resume_computing(&state).await?;
     if resumed > 0 {

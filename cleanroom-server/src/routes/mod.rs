@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .merge(crate::dashboard::routes(&state))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(state.config.max_json_bytes))
         .layer(middleware::from_fn_with_state(
@@ -125,7 +126,12 @@ async fn problems_and_metrics(State(state): State<AppState>, req: Request, next:
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
+    // Dashboard pages answer errors (bad sign-in, not found) as HTML for people.
+    let is_html = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_problem || is_html {
         return resp;
     }
     let is_text = resp
