@@ -47,7 +47,9 @@ pub async fn invite(
         Role::Partner => (other.id.clone(), caller.org.id.clone()),
     };
     let row = PartnershipRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        // v7 ids sort by creation time, so "newest first" is exact even
+            // within one second of `created_at`.
+            id: uuid::Uuid::now_v7().to_string(),
         vendor_org_id: vendor,
         partner_org_id: partner,
         invited_by: req.my_role,

@@ -39,7 +39,9 @@ pub async fn create(
     let s = state
         .store
         .create_session(&NewSession {
-            id: uuid::Uuid::new_v4().to_string(),
+            // v7 ids sort by creation time, so "newest first" is exact even
+            // within one second of `created_at`.
+            id: uuid::Uuid::now_v7().to_string(),
             partnership_id: p.id.clone(),
             created_by: role,
             protocol_version: protocol_version(),
