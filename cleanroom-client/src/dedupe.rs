@@ -115,8 +115,12 @@ pub fn dedupe(rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
                         }
                     }
                 }
-                if let Some(best) = cands.iter().map(|c| c.1).max() {
-                    let (k, _) = cands.iter().find(|c| c.1 == best).expect("max exists");
+                // The most common value wins; ties go to the first seen.
+                if let Some((k, _)) = cands
+                    .iter()
+                    .rev()
+                    .max_by_key(|c| c.1)
+                {
                     keys.push((*k).clone());
                     stats.keys_dropped += cands.len() as u64 - 1;
                 }

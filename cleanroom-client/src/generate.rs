@@ -544,10 +544,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
             let mut mask = 0u64;
             for _ in 0..se.rows {
                 let fields = row_fields(&mut rng, opts.format, e, se, rows.len());
-                let probe = CsvRow {
-                    line: 0,
-                    fields: fields.clone(),
-                };
+                let probe = CsvRow::new(0, &fields);
                 mask |= bound.mask(&probe);
                 rows.push((Some(se.entity), fields));
             }
@@ -600,7 +597,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
         vendor_junk_rows: junk_counts[0],
         partner_junk_rows: junk_counts[1],
     };
+    // invariant: the loop above renders exactly the two sides.
     let partner_csv = csvs.pop().expect("two sides");
+    // invariant: as above.
     let vendor_csv = csvs.pop().expect("two sides");
     Ok(Generated {
         vendor_csv,

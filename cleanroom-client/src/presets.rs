@@ -166,10 +166,12 @@ impl Preset {
         };
         let pops: Vec<Population> = specs
             .iter()
+            // invariant: the built-in rules are constants covered by the preset tests.
             .map(|s| Population::parse(s).expect("built-in rule parses"))
             .filter(|p| p.rule.column().is_none_or(|c| table.column(c).is_some()))
             .collect();
         if pops.is_empty() {
+            // invariant: a constant rule covered by the preset tests.
             vec![Population::parse("all=*").expect("built-in rule parses")]
         } else {
             pops
