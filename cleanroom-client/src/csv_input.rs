@@ -7,18 +7,43 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// One data row of a CSV file.
+///
+/// The fields share one buffer (two allocations per row rather than one per
+/// field): a million-row export stays a few hundred megabytes smaller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CsvRow {
     /// 1-based line number where the record starts in the file.
     pub line: u64,
-    /// The fields, as many as the row has (rows may be ragged).
-    pub fields: Vec<String>,
+    record: csv::StringRecord,
 }
 
 impl CsvRow {
+    /// A row from its fields.
+    pub fn new<S: AsRef<str>>(line: u64, fields: &[S]) -> Self {
+        CsvRow {
+            line,
+            record: fields.iter().map(AsRef::as_ref).collect(),
+        }
+    }
+
     /// The field at `index`, or `""` when the row is shorter.
     pub fn get(&self, index: usize) -> &str {
-        self.fields.get(index).map(String::as_str).unwrap_or("")
+        self.record.get(index).unwrap_or("")
+    }
+
+    /// The fields, as many as the row has (rows may be ragged).
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.record.iter()
+    }
+
+    /// How many fields the row has.
+    pub fn len(&self) -> usize {
+        self.record.len()
+    }
+
+    /// Whether the row has no field.
+    pub fn is_empty(&self) -> bool {
+        self.record.is_empty()
     }
 }
 
@@ -90,9 +115,10 @@ pub fn parse_csv(bytes: &[u8], path: &Path) -> Result<CsvTable> {
                     .filter(|&&b| b == b'\n')
                     .count() as u64;
                 counted_to = start;
+                // A clone is sized to fit, unlike the reused read buffer.
                 rows.push(CsvRow {
                     line,
-                    fields: record.iter().map(str::to_owned).collect(),
+                    record: record.clone(),
                 });
             }
             Err(e) => return Err(csv_error(path, &e)),
@@ -158,7 +184,10 @@ mod tests {
         assert_eq!(t.headers, vec!["Account Name", "Website"]);
         assert_eq!(t.column("account name"), Some(0));
         assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[1].fields, vec!["Beta", "beta.io"]);
+        assert_eq!(
+            t.rows[1].fields().collect::<Vec<_>>(),
+            vec!["Beta", "beta.io"]
+        );
         assert_eq!(t.rows[1].line, 3);
     }
 
@@ -179,7 +208,7 @@ mod tests {
         let t = parse(b"a,b,c\n1\n1,2,3,4\n,,\n").unwrap();
         assert_eq!(t.rows.len(), 2, "blank row dropped");
         assert_eq!(t.rows[0].get(2), "");
-        assert_eq!(t.rows[1].fields.len(), 4);
+        assert_eq!(t.rows[1].len(), 4);
     }
 
     #[test]

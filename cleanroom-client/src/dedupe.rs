@@ -116,11 +116,7 @@ pub fn dedupe(rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
                     }
                 }
                 // The most common value wins; ties go to the first seen.
-                if let Some((k, _)) = cands
-                    .iter()
-                    .rev()
-                    .max_by_key(|c| c.1)
-                {
+                if let Some((k, _)) = cands.iter().rev().max_by_key(|c| c.1) {
                     keys.push((*k).clone());
                     stats.keys_dropped += cands.len() as u64 - 1;
                 }

@@ -1,6 +1,8 @@
 //! A typed client for every endpoint of the `/v1` API (see
 //! [`cleanroom_core::api`] for the table of endpoints and bodies).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -57,6 +59,25 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    traffic: Arc<TrafficCounters>,
+}
+
+#[derive(Default)]
+struct TrafficCounters {
+    requests: AtomicU64,
+    sent: AtomicU64,
+    received: AtomicU64,
+}
+
+/// HTTP body bytes this client (and its clones) exchanged with the server.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Requests sent.
+    pub requests: u64,
+    /// Request body bytes sent.
+    pub bytes_sent: u64,
+    /// Response body bytes received.
+    pub bytes_received: u64,
 }
 
 impl std::fmt::Debug for Client {
@@ -95,7 +116,21 @@ impl Client {
             http,
             base,
             token: config.token,
+            traffic: Arc::default(),
         })
+    }
+
+    /// Body bytes sent and received so far, over this client and its clones.
+    pub fn traffic(&self) -> Traffic {
+        Traffic {
+            requests: self.traffic.requests.load(Ordering::Relaxed),
+            bytes_sent: self.traffic.sent.load(Ordering::Relaxed),
+            bytes_received: self.traffic.received.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count_received(&self, n: usize) {
+        self.traffic.received.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// The base URL.
@@ -110,13 +145,18 @@ impl Client {
     }
 
     async fn send(&self, rb: RequestBuilder) -> Result<Response> {
-        let resp = rb.send().await.map_err(Error::Transport)?;
-        check(resp).await
+        let req = rb.build().map_err(Error::Transport)?;
+        let body = req.body().and_then(|b| b.as_bytes()).map_or(0, <[u8]>::len);
+        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
+        self.traffic.sent.fetch_add(body as u64, Ordering::Relaxed);
+        let resp = self.http.execute(req).await.map_err(Error::Transport)?;
+        check(resp, self).await
     }
 
     async fn json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
         let resp = self.send(rb).await?;
         let bytes = resp.bytes().await.map_err(Error::Transport)?;
+        self.count_received(bytes.len());
         serde_json::from_slice(&bytes).map_err(|e| Error::Protocol(format!("bad JSON body: {e}")))
     }
 
@@ -234,7 +274,7 @@ impl Client {
         &self,
         id: &str,
         seq: u32,
-        body: Vec<u8>,
+        body: impl Into<Bytes>,
     ) -> Result<ChunkReceipt> {
         self.json(
             self.req(
@@ -242,7 +282,7 @@ impl Client {
                 &format!("/v1/sessions/{}/blinded/{seq}", seg(id)),
             )
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body),
+            .body(body.into()),
         )
         .await
     }
@@ -268,20 +308,30 @@ impl Client {
                 &format!("/v1/sessions/{}/counterpart/points", seg(id)),
             ))
             .await?;
-        Ok(Box::pin(
-            resp.bytes_stream().map(|r| r.map_err(Error::Transport)),
-        ))
+        let counter = Arc::clone(&self.traffic);
+        Ok(Box::pin(resp.bytes_stream().map(move |r| {
+            let b = r.map_err(Error::Transport)?;
+            counter
+                .received
+                .fetch_add(b.len() as u64, Ordering::Relaxed);
+            Ok(b)
+        })))
     }
 
     /// `PUT /v1/sessions/{id}/tokens/{seq}`: a chunk of 16-byte tokens.
-    pub async fn put_token_chunk(&self, id: &str, seq: u32, body: Vec<u8>) -> Result<ChunkReceipt> {
+    pub async fn put_token_chunk(
+        &self,
+        id: &str,
+        seq: u32,
+        body: impl Into<Bytes>,
+    ) -> Result<ChunkReceipt> {
         self.json(
             self.req(
                 Method::PUT,
                 &format!("/v1/sessions/{}/tokens/{seq}", seg(id)),
             )
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body),
+            .body(body.into()),
         )
         .await
     }
@@ -325,13 +375,14 @@ fn seg(id: &str) -> String {
 }
 
 /// Turns an error status into an [`Error`], surfacing problem+json title and detail.
-async fn check(resp: Response) -> Result<Response> {
+async fn check(resp: Response, client: &Client) -> Result<Response> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
     }
     let reason = status.canonical_reason().unwrap_or("error").to_owned();
     let body = resp.bytes().await.unwrap_or_default();
+    client.count_received(body.len());
     let problem: Option<Problem> = serde_json::from_slice(&body).ok();
     Err(Error::from_problem(status.as_u16(), problem, &reason))
 }

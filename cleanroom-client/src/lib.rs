@@ -50,7 +50,7 @@ pub mod tls;
 
 pub use dedupe::Account;
 pub use error::{Error, ErrorKind, Result};
-pub use http::{Client, ClientConfig};
+pub use http::{Client, ClientConfig, Traffic};
 pub use prepare::{
     InputOptions, InputReport, PreparedInput, prepare, prepare_file, prepare_file_quiet,
 };

@@ -83,7 +83,7 @@ pub fn write_overlaps_csv(
                 match by_line.get(line) {
                     Some(&i) => {
                         let mut rec = vec![line.to_string(), pops.clone()];
-                        rec.extend(table.rows[i].fields.iter().cloned());
+                        rec.extend(table.rows[i].fields().map(str::to_owned));
                         w.write_record(&rec)?;
                         written += 1;
                     }

@@ -317,19 +317,10 @@ mod tests {
             Population::parse("others=Type not in (customer, partner)").unwrap(),
         ];
         let b = BoundPopulations::bind(&pops, &table).unwrap();
-        let row = |t: &str| CsvRow {
-            line: 2,
-            fields: vec!["x".into(), t.into()],
-        };
+        let row = |t: &str| CsvRow::new(2, &["x", t]);
         assert_eq!(b.mask(&row(" CUSTOMER ")), 0b011);
         assert_eq!(b.mask(&row("Prospect")), 0b101);
-        assert_eq!(
-            b.mask(&CsvRow {
-                line: 3,
-                fields: vec![]
-            }),
-            0b101
-        );
+        assert_eq!(b.mask(&CsvRow::new::<&str>(3, &[])), 0b101);
         let missing = [Population::parse("x=Stage=1").unwrap()];
         let err = BoundPopulations::bind(&missing, &table)
             .unwrap_err()

@@ -8,7 +8,7 @@ use cleanroom_core::KeyType;
 use cleanroom_core::normalize;
 use sha2::{Digest, Sha256};
 
-use crate::csv_input::{CsvTable, read_csv};
+use crate::csv_input::{CsvRow, CsvTable, read_csv};
 use crate::dedupe::{Account, DedupeStats, RowKeys, dedupe};
 use crate::error::Result;
 use crate::populations::{BoundPopulations, Population};
@@ -109,8 +109,13 @@ pub fn prepare_file(
     opts: &InputOptions,
     progress: &ProgressFn,
 ) -> Result<PreparedInput> {
-    let table = read_csv(path)?;
-    prepare(&table, opts, progress)
+    let mut table = read_csv(path)?;
+    let setup = Setup::new(&table, opts)?;
+    // Rows are consumed (and freed) as they are normalized, so the parsed
+    // file and the prepared accounts are never both whole in memory.
+    let rows = std::mem::take(&mut table.rows);
+    let n = rows.len();
+    setup.run(&table, rows, n, progress)
 }
 
 /// Prepares the accounts of a parsed table.
@@ -119,104 +124,140 @@ pub fn prepare(
     opts: &InputOptions,
     progress: &ProgressFn,
 ) -> Result<PreparedInput> {
-    let preset = opts.preset.unwrap_or_else(|| Preset::detect(table));
-    let mapping = preset.columns(table, &opts.columns)?;
-    let populations = if opts.populations.is_empty() {
-        preset.default_populations(table)
-    } else {
-        opts.populations.clone()
-    };
-    let bound = BoundPopulations::bind(&populations, table)?;
-    let fallback = mapping.domain_fallback;
-    let cols: Vec<(KeyType, usize)> = [
-        (KeyType::Domain, mapping.domain),
-        (KeyType::Name, mapping.name),
-        (KeyType::Duns, mapping.duns),
-    ]
-    .into_iter()
-    .filter_map(|(k, c)| c.map(|c| (k, c)))
-    .collect();
+    Setup::new(table, opts)?.run(table, &table.rows, table.rows.len(), progress)
+}
 
-    let mut rep = InputReport {
-        preset: Some(preset),
-        key_columns: cols
-            .iter()
-            .map(|&(k, c)| (k, table.headers[c].clone()))
-            .collect(),
-        rows: table.rows.len() as u64,
-        ..Default::default()
-    };
-    let total = table.rows.len() as u64;
-    let mut rows = Vec::with_capacity(table.rows.len());
-    for (i, row) in table.rows.iter().enumerate() {
-        if i % 20_000 == 0 {
-            report(progress, Phase::Normalize, i as u64, Some(total), false);
-        }
-        let mut keys = Vec::with_capacity(cols.len());
-        let mut rejected: Vec<Reject> = Vec::new();
-        for &(kind, col) in &cols {
-            let mut col = col;
-            if let (KeyType::Domain, Some(f)) = (kind, fallback) {
-                if row.get(col).trim().is_empty() {
-                    col = f;
+/// The column mapping and bound populations of one table.
+struct Setup {
+    preset: Preset,
+    bound: BoundPopulations,
+    fallback: Option<usize>,
+    cols: Vec<(KeyType, usize)>,
+}
+
+impl Setup {
+    fn new(table: &CsvTable, opts: &InputOptions) -> Result<Self> {
+        let preset = opts.preset.unwrap_or_else(|| Preset::detect(table));
+        let mapping = preset.columns(table, &opts.columns)?;
+        let populations = if opts.populations.is_empty() {
+            preset.default_populations(table)
+        } else {
+            opts.populations.clone()
+        };
+        let bound = BoundPopulations::bind(&populations, table)?;
+        let fallback = mapping.domain_fallback;
+        let cols: Vec<(KeyType, usize)> = [
+            (KeyType::Domain, mapping.domain),
+            (KeyType::Name, mapping.name),
+            (KeyType::Duns, mapping.duns),
+        ]
+        .into_iter()
+        .filter_map(|(k, c)| c.map(|c| (k, c)))
+        .collect();
+        Ok(Setup {
+            preset,
+            bound,
+            fallback,
+            cols,
+        })
+    }
+
+    /// Normalizes `rows` (the table's rows, borrowed or taken out of it).
+    fn run<R: std::borrow::Borrow<CsvRow>>(
+        self,
+        table: &CsvTable,
+        rows_in: impl IntoIterator<Item = R>,
+        n_rows: usize,
+        progress: &ProgressFn,
+    ) -> Result<PreparedInput> {
+        let Setup {
+            preset,
+            bound,
+            fallback,
+            cols,
+        } = self;
+        let mut rep = InputReport {
+            preset: Some(preset),
+            key_columns: cols
+                .iter()
+                .map(|&(k, c)| (k, table.headers[c].clone()))
+                .collect(),
+            rows: n_rows as u64,
+            ..Default::default()
+        };
+        let total = n_rows as u64;
+        let mut rows = Vec::with_capacity(n_rows);
+        for (i, row) in rows_in.into_iter().enumerate() {
+            let row: &CsvRow = row.borrow();
+            if i % 20_000 == 0 {
+                report(progress, Phase::Normalize, i as u64, Some(total), false);
+            }
+            let mut keys = Vec::with_capacity(cols.len());
+            let mut rejected: Vec<Reject> = Vec::new();
+            for &(kind, col) in &cols {
+                let mut col = col;
+                if let (KeyType::Domain, Some(f)) = (kind, fallback) {
+                    if row.get(col).trim().is_empty() {
+                        col = f;
+                    }
+                }
+                let raw = row.get(col);
+                match normalize::key(kind, raw) {
+                    Ok(k) => keys.push(k),
+                    Err(normalize::RejectReason::Empty) => {}
+                    Err(reason) => rejected.push(Reject {
+                        line: row.line,
+                        column: table.headers[col].clone(),
+                        reason: reason.as_str(),
+                        row_skipped: false,
+                    }),
                 }
             }
-            let raw = row.get(col);
-            match normalize::key(kind, raw) {
-                Ok(k) => keys.push(k),
-                Err(normalize::RejectReason::Empty) => {}
-                Err(reason) => rejected.push(Reject {
+            if keys.is_empty() {
+                rep.skipped_rows += 1;
+                let reason = rejected.first().map(|r| r.reason).unwrap_or("empty");
+                *rep.skipped_by_reason.entry(reason).or_default() += 1;
+                if rejected.is_empty() {
+                    rejected.push(Reject {
+                        line: row.line,
+                        column: String::new(),
+                        reason: "empty",
+                        row_skipped: true,
+                    });
+                }
+                for r in &mut rejected {
+                    r.row_skipped = true;
+                }
+            } else {
+                for r in &rejected {
+                    *rep.rejected_values_by_reason.entry(r.reason).or_default() += 1;
+                }
+                rows.push(RowKeys {
                     line: row.line,
-                    column: table.headers[col].clone(),
-                    reason: reason.as_str(),
-                    row_skipped: false,
-                }),
-            }
-        }
-        if keys.is_empty() {
-            rep.skipped_rows += 1;
-            let reason = rejected.first().map(|r| r.reason).unwrap_or("empty");
-            *rep.skipped_by_reason.entry(reason).or_default() += 1;
-            if rejected.is_empty() {
-                rejected.push(Reject {
-                    line: row.line,
-                    column: String::new(),
-                    reason: "empty",
-                    row_skipped: true,
+                    keys,
+                    populations: bound.mask(row),
                 });
             }
-            for r in &mut rejected {
-                r.row_skipped = true;
-            }
-        } else {
-            for r in &rejected {
-                *rep.rejected_values_by_reason.entry(r.reason).or_default() += 1;
-            }
-            rows.push(RowKeys {
-                line: row.line,
-                keys,
-                populations: bound.mask(row),
-            });
+            rep.rejects.extend(rejected);
         }
-        rep.rejects.extend(rejected);
-    }
-    report(progress, Phase::Normalize, total, Some(total), true);
-    let (accounts, stats) = dedupe(rows);
-    rep.dedupe = stats;
-    let names = bound.names().to_vec();
-    rep.population_sizes = (0..names.len())
-        .map(|p| {
-            accounts
-                .iter()
-                .filter(|a| a.populations & (1 << p) != 0)
-                .count() as u64
+        report(progress, Phase::Normalize, total, Some(total), true);
+        let (accounts, stats) = dedupe(rows);
+        rep.dedupe = stats;
+        let names = bound.names().to_vec();
+        rep.population_sizes = (0..names.len())
+            .map(|p| {
+                accounts
+                    .iter()
+                    .filter(|a| a.populations & (1 << p) != 0)
+                    .count() as u64
+            })
+            .collect();
+        Ok(PreparedInput {
+            populations: names,
+            accounts,
+            report: rep,
         })
-        .collect();
-    Ok(PreparedInput {
-        populations: names,
-        accounts,
-        report: rep,
-    })
+    }
 }
 
 /// [`prepare_file`] without progress reports.

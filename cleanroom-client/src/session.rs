@@ -65,7 +65,8 @@ impl std::fmt::Debug for SessionOptions {
 }
 
 impl SessionOptions {
-    /// Defaults: 100,000-record chunks, 30 minutes of waiting, polls from 250 ms to 5 s.
+    /// Defaults: 100,000-record chunks, 30 minutes of waiting, polls from 100 ms to 1 s
+    /// (a poll is one small GET; a coarser interval would idle both sides for seconds).
     pub fn new(partnership_id: impl Into<String>, state_dir: StateDir) -> Self {
         SessionOptions {
             partnership_id: partnership_id.into(),
@@ -73,8 +74,8 @@ impl SessionOptions {
             csv_path: None,
             chunk_records: DEFAULT_CHUNK_RECORDS,
             wait_timeout: Duration::from_secs(30 * 60),
-            poll_initial: Duration::from_millis(250),
-            poll_max: Duration::from_secs(5),
+            poll_initial: Duration::from_millis(100),
+            poll_max: Duration::from_secs(1),
             restart: false,
             progress: no_progress(),
         }
@@ -308,7 +309,8 @@ async fn drive(
     if session.state == SessionState::AwaitingTokens
         && mine(&session).tokens != UploadState::Committed
     {
-        upload_tokens(client, opts, &run, &session).await?;
+        // The second commit answers once the server computed the result.
+        session = upload_tokens(client, opts, &run, &session).await?;
     }
     let start = session.clone();
     wait_until(client, &sid, opts, Phase::WaitResults, &start, |s| {
@@ -402,6 +404,7 @@ async fn upload_blinded(
             next = Some(blind(j));
         }
         let seq = i as u32;
+        let body = bytes::Bytes::from(body);
         retry(|| client.put_blinded_chunk(&session.id, seq, body.clone())).await?;
         uploaded += chunks[i].len() as u64;
         report(
@@ -433,64 +436,97 @@ async fn upload_blinded(
     }
 }
 
+/// Chunks of tokens computed and uploading at once while the download goes on.
+const TOKEN_PIPELINE: usize = 2;
+
 /// Streams the counterpart's points, turns each chunk into tokens and uploads
-/// the chunks the server does not have; memory stays at about one chunk.
+/// the chunks the server does not have. Downloading, re-blinding and
+/// uploading overlap: up to [`TOKEN_PIPELINE`] chunks are being tokenized or
+/// uploaded while the next one downloads, so memory stays at a few chunks.
+/// Returns the session as the token commit left it.
 async fn upload_tokens(
     client: &Client,
     opts: &SessionOptions,
     run: &Run,
     session: &Session,
-) -> Result<()> {
+) -> Result<Session> {
     let sid = &session.id;
     let total = theirs(session)
         .records
         .ok_or_else(|| Error::Protocol("the counterpart's record count is missing".into()))?;
     let chunk = opts.chunk_records;
+    let chunk_bytes = chunk * POINT_RECORD_LEN;
     let n_chunks = total.div_ceil(chunk as u64) as u32;
     let have: HashSet<u32> = mine(session).token_chunks.iter().copied().collect();
     let progress = &opts.progress;
 
     let mut stream = retry(|| client.counterpart_points(sid)).await?;
-    let mut buf: Vec<u8> = Vec::with_capacity(chunk * POINT_RECORD_LEN);
-    let (mut downloaded, mut tokenized, mut uploaded) = (0u64, 0u64, 0u64);
+    let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes);
+    let (mut downloaded, mut done_records) = (0u64, 0u64);
     let mut seq = 0u32;
-    let mut done = false;
+    let mut inflight: std::collections::VecDeque<tokio::task::JoinHandle<Result<u64>>> =
+        std::collections::VecDeque::new();
     report(progress, Phase::DownloadPoints, 0, Some(total), false);
-    while !done {
-        let piece = stream.next().await.transpose()?;
-        match piece {
-            Some(bytes) => {
-                let mut rest: &[u8] = &bytes;
-                while !rest.is_empty() {
-                    let room = chunk * POINT_RECORD_LEN - buf.len();
-                    let take = room.min(rest.len());
-                    buf.extend_from_slice(&rest[..take]);
-                    rest = &rest[take..];
-                    if buf.len() == chunk * POINT_RECORD_LEN {
-                        downloaded += chunk as u64;
-                        report(
-                            progress,
-                            Phase::DownloadPoints,
-                            downloaded,
-                            Some(total),
-                            false,
-                        );
-                        let full = std::mem::replace(
-                            &mut buf,
-                            Vec::with_capacity(chunk * POINT_RECORD_LEN),
-                        );
-                        let n = (full.len() / POINT_RECORD_LEN) as u64;
-                        token_chunk(client, opts, run, sid, seq, full, !have.contains(&seq))
-                            .await?;
-                        tokenized += n;
-                        uploaded += n;
-                        report(progress, Phase::Tokens, tokenized, Some(total), false);
-                        report(progress, Phase::UploadTokens, uploaded, Some(total), false);
-                        seq += 1;
-                    }
+
+    // Waits for the oldest chunk in flight and reports it.
+    let finish_one =
+        |inflight: &mut std::collections::VecDeque<tokio::task::JoinHandle<Result<u64>>>| {
+            let oldest = inflight.pop_front();
+            async move {
+                match oldest {
+                    Some(h) => h
+                        .await
+                        .map_err(|e| Error::State(format!("token task failed: {e}")))?,
+                    None => Ok(0),
                 }
             }
-            None => done = true,
+        };
+    let dispatch = |seq: u32, points: Vec<u8>| {
+        if seq == 0 {
+            report(progress, Phase::Tokens, 0, Some(total), false);
+            report(progress, Phase::UploadTokens, 0, Some(total), false);
+        }
+        let n = (points.len() / POINT_RECORD_LEN) as u64;
+        let upload = !have.contains(&seq);
+        let (client, secret, sid) = (client.clone(), Arc::clone(&run.secret), sid.clone());
+        tokio::spawn(async move {
+            if upload {
+                token_chunk(&client, secret, &sid, seq, points).await?;
+            }
+            Ok(n)
+        })
+    };
+
+    while let Some(bytes) = stream.next().await.transpose()? {
+        let mut rest: &[u8] = &bytes;
+        while !rest.is_empty() {
+            let take = (chunk_bytes - buf.len()).min(rest.len());
+            buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if buf.len() == chunk_bytes {
+                downloaded += chunk as u64;
+                report(
+                    progress,
+                    Phase::DownloadPoints,
+                    downloaded,
+                    Some(total),
+                    false,
+                );
+                while inflight.len() >= TOKEN_PIPELINE {
+                    done_records += finish_one(&mut inflight).await?;
+                    report(progress, Phase::Tokens, done_records, Some(total), false);
+                    report(
+                        progress,
+                        Phase::UploadTokens,
+                        done_records,
+                        Some(total),
+                        false,
+                    );
+                }
+                let full = std::mem::replace(&mut buf, Vec::with_capacity(chunk_bytes));
+                inflight.push_back(dispatch(seq, full));
+                seq += 1;
+            }
         }
     }
     if buf.len() % POINT_RECORD_LEN != 0 {
@@ -499,17 +535,9 @@ async fn upload_tokens(
         ));
     }
     if !buf.is_empty() {
-        let n = (buf.len() / POINT_RECORD_LEN) as u64;
-        downloaded += n;
-        token_chunk(client, opts, run, sid, seq, buf, !have.contains(&seq)).await?;
-        tokenized += n;
-        uploaded += n;
+        downloaded += (buf.len() / POINT_RECORD_LEN) as u64;
+        inflight.push_back(dispatch(seq, std::mem::take(&mut buf)));
         seq += 1;
-    }
-    if downloaded != total || seq != n_chunks {
-        return Err(Error::Protocol(format!(
-            "expected {total} counterpart points, received {downloaded}"
-        )));
     }
     report(
         progress,
@@ -518,48 +546,69 @@ async fn upload_tokens(
         Some(total),
         true,
     );
-    report(progress, Phase::Tokens, tokenized, Some(total), true);
-    report(progress, Phase::UploadTokens, uploaded, Some(total), true);
+    while !inflight.is_empty() {
+        done_records += finish_one(&mut inflight).await?;
+        report(progress, Phase::Tokens, done_records, Some(total), false);
+        report(
+            progress,
+            Phase::UploadTokens,
+            done_records,
+            Some(total),
+            false,
+        );
+    }
+    if downloaded != total || seq != n_chunks {
+        return Err(Error::Protocol(format!(
+            "expected {total} counterpart points, received {downloaded}"
+        )));
+    }
+    report(progress, Phase::Tokens, done_records, Some(total), true);
+    report(
+        progress,
+        Phase::UploadTokens,
+        done_records,
+        Some(total),
+        true,
+    );
     let commit = CommitTokens {
         chunks: n_chunks,
         records: total,
     };
     match client.commit_tokens(sid, &commit).await {
-        Ok(_) => Ok(()),
+        Ok(s) => Ok(s),
         Err(e) if is_transient(&e) => {
             let s = retry(|| client.session(sid)).await?;
             if mine(&s).tokens == UploadState::Committed {
-                Ok(())
+                Ok(s)
             } else {
-                retry(|| client.commit_tokens(sid, &commit)).await.map(drop)
+                retry(|| client.commit_tokens(sid, &commit)).await
             }
         }
         Err(e) => Err(e),
     }
 }
 
+/// Re-blinds one chunk of the counterpart's points into tokens and uploads them.
 async fn token_chunk(
     client: &Client,
-    _opts: &SessionOptions,
-    run: &Run,
+    secret: Arc<SessionSecret>,
     sid: &str,
     seq: u32,
     points: Vec<u8>,
-    upload: bool,
 ) -> Result<()> {
-    if !upload {
-        return Ok(());
-    }
-    let secret = Arc::clone(&run.secret);
-    let tokens = tokio::task::spawn_blocking(move || secret.token_batch(&points))
-        .await
-        .map_err(|e| Error::State(format!("token task failed: {e}")))?
-        .map_err(|(i, e)| {
-            Error::Protocol(format!(
-                "counterpart point {i} of chunk {seq} is invalid: {e}"
-            ))
-        })?;
-    let body = encode_tokens(&tokens);
+    let body = tokio::task::spawn_blocking(move || {
+        secret
+            .token_batch(&points)
+            .map(|tokens| encode_tokens(&tokens))
+    })
+    .await
+    .map_err(|e| Error::State(format!("token task failed: {e}")))?
+    .map_err(|(i, e)| {
+        Error::Protocol(format!(
+            "counterpart point {i} of chunk {seq} is invalid: {e}"
+        ))
+    })?;
+    let body = bytes::Bytes::from(body);
     retry(|| client.put_token_chunk(sid, seq, body.clone())).await?;
     Ok(())
 }

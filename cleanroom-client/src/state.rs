@@ -110,6 +110,14 @@ impl StateDir {
         Ok(StateDir::new(base.join("cleanroom")))
     }
 
+    /// A sub-directory for one organization (or any other owner).
+    ///
+    /// State files are named by partnership and session, which both sides
+    /// share: two organizations must never use the same directory.
+    pub fn scoped(&self, owner: &str) -> StateDir {
+        StateDir::new(self.dir.join(format!("org-{}", file_safe(owner))))
+    }
+
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.dir

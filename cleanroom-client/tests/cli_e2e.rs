@@ -63,7 +63,9 @@ async fn match_results_overlaps_via_the_binary() {
     config.guardrails.min_cell_size = 1;
     let server = cleanroom_server::spawn(config).await.unwrap();
     let url = server.base_url();
-    let (vs, ps) = (d.join("vstate"), d.join("pstate"));
+    // One state directory for both sides, as when both run on one machine
+    // (the README quick start): the CLI must keep their secrets apart.
+    let (vs, ps) = (d.join("state"), d.join("state"));
     let vendor = Org {
         url: &url,
         token: &vtoken,
@@ -147,8 +149,33 @@ async fn match_results_overlaps_via_the_binary() {
             "p-rejects.csv",
         ],
     );
+    // The vendor goes first and has written its local state (and committed
+    // its blinded set) before the partner starts: the partner must not pick
+    // up the vendor's state file from the shared directory.
+    let vendor_run = tokio::task::spawn_blocking(move || vc.output().unwrap());
+    let api = cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(
+        url.clone(),
+        vtoken.clone(),
+    ))
+    .unwrap();
+    let pid = api.list_partnerships().await.unwrap()[0].id.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let sessions = api.list_sessions(&pid).await.unwrap();
+        if sessions
+            .first()
+            .is_some_and(|s| s.vendor.blinded == cleanroom_core::api::UploadState::Committed)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "vendor never committed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (vo, po) = tokio::join!(
-        tokio::task::spawn_blocking(move || vc.output().unwrap()),
+        vendor_run,
         tokio::task::spawn_blocking(move || pc.output().unwrap())
     );
     let (vo, po) = (vo.unwrap(), po.unwrap());

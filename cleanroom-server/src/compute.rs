@@ -120,6 +120,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
     let [vendor_party, partner_party] = store.parties(session_id).await?;
     let v_pops = vendor_party.populations.map_or(0, |p| p.len());
     let p_pops = partner_party.populations.map_or(0, |p| p.len());
+    let started = std::time::Instant::now();
     let loaded = async {
         let vendor = token_records(store, session_id, Role::Vendor).await?;
         let partner = token_records(store, session_id, Role::Partner).await?;
@@ -134,6 +135,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         }
         Err(e) => return Err(e),
     };
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
     let policy = MatchPolicy {
         name_matching: session.policy.name_matching,
     };
@@ -152,6 +154,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
             return fail(state, &session.partnership_id, session_id).await;
         }
     };
+    let match_ms = started.elapsed().as_secs_f64() * 1000.0 - load_ms;
     match store
         .complete_session(session_id, &encode_overlap(&overlap), now())
         .await
@@ -177,7 +180,14 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
             }),
         })
         .await?;
-    tracing::info!("session completed; blinded data and tokens deleted");
+    let total_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        load_ms = format_args!("{load_ms:.1}"),
+        match_ms = format_args!("{match_ms:.1}"),
+        store_ms = format_args!("{:.1}", total_ms - load_ms - match_ms),
+        total_ms = format_args!("{total_ms:.1}"),
+        "session completed; blinded data and tokens deleted"
+    );
     Ok(())
 }
 

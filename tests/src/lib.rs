@@ -2,6 +2,8 @@
 //! two organizations in a partnership, and checks against the ground truth.
 #![forbid(unsafe_code)]
 
+pub mod bench;
+
 use cleanroom_client::generate::ExpectedOverlap;
 use cleanroom_core::api::{Role, SessionResults};
 use cleanroom_core::disclosure::Count;

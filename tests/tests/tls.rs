@@ -25,7 +25,9 @@ async fn server_speaks_tls_and_client_trusts_a_private_ca() {
         cert: cert_path,
         key: key_path,
     });
-    let server = cleanroom_server::spawn(config).await.expect("spawn TLS server");
+    let server = cleanroom_server::spawn(config)
+        .await
+        .expect("spawn TLS server");
     let url = server.base_url();
     assert!(url.starts_with("https://"), "{url}");
     // The certificate names localhost, not 127.0.0.1.
@@ -42,11 +44,14 @@ async fn server_speaks_tls_and_client_trusts_a_private_ca() {
 
     // Without the CA the handshake must fail: no silent downgrade or skip.
     let untrusted = Client::new(ClientConfig::new(url.clone(), admin)).expect("client");
-    assert!(untrusted.me().await.is_err(), "an unknown CA must be refused");
+    assert!(
+        untrusted.me().await.is_err(),
+        "an unknown CA must be refused"
+    );
 
     // Plain HTTP to the TLS port gets no API answer.
-    let plain = Client::new(ClientConfig::new(url.replace("https://", "http://"), "x"))
-        .expect("client");
+    let plain =
+        Client::new(ClientConfig::new(url.replace("https://", "http://"), "x")).expect("client");
     assert!(plain.me().await.is_err());
 
     server.shutdown().await;

@@ -48,8 +48,8 @@ pub async fn invite(
     };
     let row = PartnershipRow {
         // v7 ids sort by creation time, so "newest first" is exact even
-            // within one second of `created_at`.
-            id: uuid::Uuid::now_v7().to_string(),
+        // within one second of `created_at`.
+        id: uuid::Uuid::now_v7().to_string(),
         vendor_org_id: vendor,
         partner_org_id: partner,
         invited_by: req.my_role,

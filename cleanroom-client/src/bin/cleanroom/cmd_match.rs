@@ -11,7 +11,7 @@ use cleanroom_client::populations::Population;
 use cleanroom_client::presets::{ColumnOverrides, Preset};
 use cleanroom_client::{InputOptions, SessionOptions, prepare_file};
 
-use crate::{Ctx, cmd_partners, parse_duration, progress_ui};
+use crate::{Ctx, cmd_partners, parse_duration, progress_ui, stats};
 
 #[derive(Args)]
 pub struct MatchArgs {
@@ -59,9 +59,14 @@ pub struct MatchArgs {
     /// Print the results as CSV.
     #[arg(long)]
     csv: bool,
+    /// Write timings of every phase, HTTP body bytes, peak RSS and CPU time
+    /// to this JSON file when the session completes (for benchmarks).
+    #[arg(long, value_name = "FILE.json")]
+    stats_json: Option<PathBuf>,
 }
 
 pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let recorder = stats::Recorder::new(std::time::Instant::now());
     let opts = InputOptions {
         preset: a.preset.as_deref().map(Preset::parse).transpose()?,
         columns: ColumnOverrides {
@@ -75,7 +80,10 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
             .map(|s| Population::parse(s))
             .collect::<Result<_, _>>()?,
     };
-    let progress = progress_ui::callback(ctx.chatty());
+    let mut progress = progress_ui::callback(ctx.chatty());
+    if a.stats_json.is_some() {
+        progress = recorder.wrap(progress);
+    }
     // Check the connection before spending minutes on a large file.
     let client = if a.dry_run { None } else { Some(ctx.client()?) };
     let partnership = match &client {
@@ -100,7 +108,7 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let (Some(client), Some(partnership)) = (client, partnership) else {
         return Ok(());
     };
-    let mut sopts = SessionOptions::new(partnership.id.clone(), ctx.state()?);
+    let mut sopts = SessionOptions::new(partnership.id.clone(), ctx.state(&client).await?);
     sopts.csv_path = Some(std::fs::canonicalize(&a.input).unwrap_or(a.input.clone()));
     sopts.wait_timeout = a.timeout;
     sopts.restart = a.restart;
@@ -115,6 +123,14 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     let outcome = cleanroom_client::run_session(&client, &input, &sopts).await?;
+    if let Some(path) = &a.stats_json {
+        recorder
+            .write(path, client.traffic(), outcome.accounts, outcome.records)
+            .map_err(|e| cleanroom_client::Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+    }
     if ctx.chatty() {
         eprintln!(
             "Session {} completed{}: {} accounts, {} blinded keys uploaded.",

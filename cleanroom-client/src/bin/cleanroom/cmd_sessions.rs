@@ -121,7 +121,7 @@ pub async fn results(a: ResultsArgs, ctx: &Ctx) -> anyhow::Result<()> {
 pub async fn overlaps(a: OverlapsArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let client = ctx.client()?;
     let sid = pick_session(&client, a.session, a.partner).await?;
-    let state = ctx.state()?;
+    let state = ctx.state(&client).await?;
     let (rows, recorded) = fetch_local_overlaps(&client, &state, &sid).await?;
     let csv = a
         .input

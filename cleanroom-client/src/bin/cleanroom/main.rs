@@ -8,6 +8,7 @@ mod cmd_partners;
 mod cmd_profile;
 mod cmd_sessions;
 mod progress_ui;
+mod stats;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,12 +117,18 @@ impl Ctx {
         Ok(Client::new(cfg)?)
     }
 
-    /// The state directory.
-    pub fn state(&self) -> anyhow::Result<StateDir> {
-        Ok(match &self.state_dir {
+    /// The state directory of the organization `client` acts for.
+    ///
+    /// Scoped by organization because a vendor and its partner may run their
+    /// sides on one machine (as in the quick start): their session secrets and
+    /// row maps must never share a file.
+    pub async fn state(&self, client: &Client) -> anyhow::Result<StateDir> {
+        let base = match &self.state_dir {
             Some(d) => StateDir::new(d.clone()),
             None => StateDir::default_location()?,
-        })
+        };
+        let org = client.me().await?.org.id;
+        Ok(base.scoped(&org))
     }
 
     /// Whether to draw progress and summaries on stderr.
