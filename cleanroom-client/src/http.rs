@@ -276,13 +276,25 @@ impl Client {
         seq: u32,
         body: impl Into<Bytes>,
     ) -> Result<ChunkReceipt> {
+        self.put_chunk(id, "blinded", seq, body.into()).await
+    }
+
+    /// `PUT /v1/sessions/{id}/{stream}/{seq}` with a binary body: the one
+    /// shape both chunked uploads share.
+    async fn put_chunk(
+        &self,
+        id: &str,
+        stream: &str,
+        seq: u32,
+        body: Bytes,
+    ) -> Result<ChunkReceipt> {
         self.json(
             self.req(
                 Method::PUT,
-                &format!("/v1/sessions/{}/blinded/{seq}", seg(id)),
+                &format!("/v1/sessions/{}/{stream}/{seq}", seg(id)),
             )
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body.into()),
+            .body(body),
         )
         .await
     }
@@ -325,15 +337,7 @@ impl Client {
         seq: u32,
         body: impl Into<Bytes>,
     ) -> Result<ChunkReceipt> {
-        self.json(
-            self.req(
-                Method::PUT,
-                &format!("/v1/sessions/{}/tokens/{seq}", seg(id)),
-            )
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body.into()),
-        )
-        .await
+        self.put_chunk(id, "tokens", seq, body.into()).await
     }
 
     /// `POST /v1/sessions/{id}/tokens/commit`.

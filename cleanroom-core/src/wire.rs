@@ -124,14 +124,23 @@ pub fn population_mask(n: usize) -> u64 {
     }
 }
 
-/// Splits a body of token records, rejecting a partial record.
-pub fn decode_tokens(body: &[u8]) -> Result<Vec<MatchToken>, WireError> {
+/// The number of token records in a body, rejecting a partial record.
+///
+/// Any 16 bytes are a well-formed token, so counting is all the validation a
+/// token body needs; no copy is made.
+pub fn count_tokens(body: &[u8]) -> Result<usize, WireError> {
     if body.len() % TOKEN_RECORD_LEN != 0 {
         return Err(WireError::Truncated {
             len: body.len(),
             record: TOKEN_RECORD_LEN,
         });
     }
+    Ok(body.len() / TOKEN_RECORD_LEN)
+}
+
+/// Splits a body of token records, rejecting a partial record.
+pub fn decode_tokens(body: &[u8]) -> Result<Vec<MatchToken>, WireError> {
+    count_tokens(body)?;
     Ok(body
         .chunks_exact(TOKEN_RECORD_LEN)
         .map(|c| {

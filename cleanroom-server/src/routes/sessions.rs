@@ -16,7 +16,7 @@ use cleanroom_core::api::{
 };
 use cleanroom_core::protocol::protocol_version;
 use cleanroom_core::wire::{
-    self, BLINDED_RECORD_LEN, BlindedRecord, MAX_POPULATIONS, POINT_RECORD_LEN, TOKEN_RECORD_LEN,
+    self, BLINDED_RECORD_LEN, BlindedRecord, MAX_POPULATIONS, POINT_RECORD_LEN,
 };
 use futures_util::stream;
 
@@ -406,10 +406,9 @@ pub async fn put_tokens(
             "a chunk holds at least one token",
         ));
     }
-    let tokens = wire::decode_tokens(&body)
-        .map_err(|e| ApiError::invalid("malformed-tokens", e.to_string()))?;
-    let records = tokens.len() as u64;
-    debug_assert_eq!(body.len(), tokens.len() * TOKEN_RECORD_LEN);
+    let records = wire::count_tokens(&body)
+        .map_err(|e| ApiError::invalid("malformed-tokens", e.to_string()))?
+        as u64;
     state
         .store
         .put_chunk(ChunkKind::Tokens, &s.id, role, seq, records, &body)
