@@ -387,6 +387,8 @@ async fn upload_blinded(
     // Blind the next chunk on the blocking pool while this one uploads.
     let mut next = todo.first().map(|&i| blind(i));
     for (n, &i) in todo.iter().enumerate() {
+        // invariant: `next` holds a task for `todo[n]`: set before the loop for
+        // todo[0], and at the end of each turn for the following chunk.
         let body = next
             .take()
             .expect("a chunk is pending")

@@ -132,6 +132,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
+        .route("/", get(pages::root_to_home))
         .route("/dashboard", get(pages::to_home))
         .route("/dashboard/", get(pages::partnerships))
         .route("/dashboard/partnerships/{id}", get(pages::partnership))

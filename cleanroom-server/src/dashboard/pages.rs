@@ -183,6 +183,12 @@ pub(super) async fn to_home() -> Redirect {
     Redirect::permanent(HOME)
 }
 
+/// `GET /`: people type the server's bare address; send them to the dashboard.
+/// Temporary, so that the root stays free for something else later.
+pub(super) async fn root_to_home() -> Redirect {
+    Redirect::temporary(HOME)
+}
+
 /// `GET /dashboard/`: the partnerships list.
 pub(super) async fn partnerships(
     State(d): State<Dashboard>,

@@ -364,4 +364,7 @@ async fn unknown_dashboard_paths_are_not_found_pages() {
     assert!(body_text(res).await.contains("Page not found"));
     let res = send(&app, get("/dashboard", None)).await;
     assert_eq!(res.headers()[header::LOCATION], "/dashboard/");
+    let res = send(&app, get("/", None)).await;
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(res.headers()[header::LOCATION], "/dashboard/");
 }
