@@ -9,7 +9,7 @@ use bytes::Bytes;
 use cleanroom_core::api::{
     AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateToken, CreatedToken,
     InvitePartner, Me, OverlappingRecords, Partnership, Problem, ProposePolicy, Session,
-    SessionResults, TokenInfo,
+    SessionResults, SessionState, TokenInfo,
 };
 use futures_util::Stream;
 use futures_util::StreamExt;
@@ -261,6 +261,24 @@ impl Client {
     pub async fn session(&self, id: &str) -> Result<Session> {
         self.json(self.req(Method::GET, &format!("/v1/sessions/{}", seg(id))))
             .await
+    }
+
+    /// `GET /v1/sessions/{id}?while_state=…&wait=…`: a long poll that answers
+    /// as soon as the session leaves `while_state`, or after `wait` (the server
+    /// caps it at 20 s). A server without long polls answers at once.
+    pub async fn session_wait(
+        &self,
+        id: &str,
+        while_state: SessionState,
+        wait: Duration,
+    ) -> Result<Session> {
+        let path = format!(
+            "/v1/sessions/{}?while_state={}&wait={}",
+            seg(id),
+            while_state.as_str(),
+            wait.as_secs()
+        );
+        self.json(self.req(Method::GET, &path)).await
     }
 
     /// `POST /v1/sessions/{id}/cancel`.

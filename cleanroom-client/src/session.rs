@@ -615,7 +615,11 @@ async fn token_chunk(
     Ok(())
 }
 
-/// Polls the session with growing intervals until `done` holds.
+/// How long one long poll may be held by the server.
+const LONG_POLL: Duration = Duration::from_secs(20);
+
+/// Polls the session until `done` holds: long polls, with growing intervals
+/// between answers that brought no change.
 async fn wait_until(
     client: &Client,
     sid: &str,
@@ -647,9 +651,19 @@ async fn wait_until(
                 waited_secs: start.elapsed().as_secs(),
             });
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 3 / 2).min(opts.poll_max);
-        s = retry(|| client.session(sid)).await?;
+        // A long poll answers as soon as the state changes; a server that
+        // does not hold the request answers at once, and then the growing
+        // delay keeps this from spinning.
+        let asked = Instant::now();
+        let wait = LONG_POLL.min(opts.wait_timeout.saturating_sub(start.elapsed()));
+        let state = s.state;
+        s = retry(|| client.session_wait(sid, state, wait)).await?;
+        if s.state == state {
+            if let Some(rest) = delay.checked_sub(asked.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+            delay = (delay * 3 / 2).min(opts.poll_max);
+        }
         // A heartbeat, so a spinner can show that we are still waiting.
         report(&opts.progress, phase, 0, None, false);
     }

@@ -269,6 +269,17 @@ pub enum SessionState {
 }
 
 impl SessionState {
+    /// The wire name, as serde writes it (for query strings).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SessionState::AwaitingBlinded => "awaiting_blinded",
+            SessionState::AwaitingTokens => "awaiting_tokens",
+            SessionState::Computing => "computing",
+            SessionState::Completed => "completed",
+            SessionState::Cancelled => "cancelled",
+        }
+    }
+
     /// Whether the session can still change.
     pub fn is_open(self) -> bool {
         matches!(
@@ -475,4 +486,23 @@ pub struct Problem {
     pub detail: Option<String>,
     /// The machine code, same as the last segment of `type`.
     pub code: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionState;
+
+    #[test]
+    fn session_state_names_are_the_serde_names() {
+        for s in [
+            SessionState::AwaitingBlinded,
+            SessionState::AwaitingTokens,
+            SessionState::Computing,
+            SessionState::Completed,
+            SessionState::Cancelled,
+        ] {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+    }
 }

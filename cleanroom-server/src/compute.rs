@@ -164,6 +164,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         Err(StoreError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(e),
     }
+    state.events.changed();
     Metrics::inc(&state.metrics.sessions_completed);
     store
         .append_audit(&AuditRow {
@@ -193,6 +194,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
 
 async fn fail(state: &AppState, partnership_id: &str, session_id: &str) -> StoreResult<()> {
     state.store.fail_session(session_id, now()).await?;
+    state.events.changed();
     Metrics::inc(&state.metrics.sessions_cancelled);
     state
         .store

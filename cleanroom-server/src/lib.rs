@@ -39,6 +39,7 @@ pub mod compute;
 pub mod config;
 pub mod dashboard;
 pub mod error;
+pub mod events;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Dashboard sign-ins (in memory: they do not survive a restart).
     pub dashboard: Arc<dashboard::DashboardSessions>,
+    /// Wakes long-polling session readers when a session changes state.
+    pub events: events::SessionEvents,
 }
 
 /// Current unix time in seconds.
@@ -76,6 +79,7 @@ pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
         dashboard: Arc::new(dashboard::DashboardSessions::default()),
+        events: events::SessionEvents::default(),
     };
     let resumed = compute::resume_computing(&state).await?;
     if resumed > 0 {
@@ -116,6 +120,7 @@ impl RunningServer {
 
     /// Stops accepting, waits for open connections (bounded), closes the database.
     pub async fn shutdown(mut self) {
+        self.state.events.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

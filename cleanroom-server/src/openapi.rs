@@ -268,6 +268,44 @@ fn path_parameters(path: &str) -> impl Iterator<Item = utoipa::openapi::path::Pa
         })
 }
 
+/// Query parameters: only the session read has any (its long poll).
+fn query_parameters(e: &Endpoint) -> Vec<utoipa::openapi::path::Parameter> {
+    if !(matches!(e.method, Get) && e.path == "/v1/sessions/{id}") {
+        return Vec::new();
+    }
+    let param = |name: &str, schema: RefOr<Schema>, description: String| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(description))
+            .schema(Some(schema))
+            .build()
+    };
+    vec![
+        param(
+            "while_state",
+            Ref::from_schema_name("SessionState").into(),
+            "Long poll: hold the answer while the session is in this state.".into(),
+        ),
+        param(
+            "wait",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0))
+                .maximum(Some(crate::routes::sessions::MAX_WAIT_SECS as f64))
+                .into(),
+            format!(
+                "Long poll: seconds to hold the answer (default 0, capped at {}). \
+                 The answer is the session as it is when it leaves `while_state` or when \
+                 the time is up.",
+                crate::routes::sessions::MAX_WAIT_SECS
+            ),
+        ),
+    ]
+}
+
 /// Builds the document.
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
@@ -286,7 +324,7 @@ pub fn document() -> OpenApi {
                 ),
             )
             .response("5XX", problem_response("RFC 9457 problem"));
-        for p in path_parameters(e.path) {
+        for p in path_parameters(e.path).chain(query_parameters(e)) {
             op = op.parameter(p);
         }
         if let Some((media, content)) = body_content(e.request) {

@@ -788,3 +788,152 @@ async fn ops_endpoints() {
     );
     assert!(!text.contains(&f.session));
 }
+
+#[tokio::test]
+async fn long_poll_answers_when_the_state_changes() {
+    let f = fixture().await;
+    let path = format!(
+        "/v1/sessions/{}?while_state=awaiting_blinded&wait=20",
+        f.session
+    );
+    // B (the other member) holds a long poll; A cancels meanwhile.
+    let poll = {
+        let (router, token, path) = (f.router.clone(), f.b_admin.clone(), path.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = call(&router, "GET", &path, Some(&token), Body::empty(), None).await;
+            (r, started.elapsed())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !poll.is_finished(),
+        "the poll must be held while nothing changes"
+    );
+    let (s, v) = json(
+        &f.router,
+        "POST",
+        &format!("/v1/sessions/{}/cancel", f.session),
+        &f.a_admin,
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ((status, _, v), held) = poll.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["state"], "cancelled");
+    // Answered by the change, not by the 20 s timeout.
+    assert!(held < std::time::Duration::from_secs(15), "held {held:?}");
+}
+
+#[tokio::test]
+async fn long_poll_returns_at_once_or_at_its_deadline() {
+    let f = fixture().await;
+    let get = |q: &str| format!("/v1/sessions/{}?{q}", f.session);
+    // Already in another state: no wait at all.
+    let (s, _, v) = call(
+        &f.router,
+        "GET",
+        &get("while_state=computing&wait=20"),
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["state"], "awaiting_blinded");
+    // Nothing changes: the answer comes after the wait, unchanged.
+    let started = std::time::Instant::now();
+    let (s, _, v) = call(
+        &f.router,
+        "GET",
+        &get("while_state=awaiting_blinded&wait=1"),
+        Some(&f.a_view),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["state"], "awaiting_blinded");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    // A foreign organization gets its 404 at once, whatever it asks to wait for.
+    let (s, ct, v) = call(
+        &f.router,
+        "GET",
+        &get("while_state=awaiting_blinded&wait=20"),
+        Some(&f.c_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_problem(s, &ct, &v, StatusCode::NOT_FOUND);
+    // An unknown state or a bad number is a 400 problem.
+    for q in [
+        "while_state=sleeping&wait=1",
+        "while_state=computing&wait=-1",
+    ] {
+        let (s, ct, v) = call(
+            &f.router,
+            "GET",
+            &get(q),
+            Some(&f.a_admin),
+            Body::empty(),
+            None,
+        )
+        .await;
+        assert_problem(s, &ct, &v, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn long_polls_end_when_the_server_shuts_down() {
+    let db = TestDb::sqlite();
+    let server = cleanroom_server::spawn(Config::for_tests(db.url()))
+        .await
+        .unwrap();
+    let state = server.state().clone();
+    let (_, a) = bootstrap::create_org_in(&state.store, "A").await.unwrap();
+    let (_, b) = bootstrap::create_org_in(&state.store, "B").await.unwrap();
+    let (a, b) = (a.expose().to_owned(), b.expose().to_owned());
+    let router = cleanroom_server::routes::router(state.clone());
+    let (_, p) = json(
+        &router,
+        "POST",
+        "/v1/partnerships",
+        &a,
+        serde_json::json!({"org": "B", "my_role": "vendor"}),
+    )
+    .await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    json(
+        &router,
+        "POST",
+        &format!("/v1/partnerships/{pid}/accept"),
+        &b,
+        serde_json::Value::Null,
+    )
+    .await;
+    let (_, sess) = json(
+        &router,
+        "POST",
+        &format!("/v1/partnerships/{pid}/sessions"),
+        &a,
+        serde_json::Value::Null,
+    )
+    .await;
+    let url = format!(
+        "{}/v1/sessions/{}?while_state=awaiting_blinded&wait=20",
+        server.base_url(),
+        sess["id"].as_str().unwrap()
+    );
+    cleanroom_server::tls::install_crypto_provider();
+    let poll =
+        tokio::spawn(async move { reqwest::Client::new().get(url).bearer_auth(a).send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    server.shutdown().await;
+    // Graceful shutdown let the held request finish instead of sitting out its 20 s.
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    let resp = poll.await.unwrap().expect("the held poll is answered");
+    assert_eq!(resp.status(), StatusCode::OK);
+}

@@ -202,6 +202,7 @@ pub async fn revoke(
     caller.require(Scope::Admin)?;
     let (_, role) = member_partnership(&state, &caller, &id).await?;
     let (p, cancelled) = state.store.revoke_partnership(&id, crate::now()).await?;
+    state.events.changed();
     for _ in &cancelled {
         Metrics::inc(&state.metrics.sessions_cancelled);
     }

@@ -5,10 +5,11 @@
 //! either awaiting state. Every out-of-order call is a 409 problem.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cleanroom_core::api::{
@@ -82,14 +83,54 @@ pub async fn list(
 }
 
 /// `GET /v1/sessions/{id}`.
+///
+/// With `?while_state=S&wait=N`, a long poll: while the session is in state
+/// `S`, the answer waits up to `N` seconds (at most [`MAX_WAIT_SECS`]) for it
+/// to change. Clients learn of a commit or a finished computation at once
+/// instead of on their next poll.
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(q): Query<WaitQuery>,
 ) -> Result<Json<Session>, ApiError> {
     caller.require(Scope::View)?;
-    let (s, _, role) = member_session(&state, &caller, &id).await?;
-    Ok(Json(session_view(&state, &s, role).await?))
+    let wait = Duration::from_secs(q.wait.unwrap_or(0).min(MAX_WAIT_SECS));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut events = state.events.subscribe();
+    loop {
+        // Mark the current bump as seen before reading, so that a change
+        // landing between the read and the wait still wakes us.
+        events.borrow_and_update();
+        let (s, _, role) = member_session(&state, &caller, &id).await?;
+        let waiting = q.while_state == Some(s.state)
+            && tokio::time::Instant::now() < deadline
+            && !state.events.is_closing();
+        if !waiting {
+            return Ok(Json(session_view(&state, &s, role).await?));
+        }
+        let recheck = (tokio::time::Instant::now() + RECHECK).min(deadline);
+        tokio::select! {
+            _ = events.changed() => {}
+            _ = tokio::time::sleep_until(recheck) => {}
+        }
+    }
+}
+
+/// Longest long poll, well under proxies' usual idle timeouts.
+pub const MAX_WAIT_SECS: u64 = 20;
+
+/// How often a long poll re-reads the session even without a wake-up (a
+/// change made by another server process on the same database).
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// Query of `GET /v1/sessions/{id}`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct WaitQuery {
+    /// Hold the answer while the session is in this state.
+    pub while_state: Option<SessionState>,
+    /// For at most this many seconds (capped at [`MAX_WAIT_SECS`]; default 0).
+    pub wait: Option<u64>,
 }
 
 /// `POST /v1/sessions/{id}/cancel`.
@@ -101,6 +142,7 @@ pub async fn cancel(
     caller.require(Scope::Upload)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     let s = state.store.cancel_session(&s.id, crate::now()).await?;
+    state.events.changed();
     Metrics::inc(&state.metrics.sessions_cancelled);
     audit(
         &state,
@@ -308,6 +350,7 @@ pub async fn commit_blinded(
             &mut check,
         )
         .await?;
+    state.events.changed();
     audit(
         &state,
         &caller,
@@ -430,6 +473,7 @@ pub async fn commit_tokens(
         .store
         .commit_tokens(&s.id, role, req.chunks, req.records)
         .await?;
+    state.events.changed();
     audit(
         &state,
         &caller,
