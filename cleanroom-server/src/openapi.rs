@@ -258,14 +258,29 @@ fn path_parameters(path: &str) -> impl Iterator<Item = utoipa::openapi::path::Pa
             } else {
                 (ObjectBuilder::new().schema_type(Type::String), "Stable id.")
             };
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .description(Some(description))
-                .schema(Some(schema))
-                .build()
+            parameter(name, ParameterIn::Path, description, schema)
         })
+}
+
+/// One parameter; path parameters are required, query parameters optional.
+fn parameter(
+    name: &str,
+    location: ParameterIn,
+    description: impl Into<String>,
+    schema: impl Into<RefOr<Schema>>,
+) -> utoipa::openapi::path::Parameter {
+    let required = if matches!(location, ParameterIn::Path) {
+        Required::True
+    } else {
+        Required::False
+    };
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(location)
+        .required(required)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
 }
 
 /// Query parameters: only the session read has any (its long poll).
@@ -273,35 +288,27 @@ fn query_parameters(e: &Endpoint) -> Vec<utoipa::openapi::path::Parameter> {
     if !(matches!(e.method, Get) && e.path == "/v1/sessions/{id}") {
         return Vec::new();
     }
-    let param = |name: &str, schema: RefOr<Schema>, description: String| {
-        ParameterBuilder::new()
-            .name(name)
-            .parameter_in(ParameterIn::Query)
-            .required(Required::False)
-            .description(Some(description))
-            .schema(Some(schema))
-            .build()
-    };
     vec![
-        param(
+        parameter(
             "while_state",
-            Ref::from_schema_name("SessionState").into(),
-            "Long poll: hold the answer while the session is in this state.".into(),
+            ParameterIn::Query,
+            "Long poll: hold the answer while the session is in this state.",
+            Ref::from_schema_name("SessionState"),
         ),
-        param(
+        parameter(
             "wait",
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
-                .minimum(Some(0))
-                .maximum(Some(crate::routes::sessions::MAX_WAIT_SECS as f64))
-                .into(),
+            ParameterIn::Query,
             format!(
                 "Long poll: seconds to hold the answer (default 0, capped at {}). \
                  The answer is the session as it is when it leaves `while_state` or when \
                  the time is up.",
                 crate::routes::sessions::MAX_WAIT_SECS
             ),
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                .minimum(Some(0))
+                .maximum(Some(crate::routes::sessions::MAX_WAIT_SECS as f64)),
         ),
     ]
 }

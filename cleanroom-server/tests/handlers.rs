@@ -78,11 +78,21 @@ async fn json(
     (s, v)
 }
 
-async fn fixture() -> Fixture {
-    let db = TestDb::sqlite();
+fn fixture_config(db: &TestDb) -> Config {
     let mut config = Config::for_tests(db.url());
     config.max_chunk_bytes = 48 * 100;
-    let (router, state) = cleanroom_server::app(config).await.unwrap();
+    config
+}
+
+async fn fixture() -> Fixture {
+    let db = TestDb::sqlite();
+    let (router, state) = cleanroom_server::app(fixture_config(&db)).await.unwrap();
+    fixture_in(db, router, state).await
+}
+
+/// Three organizations, an accepted A–B partnership and one open session, on
+/// the given router (from `app`, or over a `spawn`ed server's state).
+async fn fixture_in(db: TestDb, router: Router, state: AppState) -> Fixture {
     let (_, a_admin) = bootstrap::create_org_in(&state.store, "A").await.unwrap();
     let (_, b_admin) = bootstrap::create_org_in(&state.store, "B").await.unwrap();
     let (_, c_admin) = bootstrap::create_org_in(&state.store, "C").await.unwrap();
@@ -826,61 +836,38 @@ async fn long_poll_answers_when_the_state_changes() {
     assert!(held < std::time::Duration::from_secs(15), "held {held:?}");
 }
 
+/// `GET /v1/sessions/{id}?{query}` on the fixture's session.
+async fn get_session(
+    f: &Fixture,
+    query: &str,
+    token: &str,
+) -> (StatusCode, String, serde_json::Value) {
+    let path = format!("/v1/sessions/{}?{query}", f.session);
+    call(&f.router, "GET", &path, Some(token), Body::empty(), None).await
+}
+
 #[tokio::test]
 async fn long_poll_returns_at_once_or_at_its_deadline() {
     let f = fixture().await;
-    let get = |q: &str| format!("/v1/sessions/{}?{q}", f.session);
     // Already in another state: no wait at all.
-    let (s, _, v) = call(
-        &f.router,
-        "GET",
-        &get("while_state=computing&wait=20"),
-        Some(&f.a_admin),
-        Body::empty(),
-        None,
-    )
-    .await;
+    let (s, _, v) = get_session(&f, "while_state=computing&wait=20", &f.a_admin).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["state"], "awaiting_blinded");
     // Nothing changes: the answer comes after the wait, unchanged.
     let started = std::time::Instant::now();
-    let (s, _, v) = call(
-        &f.router,
-        "GET",
-        &get("while_state=awaiting_blinded&wait=1"),
-        Some(&f.a_view),
-        Body::empty(),
-        None,
-    )
-    .await;
+    let (s, _, v) = get_session(&f, "while_state=awaiting_blinded&wait=1", &f.a_view).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["state"], "awaiting_blinded");
     assert!(started.elapsed() >= std::time::Duration::from_secs(1));
     // A foreign organization gets its 404 at once, whatever it asks to wait for.
-    let (s, ct, v) = call(
-        &f.router,
-        "GET",
-        &get("while_state=awaiting_blinded&wait=20"),
-        Some(&f.c_admin),
-        Body::empty(),
-        None,
-    )
-    .await;
+    let (s, ct, v) = get_session(&f, "while_state=awaiting_blinded&wait=20", &f.c_admin).await;
     assert_problem(s, &ct, &v, StatusCode::NOT_FOUND);
     // An unknown state or a bad number is a 400 problem.
     for q in [
         "while_state=sleeping&wait=1",
         "while_state=computing&wait=-1",
     ] {
-        let (s, ct, v) = call(
-            &f.router,
-            "GET",
-            &get(q),
-            Some(&f.a_admin),
-            Body::empty(),
-            None,
-        )
-        .await;
+        let (s, ct, v) = get_session(&f, q, &f.a_admin).await;
         assert_problem(s, &ct, &v, StatusCode::BAD_REQUEST);
     }
 }
@@ -888,47 +875,23 @@ async fn long_poll_returns_at_once_or_at_its_deadline() {
 #[tokio::test]
 async fn long_polls_end_when_the_server_shuts_down() {
     let db = TestDb::sqlite();
-    let server = cleanroom_server::spawn(Config::for_tests(db.url()))
-        .await
-        .unwrap();
+    let server = cleanroom_server::spawn(fixture_config(&db)).await.unwrap();
     let state = server.state().clone();
-    let (_, a) = bootstrap::create_org_in(&state.store, "A").await.unwrap();
-    let (_, b) = bootstrap::create_org_in(&state.store, "B").await.unwrap();
-    let (a, b) = (a.expose().to_owned(), b.expose().to_owned());
-    let router = cleanroom_server::routes::router(state.clone());
-    let (_, p) = json(
-        &router,
-        "POST",
-        "/v1/partnerships",
-        &a,
-        serde_json::json!({"org": "B", "my_role": "vendor"}),
-    )
-    .await;
-    let pid = p["id"].as_str().unwrap().to_owned();
-    json(
-        &router,
-        "POST",
-        &format!("/v1/partnerships/{pid}/accept"),
-        &b,
-        serde_json::Value::Null,
-    )
-    .await;
-    let (_, sess) = json(
-        &router,
-        "POST",
-        &format!("/v1/partnerships/{pid}/sessions"),
-        &a,
-        serde_json::Value::Null,
-    )
-    .await;
+    let f = fixture_in(db, cleanroom_server::routes::router(state.clone()), state).await;
     let url = format!(
         "{}/v1/sessions/{}?while_state=awaiting_blinded&wait=20",
         server.base_url(),
-        sess["id"].as_str().unwrap()
+        f.session
     );
     cleanroom_server::tls::install_crypto_provider();
-    let poll =
-        tokio::spawn(async move { reqwest::Client::new().get(url).bearer_auth(a).send().await });
+    let token = f.a_admin.clone();
+    let poll = tokio::spawn(async move {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+    });
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let started = std::time::Instant::now();
     server.shutdown().await;

@@ -23,7 +23,7 @@ fn require_completed(s: &SessionRow) -> Result<(), ApiError> {
             "session-state",
             format!(
                 "results are available once the session is completed (it is {})",
-                crate::store::text::state(s.state)
+                s.state.as_str()
             ),
         ))
     }

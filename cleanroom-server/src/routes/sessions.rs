@@ -261,7 +261,7 @@ pub async fn put_blinded(
             "session-state",
             format!(
                 "uploading blinded records is not allowed while the session is {}",
-                crate::store::text::state(s.state)
+                s.state.as_str()
             ),
         ));
     }
@@ -387,7 +387,7 @@ pub async fn counterpart_points(
             "session-state",
             format!(
                 "the counterpart's points are available only while the session awaits tokens (it is {})",
-                crate::store::text::state(s.state)
+                s.state.as_str()
             ),
         ));
     }

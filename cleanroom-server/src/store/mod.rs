@@ -641,14 +641,9 @@ pub(crate) mod text {
             _ => Err(StoreError::Corrupt("status")),
         }
     }
+    /// Stored as the wire name; `parse_state` is its inverse.
     pub fn state(s: SessionState) -> &'static str {
-        match s {
-            SessionState::AwaitingBlinded => "awaiting_blinded",
-            SessionState::AwaitingTokens => "awaiting_tokens",
-            SessionState::Computing => "computing",
-            SessionState::Completed => "completed",
-            SessionState::Cancelled => "cancelled",
-        }
+        s.as_str()
     }
     pub fn parse_state(s: &str) -> StoreResult<SessionState> {
         match s {
