@@ -11,7 +11,7 @@
 //! - `matched[i]` counts accounts of population `i` matching any account of the
 //!   other side's upload, in a population or not; white space is `total - matched`.
 
-use std::collections::HashMap;
+use rayon::slice::ParallelSliceMut;
 
 use crate::key::KeyType;
 use crate::token::MatchToken;
@@ -131,46 +131,136 @@ impl Row {
     }
 }
 
-/// Groups records into rows, checking each row is consistent.
-fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<usize>), OverlapError> {
-    let mut index: HashMap<u32, usize> = HashMap::with_capacity(records.len());
+/// Groups records into rows, checking each row is consistent. Rows come out
+/// in ascending id order.
+fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError> {
+    // Sorting (row id, record index) pairs instead of hashing row ids: the ids
+    // are peer-chosen, so a hash table would need a DoS-resistant (slow) hasher,
+    // and clients send records in row order, which the sort detects in one pass.
+    let mut order: Vec<u64> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (u64::from(r.row_id) << 32) | i as u64)
+        .collect();
+    order.sort_unstable();
     let mut rows: Vec<Row> = Vec::new();
-    let mut row_of_record = Vec::with_capacity(records.len());
-    for r in records {
-        let i = *index.entry(r.row_id).or_insert_with(|| {
-            rows.push(Row {
+    let mut row_of_record = vec![0u32; records.len()];
+    for &o in &order {
+        let r = &records[(o & u64::from(u32::MAX)) as usize];
+        let bit = 1 << r.key_type.to_byte();
+        match rows.last_mut() {
+            Some(row) if row.id == r.row_id => {
+                if row.populations != r.populations {
+                    return Err(OverlapError::InconsistentPopulations { row_id: r.row_id });
+                }
+                if row.key_types & bit != 0 {
+                    return Err(OverlapError::DuplicateKey {
+                        row_id: r.row_id,
+                        key_type: r.key_type,
+                    });
+                }
+                row.key_types |= bit;
+            }
+            _ => rows.push(Row {
                 id: r.row_id,
                 populations: r.populations,
-                key_types: 0,
-            });
-            rows.len() - 1
-        });
-        let row = &mut rows[i];
-        if row.populations != r.populations {
-            return Err(OverlapError::InconsistentPopulations { row_id: r.row_id });
+                key_types: bit,
+            }),
         }
-        let bit = 1 << r.key_type.to_byte();
-        if row.key_types & bit != 0 {
-            return Err(OverlapError::DuplicateKey {
-                row_id: r.row_id,
-                key_type: r.key_type,
-            });
-        }
-        row.key_types |= bit;
-        row_of_record.push(i);
+        // Row indices fit in u32: there are at most as many rows as u32 row ids.
+        row_of_record[(o & u64::from(u32::MAX)) as usize] = (rows.len() - 1) as u32;
     }
     Ok((rows, row_of_record))
 }
 
-fn counts(policy: &MatchPolicy, key_type: KeyType, a: &Row, b: &Row) -> bool {
-    match key_type {
-        KeyType::Domain | KeyType::Duns => true,
-        KeyType::Name => match policy.name_matching {
-            NameMatching::Never => false,
-            NameMatching::Always => true,
-            NameMatching::WhenDomainMissing => !(a.has(KeyType::Domain) && b.has(KeyType::Domain)),
-        },
+/// One record in join order: by token, then key type.
+struct JoinEntry {
+    token: u128,
+    key_type: KeyType,
+    row: u32,
+}
+
+fn join_entries(records: &[TokenRecord], row_of: &[u32]) -> Vec<JoinEntry> {
+    let mut entries: Vec<JoinEntry> = records
+        .iter()
+        .zip(row_of)
+        .map(|(r, &row)| JoinEntry {
+            token: u128::from_be_bytes(r.token.0),
+            key_type: r.key_type,
+            row,
+        })
+        .collect();
+    entries.par_sort_unstable_by_key(|e| (e.token, e.key_type));
+    entries
+}
+
+/// What one side of a token group offers the other: the union of its rows'
+/// populations, over all rows and over the rows without a domain key, and
+/// whether each set is non-empty.
+#[derive(Default)]
+struct GroupSummary {
+    any: bool,
+    all: u64,
+    any_without_domain: bool,
+    without_domain: u64,
+}
+
+impl GroupSummary {
+    fn of(group: &[JoinEntry], rows: &[Row]) -> Self {
+        let mut s = Self::default();
+        for e in group {
+            let row = &rows[e.row as usize];
+            s.any = true;
+            s.all |= row.populations;
+            if !row.has(KeyType::Domain) {
+                s.any_without_domain = true;
+                s.without_domain |= row.populations;
+            }
+        }
+        s
     }
+
+    /// The populations `row` matches in this group, `None` when it matches no row.
+    fn matched_by(&self, policy: &MatchPolicy, key_type: KeyType, row: &Row) -> Option<u64> {
+        let all = self.any.then_some(self.all);
+        match key_type {
+            KeyType::Domain | KeyType::Duns => all,
+            KeyType::Name => match policy.name_matching {
+                NameMatching::Never => None,
+                NameMatching::Always => all,
+                // A pair counts unless both rows have a domain key.
+                NameMatching::WhenDomainMissing if row.has(KeyType::Domain) => {
+                    self.any_without_domain.then_some(self.without_domain)
+                }
+                NameMatching::WhenDomainMissing => all,
+            },
+        }
+    }
+}
+
+/// Marks the rows of `group` with what they match in the other side's group.
+fn mark(
+    group: &[JoinEntry],
+    rows: &[Row],
+    other: &GroupSummary,
+    policy: &MatchPolicy,
+    hit: &mut [Option<u64>],
+) {
+    for e in group {
+        if let Some(mask) = other.matched_by(policy, e.key_type, &rows[e.row as usize]) {
+            *hit[e.row as usize].get_or_insert(0) |= mask;
+        }
+    }
+}
+
+/// The end of the run of entries equal to `entries[start]` in join order.
+fn group_end(entries: &[JoinEntry], start: usize) -> usize {
+    let (t, k) = (entries[start].token, entries[start].key_type);
+    start
+        + entries[start..]
+            .iter()
+            .take_while(|e| e.token == t && e.key_type == k)
+            .count()
 }
 
 fn side(rows: &[Row], pops: usize, hit: &[Option<u64>]) -> SideOverlap {
@@ -199,8 +289,9 @@ fn side(rows: &[Row], pops: usize, hit: &[Option<u64>]) -> SideOverlap {
 /// Computes the overlap of a session.
 ///
 /// `vendor` holds the vendor's records with the tokens the partner derived
-/// from them, `partner` the reverse. Runs in time linear in the records plus
-/// the number of matching pairs.
+/// from them, `partner` the reverse. Runs in `O(n log n)` in the records
+/// whatever their tokens (a sort-merge join that never visits pairs one by
+/// one), on all cores of the current rayon pool.
 pub fn compute(
     vendor: &[TokenRecord],
     vendor_populations: usize,
@@ -211,29 +302,38 @@ pub fn compute(
     if vendor_populations > MAX_POPULATIONS || partner_populations > MAX_POPULATIONS {
         return Err(OverlapError::TooManyPopulations);
     }
-    let (v_rows, v_row_of) = rows_of(vendor)?;
-    let (p_rows, p_row_of) = rows_of(partner)?;
+    let (v_rows, p_rows) = rayon::join(|| rows_of(vendor), || rows_of(partner));
+    let ((v_rows, v_row_of), (p_rows, p_row_of)) = (v_rows?, p_rows?);
 
-    let mut by_token: HashMap<MatchToken, Vec<usize>> = HashMap::with_capacity(partner.len());
-    for (rec, &row) in partner.iter().zip(&p_row_of) {
-        by_token.entry(rec.token).or_default().push(row);
-    }
+    let (v_join, p_join) = rayon::join(
+        || join_entries(vendor, &v_row_of),
+        || join_entries(partner, &p_row_of),
+    );
 
     // For each row: None when unmatched, else the union of the other side's
     // population bits over its matches (0 when it only matched unpopulated rows).
+    // Merging the two sorted lists group by group keeps the work linear even
+    // when a peer makes many records share one token: each group is summarized
+    // once per side instead of visiting every pair.
     let mut v_hit: Vec<Option<u64>> = vec![None; v_rows.len()];
     let mut p_hit: Vec<Option<u64>> = vec![None; p_rows.len()];
-    for (rec, &vi) in vendor.iter().zip(&v_row_of) {
-        let Some(others) = by_token.get(&rec.token) else {
-            continue;
-        };
-        for &pi in others {
-            let (v, p) = (&v_rows[vi], &p_rows[pi]);
-            if !counts(policy, rec.key_type, v, p) {
-                continue;
+    let (mut i, mut j) = (0, 0);
+    while i < v_join.len() && j < p_join.len() {
+        let (v, p) = (&v_join[i], &p_join[j]);
+        match (v.token, v.key_type).cmp(&(p.token, p.key_type)) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let (i_end, j_end) = (group_end(&v_join, i), group_end(&p_join, j));
+                let (v_group, p_group) = (&v_join[i..i_end], &p_join[j..j_end]);
+                let (v_sum, p_sum) = (
+                    GroupSummary::of(v_group, &v_rows),
+                    GroupSummary::of(p_group, &p_rows),
+                );
+                mark(v_group, &v_rows, &p_sum, policy, &mut v_hit);
+                mark(p_group, &p_rows, &v_sum, policy, &mut p_hit);
+                (i, j) = (i_end, j_end);
             }
-            *v_hit[vi].get_or_insert(0) |= p.populations;
-            *p_hit[pi].get_or_insert(0) |= v.populations;
         }
     }
 

@@ -121,12 +121,11 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
     let v_pops = vendor_party.populations.map_or(0, |p| p.len());
     let p_pops = partner_party.populations.map_or(0, |p| p.len());
     let started = std::time::Instant::now();
-    let loaded = async {
-        let vendor = token_records(store, session_id, Role::Vendor).await?;
-        let partner = token_records(store, session_id, Role::Partner).await?;
-        Ok::<_, StoreError>((vendor, partner))
-    }
-    .await;
+    // Both sides at once: on PostgreSQL they come over two connections.
+    let loaded = tokio::try_join!(
+        token_records(store, session_id, Role::Vendor),
+        token_records(store, session_id, Role::Partner),
+    );
     let (vendor, partner) = match loaded {
         Ok(v) => v,
         Err(StoreError::Corrupt(what)) => {
