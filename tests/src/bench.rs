@@ -85,6 +85,9 @@ pub struct ServerStats {
     pub vm_hwm_kib: u64,
     /// CPU time over the whole session, ms.
     pub cpu_ms: u64,
+    /// CPU time of the PostgreSQL processes over the session, ms (all of
+    /// them, including exited backends; `None` on SQLite, which runs in-process).
+    pub db_cpu_ms: Option<u64>,
     /// The final computation (load, match, store and delete), ms, from the server log.
     pub compute_ms: Option<f64>,
     /// Its parts: `load_ms`, `match_ms`, `store_ms`.
@@ -176,6 +179,32 @@ fn cpu_ms_of(pid: u32) -> u64 {
     let f: Vec<&str> = rest.split_whitespace().collect();
     let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
     (t(11) + t(12)) * 10
+}
+
+/// CPU time of every `postgres` process in ms, including children they reaped
+/// (exited backends), so that a before/after difference covers the database's
+/// whole share of a run.
+fn postgres_cpu_ms() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut ticks = 0;
+    for entry in dir.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        ticks += (11..=14)
+            .filter_map(|i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
+            .sum::<u64>();
+    }
+    ticks * 10
 }
 
 /// Busy and total jiffies of the whole machine.
@@ -458,6 +487,7 @@ pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BoxError> {
     let t0 = Instant::now();
     let sampler = Sampler::start(t0);
     let cpu_before = cpu_ms_of(server_pid);
+    let db_cpu_before = opts.postgres.then(postgres_cpu_ms);
     let vendor = launch(&vendor_token, &vendor_csv, "vendor")?;
     let partner = launch(&partner_token, &partner_csv, "partner")?;
     let (vout, pout) = tokio::task::spawn_blocking(move || {
@@ -470,6 +500,7 @@ pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BoxError> {
     let server_stats_now = ServerStats {
         vm_hwm_kib: status_kib(server_pid, "VmHWM:"),
         cpu_ms: cpu_ms_of(server_pid).saturating_sub(cpu_before),
+        db_cpu_ms: db_cpu_before.map(|b| postgres_cpu_ms().saturating_sub(b)),
         ..ServerStats::default()
     };
     for (who, out) in [("vendor", &vout), ("partner", &pout)] {
@@ -642,17 +673,26 @@ impl BenchReport {
             .iter()
             .map(|(k, v)| format!("{} {:.2} s", k.trim_end_matches("_ms"), v / 1000.0))
             .collect();
+        let db_ms = s.db_cpu_ms.unwrap_or(0);
+        let all_ms = (s.cpu_ms + db_ms + self.vendor.cpu_ms + self.partner.cpu_ms).max(1) as f64;
         let _ = writeln!(
             o,
             "\nServer: peak RSS {:.0} MiB, CPU {:.2} s ({:.1}% of all CPU time), final compute {} ({}).",
             mib(s.vm_hwm_kib),
             s.cpu_ms as f64 / 1000.0,
-            100.0 * s.cpu_ms as f64
-                / (s.cpu_ms + self.vendor.cpu_ms + self.partner.cpu_ms).max(1) as f64,
+            100.0 * s.cpu_ms as f64 / all_ms,
             s.compute_ms
                 .map_or("n/a".into(), |c| format!("{:.2} s", c / 1000.0)),
             parts.join(", ")
         );
+        if let Some(db) = s.db_cpu_ms {
+            let _ = writeln!(
+                o,
+                "PostgreSQL processes: CPU {:.2} s; server + database {:.1}% of all CPU time.",
+                db as f64 / 1000.0,
+                100.0 * (s.cpu_ms + db) as f64 / all_ms,
+            );
+        }
         if let Some(b) = self.vendor.phases.get("blind") {
             if let Some(busy) = self.busy_cores(b.start_ms, b.end_ms) {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
