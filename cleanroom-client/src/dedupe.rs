@@ -119,8 +119,9 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
     let accounts = starts
         .windows(2)
         .map(|w| match &members[w[0]..w[1]] {
-            // Most rows are accounts of their own: take their keys as they are.
-            &[only] => {
+            // Most rows are accounts of their own: take their keys as they are
+            // (unless a caller broke the one-key-per-type rule; `merge` fixes that).
+            &[only] if one_key_per_type(&rows[only].keys) => {
                 let row = &mut rows[only];
                 let mut keys = std::mem::take(&mut row.keys);
                 keys.sort_by_key(|k| k.kind());
@@ -134,6 +135,12 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
         })
         .collect();
     (accounts, stats)
+}
+
+fn one_key_per_type(keys: &[AccountKey]) -> bool {
+    keys.iter()
+        .enumerate()
+        .all(|(i, k)| keys[..i].iter().all(|earlier| earlier.kind() != k.kind()))
 }
 
 /// One account from several rows: the union of their populations and, per key
@@ -223,6 +230,15 @@ mod tests {
         assert_eq!(acc.len(), 3);
         assert_eq!(acc[2].lines, vec![4, 5]);
         assert_eq!(acc[2].populations, 6);
+    }
+
+    #[test]
+    fn a_lone_row_with_two_keys_of_one_type_keeps_one() {
+        let (acc, stats) = dedupe(vec![row(2, &[(N, "b"), (D, "a.com"), (D, "c.com")], 1)]);
+        assert_eq!(acc.len(), 1);
+        let kinds: Vec<KeyType> = acc[0].keys.iter().map(|k| k.kind()).collect();
+        assert_eq!(kinds, vec![D, N]);
+        assert_eq!(stats.keys_dropped, 1);
     }
 
     #[test]

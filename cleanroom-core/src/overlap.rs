@@ -114,6 +114,9 @@ pub enum OverlapError {
         /// The duplicated key type.
         key_type: KeyType,
     },
+    /// More records on one side than a 32-bit record index can address.
+    #[error("at most 2^32 - 1 records per side")]
+    TooManyRecords,
     /// More populations declared than the wire format can carry.
     #[error("at most {MAX_POPULATIONS} populations per side")]
     TooManyPopulations,
@@ -134,9 +137,12 @@ impl Row {
 /// Groups records into rows, checking each row is consistent. Rows come out
 /// in ascending id order.
 fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError> {
+    if records.len() > u32::MAX as usize {
+        return Err(OverlapError::TooManyRecords);
+    }
     // Sorting (row id, record index) pairs instead of hashing row ids: the ids
     // are peer-chosen, so a hash table would need a DoS-resistant (slow) hasher,
-    // and clients send records in row order, which the sort detects in one pass.
+    // and clients send records in row order, which the sort recognizes in linear time.
     let mut order: Vec<u64> = records
         .iter()
         .enumerate()
