@@ -152,7 +152,8 @@ fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError
     let mut rows: Vec<Row> = Vec::new();
     let mut row_of_record = vec![0u32; records.len()];
     for &o in &order {
-        let r = &records[(o & u64::from(u32::MAX)) as usize];
+        let index = (o & u64::from(u32::MAX)) as usize;
+        let r = &records[index];
         let bit = 1 << r.key_type.to_byte();
         match rows.last_mut() {
             Some(row) if row.id == r.row_id => {
@@ -173,8 +174,8 @@ fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError
                 key_types: bit,
             }),
         }
-        // Row indices fit in u32: there are at most as many rows as u32 row ids.
-        row_of_record[(o & u64::from(u32::MAX)) as usize] = (rows.len() - 1) as u32;
+        // Fits: there are no more rows than records, checked above.
+        row_of_record[index] = (rows.len() - 1) as u32;
     }
     Ok((rows, row_of_record))
 }
@@ -288,7 +289,7 @@ fn side(rows: &[Row], pops: usize, hit: &[Option<u64>]) -> SideOverlap {
             s.matched_rows.push((row.id, *mask));
         }
     }
-    s.matched_rows.sort_unstable();
+    // `rows_of` yields rows in ascending id order, so these are sorted already.
     s
 }
 

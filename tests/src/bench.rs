@@ -170,15 +170,20 @@ fn status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// utime + stime of a process in ms (100 ticks per second).
-fn cpu_ms_of(pid: u32) -> u64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0;
-    };
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+/// A process's command name and its utime, stime, cutime and cstime in ms
+/// (100 ticks per second), from `/proc/<pid>/stat`.
+fn proc_times(proc_dir: &Path) -> Option<(String, [u64; 4])> {
+    let stat = std::fs::read_to_string(proc_dir.join("stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
     let f: Vec<&str> = rest.split_whitespace().collect();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    (t(11) + t(12)) * 10
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) * 10;
+    Some((comm, [t(11), t(12), t(13), t(14)]))
+}
+
+/// utime + stime of a process in ms.
+fn cpu_ms_of(pid: u32) -> u64 {
+    proc_times(Path::new(&format!("/proc/{pid}"))).map_or(0, |(_, t)| t[0] + t[1])
 }
 
 /// CPU time of every `postgres` process in ms, including children they reaped
@@ -188,23 +193,11 @@ fn postgres_cpu_ms() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0;
     };
-    let mut ticks = 0;
-    for entry in dir.flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if !head.ends_with("(postgres") {
-            continue;
-        }
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        ticks += (11..=14)
-            .filter_map(|i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
-            .sum::<u64>();
-    }
-    ticks * 10
+    dir.flatten()
+        .filter_map(|entry| proc_times(&entry.path()))
+        .filter(|(comm, _)| comm == "postgres")
+        .map(|(_, t)| t.iter().sum::<u64>())
+        .sum()
 }
 
 /// Busy and total jiffies of the whole machine.
