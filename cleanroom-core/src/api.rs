@@ -181,6 +181,117 @@ pub struct SharingPolicy {
     /// When company-name matches count.
     #[serde(default)]
     pub name_matching: NameMatching,
+    /// Exact counts, or differentially private ones with a per-session ε.
+    /// Left out of a request, the server fills in noisy counts at its default ε.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<CountsMode>,
+}
+
+impl SharingPolicy {
+    /// The counts mode in force (a policy stored before noisy counts existed is exact).
+    pub fn counts_mode(&self) -> CountsMode {
+        self.counts.unwrap_or(CountsMode::Exact)
+    }
+}
+
+/// ε in millionths, written in JSON as a decimal number (`1.0`, `0.5`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = f64, example = 1.0))]
+pub struct Epsilon(pub u64);
+
+impl Epsilon {
+    /// From a decimal ε, rounded to millionths; `None` unless finite and positive.
+    pub fn from_f64(e: f64) -> Option<Epsilon> {
+        let micro = (e * crate::noise::EPSILON_SCALE as f64).round();
+        (e.is_finite() && micro >= 1.0 && micro < 1e15).then_some(Epsilon(micro as u64))
+    }
+
+    /// As a decimal.
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / crate::noise::EPSILON_SCALE as f64
+    }
+}
+
+impl std::fmt::Display for Epsilon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.as_f64())
+    }
+}
+
+impl Serialize for Epsilon {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.as_f64())
+    }
+}
+
+impl<'de> Deserialize<'de> for Epsilon {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = f64::deserialize(d)?;
+        Epsilon::from_f64(e)
+            .ok_or_else(|| serde::de::Error::custom("epsilon must be a positive number"))
+    }
+}
+
+/// How counts are disclosed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum CountsMode {
+    /// Exact counts, with "< k" suppression and banded marginals. Both sides
+    /// choose it explicitly: exact counts of chosen inputs can be differenced.
+    Exact,
+    /// Differentially private counts: one ε for the whole release of a session.
+    Noisy {
+        /// The session's privacy parameter.
+        epsilon: Epsilon,
+    },
+}
+
+/// The server's limits, learned before a session (`GET /v1/limits`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limits {
+    /// The protocol version the server speaks.
+    pub protocol_version: String,
+    /// Accounts every declared population (and a non-empty implicit "other") must hold.
+    pub min_population_size: u64,
+    /// Counts below this are shown as "< k".
+    pub min_cell_size: u64,
+    /// Populations one account may be in (checked at commit).
+    pub max_populations_per_row: u64,
+    /// Keys one account may carry (one per key type).
+    pub max_keys_per_row: u64,
+    /// Sessions per pair of organizations per rolling 24 hours.
+    pub sessions_per_day: u32,
+    /// Smallest ε a policy may choose.
+    pub epsilon_min: Epsilon,
+    /// Largest ε a policy may choose.
+    pub epsilon_max: Epsilon,
+    /// ε a new partnership gets when its invitation does not say.
+    pub epsilon_default: Epsilon,
+    /// ε a pair of organizations may spend per window.
+    pub epsilon_budget: Epsilon,
+    /// The rolling window of the ε budget, in days.
+    pub epsilon_window_days: u32,
+}
+
+/// What a pair of organizations has left of its budgets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PairBudget {
+    /// Sessions created in the last 24 hours (cancelled ones included).
+    pub sessions_used: u32,
+    /// Sessions allowed per rolling 24 hours.
+    pub sessions_per_day: u32,
+    /// ε spent in the window by sessions that were not cancelled.
+    pub epsilon_spent: Epsilon,
+    /// ε allowed per window.
+    pub epsilon_budget: Epsilon,
+    /// The window, in days.
+    pub epsilon_window_days: u32,
+    /// RFC 3339: when the oldest spending in the window stops counting, if any.
+    pub next_refresh_at: Option<String>,
 }
 
 /// `POST /v1/partnerships`: invite another organization.
@@ -249,6 +360,9 @@ pub struct Partnership {
     pub created_at: String,
     /// The newest session, if any.
     pub last_session: Option<SessionSummary>,
+    /// What the two organizations have left of their budgets (shared by all
+    /// partnerships between them).
+    pub budget: Option<PairBudget>,
 }
 
 /// Session lifecycle. Transitions only move forward.
@@ -422,12 +536,30 @@ pub struct SessionResults {
     pub min_cell_size: u64,
     /// The policy the session ran under.
     pub policy: SharingPolicy,
+    /// How the counts were released.
+    pub disclosure: DisclosureInfo,
     /// Vendor side (matrix rows).
     pub vendor: ResultSide,
     /// Partner side (matrix columns).
     pub partner: ResultSide,
     /// Row-major vendor × partner populations.
     pub cells: Vec<Vec<DisclosedCell>>,
+}
+
+/// How a session's counts were released.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisclosureInfo {
+    /// Exact or noisy, with ε.
+    pub counts: CountsMode,
+    /// Noisy mode: the L1 sensitivity the noise was calibrated to.
+    pub sensitivity: Option<u64>,
+    /// Noisy mode: half-width of a single count's 95 % interval.
+    pub interval_half_width: Option<u64>,
+    /// Populations one account could be in (the `P` of the sensitivity).
+    pub max_populations_per_row: u64,
+    /// Keys one account could carry (the `K` of the sensitivity).
+    pub max_keys_per_row: u64,
 }
 
 /// One of the caller's own matched rows.

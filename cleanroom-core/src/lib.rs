@@ -13,6 +13,7 @@ pub mod disclosure;
 pub mod error;
 pub mod hash_to_group;
 pub mod key;
+pub mod noise;
 pub mod normalize;
 pub mod overlap;
 pub mod protocol;

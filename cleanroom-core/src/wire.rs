@@ -17,6 +17,13 @@ pub const TOKEN_RECORD_LEN: usize = TOKEN_LEN;
 /// The most populations one side may declare: one bit each in a `u64`.
 pub const MAX_POPULATIONS: usize = 64;
 
+/// Keys one account (row id) may carry: one per key type.
+pub const MAX_KEYS_PER_ROW: u64 = 3;
+
+/// The name of the implicit population of an upload's rows that are in none
+/// of its declared populations. Declared names may not take it.
+pub const OTHER_POPULATION: &str = "(other)";
+
 /// One blinded key of one account, as uploaded by its owner.
 ///
 /// Layout (48 bytes): `row_id: u32 | populations: u64 | key_type: u8 |

@@ -2,13 +2,20 @@
 //! run [`overlap::compute`] off the async runtime, store the result and delete
 //! every blinded point and token in one transaction.
 
-use cleanroom_core::api::{Role, SessionState};
+use cleanroom_core::api::{CountsMode, DisclosureInfo, Epsilon, Role, SessionState};
+use cleanroom_core::disclosure::{
+    Disclosed, INTERVAL_LEVEL, disclose, disclose_noisy, sensitivity,
+};
+use cleanroom_core::noise::Mechanism;
 use cleanroom_core::overlap::{self, Cell, MatchPolicy, Overlap, SideOverlap, TokenRecord};
-use cleanroom_core::wire::{BLINDED_RECORD_LEN, BlindedRecord, decode_tokens};
+use cleanroom_core::wire::{
+    BLINDED_RECORD_LEN, BlindedRecord, MAX_KEYS_PER_ROW, MAX_POPULATIONS, OTHER_POPULATION,
+    decode_tokens,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
-use crate::store::{AuditRow, ChunkKind, Store, StoreError, StoreResult};
+use crate::store::{AuditRow, ChunkKind, SessionRow, Store, StoreError, StoreResult};
 use crate::{AppState, now};
 
 /// One side of a stored result.
@@ -19,16 +26,28 @@ struct StoredSide {
     matched_rows: Vec<(u32, u64)>,
 }
 
-/// The stored form of an [`Overlap`] (JSON in `sessions.result`).
+/// What both sides read: the release, drawn once when the session completed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Release {
+    /// The disclosed figures, before per-viewer white-space visibility.
+    pub disclosed: Disclosed,
+    /// How they were released.
+    pub info: DisclosureInfo,
+}
+
+/// The stored form of a result (JSON in `sessions.result`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StoredOverlap {
     vendor: StoredSide,
     partner: StoredSide,
     cells: Vec<Vec<Cell>>,
+    /// Absent in results stored before releases were (exact mode then).
+    #[serde(default)]
+    release: Option<Release>,
 }
 
-/// Serializes a result for storage.
-pub fn encode_overlap(o: &Overlap) -> String {
+/// Serializes a result and its release for storage.
+pub fn encode_result(o: &Overlap, release: &Release) -> String {
     let side = |s: &SideOverlap| StoredSide {
         totals: s.totals.clone(),
         matched: s.matched.clone(),
@@ -38,13 +57,15 @@ pub fn encode_overlap(o: &Overlap) -> String {
         vendor: side(&o.vendor),
         partner: side(&o.partner),
         cells: o.cells.clone(),
+        release: Some(release.clone()),
     };
     // invariant: plain numbers and vectors always serialize.
     serde_json::to_string(&stored).unwrap_or_default()
 }
 
-/// Parses a stored result.
-pub fn decode_overlap(s: &str) -> StoreResult<Overlap> {
+/// Parses a stored result; a result from before releases were stored gets
+/// the exact release it was always shown with.
+pub fn decode_result(s: &str, session: &SessionRow) -> StoreResult<(Overlap, Release)> {
     let stored: StoredOverlap =
         serde_json::from_str(s).map_err(|_| StoreError::Corrupt("result"))?;
     let side = |s: StoredSide| SideOverlap {
@@ -52,18 +73,64 @@ pub fn decode_overlap(s: &str) -> StoreResult<Overlap> {
         matched: s.matched,
         matched_rows: s.matched_rows,
     };
-    Ok(Overlap {
+    let overlap = Overlap {
         vendor: side(stored.vendor),
         partner: side(stored.partner),
         cells: stored.cells,
-    })
+    };
+    let release = match stored.release {
+        Some(r) => r,
+        None => release(&overlap, session)?,
+    };
+    Ok((overlap, release))
+}
+
+/// Draws the release of a session's overlap: exact with k-suppression, or
+/// noisy from the seed stored at creation (so a re-run gives the same numbers).
+pub fn release(o: &Overlap, session: &SessionRow) -> StoreResult<Release> {
+    let k = session.min_cell_size;
+    let max_keys = MAX_KEYS_PER_ROW;
+    let max_pops = session.max_populations_per_row.unwrap_or(MAX_POPULATIONS as u64);
+    match (session.policy.counts_mode(), session.epsilon_micro, &session.noise_seed) {
+        (CountsMode::Noisy { .. }, Some(e), Some(seed)) => {
+            let mechanism = Mechanism {
+                epsilon_micro: e,
+                sensitivity: sensitivity(max_keys, max_pops),
+            };
+            Ok(Release {
+                disclosed: disclose_noisy(o, k, &mechanism, seed),
+                info: DisclosureInfo {
+                    counts: CountsMode::Noisy { epsilon: Epsilon(e) },
+                    sensitivity: Some(mechanism.sensitivity),
+                    interval_half_width: Some(mechanism.half_width(INTERVAL_LEVEL)),
+                    max_populations_per_row: max_pops,
+                    max_keys_per_row: max_keys,
+                },
+            })
+        }
+        (CountsMode::Noisy { .. }, _, _) => Err(StoreError::Corrupt("noise_seed")),
+        (CountsMode::Exact, _, _) => Ok(Release {
+            disclosed: disclose(o, k),
+            info: DisclosureInfo {
+                counts: CountsMode::Exact,
+                sensitivity: None,
+                interval_half_width: None,
+                max_populations_per_row: max_pops,
+                max_keys_per_row: max_keys,
+            },
+        }),
+    }
 }
 
 /// `owner`'s records, each with the token the counterpart derived for it.
+///
+/// `other_bit` is the population bit of the implicit "other" population, which
+/// rows uploaded in no population are counted in.
 async fn token_records<S: Store>(
     store: &S,
     session_id: &str,
     owner: Role,
+    other_bit: u64,
 ) -> StoreResult<Vec<TokenRecord>> {
     let mut records = Vec::new();
     for c in store.chunks(ChunkKind::Blinded, session_id, owner).await? {
@@ -78,7 +145,11 @@ async fn token_records<S: Store>(
                 .map_err(|_| StoreError::Corrupt("blinded_chunks"))?;
             records.push(TokenRecord {
                 row_id: r.row_id,
-                populations: r.populations,
+                populations: if r.populations == 0 {
+                    other_bit
+                } else {
+                    r.populations
+                },
                 key_type: r.key_type,
                 token: cleanroom_core::MatchToken([0; 16]),
             });
@@ -118,13 +189,23 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         return Ok(());
     }
     let [vendor_party, partner_party] = store.parties(session_id).await?;
-    let v_pops = vendor_party.populations.map_or(0, |p| p.len());
-    let p_pops = partner_party.populations.map_or(0, |p| p.len());
+    let v_pops = vendor_party.populations.as_ref().map_or(0, |p| p.len());
+    let p_pops = partner_party.populations.as_ref().map_or(0, |p| p.len());
+    let other_bit = |pops: &Option<Vec<String>>| match pops {
+        Some(names) if names.last().map(String::as_str) == Some(OTHER_POPULATION) => {
+            1u64 << (names.len() - 1)
+        }
+        _ => 0,
+    };
+    let (v_other, p_other) = (
+        other_bit(&vendor_party.populations),
+        other_bit(&partner_party.populations),
+    );
     let started = std::time::Instant::now();
     // Both sides at once: on PostgreSQL they come over two connections.
     let loaded = tokio::try_join!(
-        token_records(store, session_id, Role::Vendor),
-        token_records(store, session_id, Role::Partner),
+        token_records(store, session_id, Role::Vendor, v_other),
+        token_records(store, session_id, Role::Partner, p_other),
     );
     let (vendor, partner) = match loaded {
         Ok(v) => v,
@@ -154,8 +235,15 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         }
     };
     let match_ms = started.elapsed().as_secs_f64() * 1000.0 - load_ms;
+    let released = match release(&overlap, &session) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "the session cannot be released; cancelling it");
+            return fail(state, &session.partnership_id, session_id).await;
+        }
+    };
     match store
-        .complete_session(session_id, &encode_overlap(&overlap), now())
+        .complete_session(session_id, &encode_result(&overlap, &released), now())
         .await
     {
         Ok(()) => {}

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use cleanroom_core::api::Scope;
+use cleanroom_core::api::{Epsilon, Scope};
 use serde::Deserialize;
 
 use crate::error::ServerError;
@@ -46,16 +46,75 @@ pub struct Guardrails {
     pub min_population_size: u64,
     /// Minimum cell size `k` for disclosure.
     pub min_cell_size: u64,
-    /// Sessions a partnership may create per rolling 24 hours (429 beyond).
+    /// Sessions a pair of organizations may create per rolling 24 hours,
+    /// across all partnerships between them (429 beyond).
     pub sessions_per_day: u32,
+    /// Populations one account may be in (422 at blinded commit beyond). It
+    /// multiplies the noise of noisy counts: see `disclosure::sensitivity`.
+    pub max_populations_per_row: u64,
+    /// Smallest ε a partnership's policy may choose.
+    pub epsilon_min: Epsilon,
+    /// Largest ε a partnership's policy may choose.
+    pub epsilon_max: Epsilon,
+    /// ε of a new partnership whose invitation names none.
+    pub epsilon_default: Epsilon,
+    /// ε a pair of organizations may spend per rolling window.
+    pub epsilon_budget: Epsilon,
+    /// The rolling window of the ε budget, in days.
+    pub epsilon_window_days: u32,
 }
 
 impl Default for Guardrails {
     fn default() -> Self {
+        let eps = Epsilon;
         Guardrails {
             min_population_size: 50,
             min_cell_size: 5,
             sessions_per_day: 10,
+            max_populations_per_row: 1,
+            epsilon_min: eps(50_000),
+            epsilon_max: eps(2_000_000),
+            epsilon_default: eps(1_000_000),
+            epsilon_budget: eps(10_000_000),
+            epsilon_window_days: 30,
+        }
+    }
+}
+
+impl Guardrails {
+    /// Rejects settings no session could run under.
+    pub fn check(&self) -> Result<(), ServerError> {
+        let bad = |why: &str| Err(ServerError::Config(why.to_owned()));
+        if self.max_populations_per_row == 0 || self.max_populations_per_row > 64 {
+            return bad("max_populations_per_row must be between 1 and 64");
+        }
+        if !(self.epsilon_min <= self.epsilon_default && self.epsilon_default <= self.epsilon_max)
+        {
+            return bad("epsilon_min <= epsilon_default <= epsilon_max must hold");
+        }
+        if self.epsilon_budget < self.epsilon_default {
+            return bad("epsilon_budget must allow at least one session at epsilon_default");
+        }
+        if self.epsilon_window_days == 0 {
+            return bad("epsilon_window_days must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The limits a client may learn (`GET /v1/limits`).
+    pub fn limits(&self) -> cleanroom_core::api::Limits {
+        cleanroom_core::api::Limits {
+            protocol_version: cleanroom_core::protocol::protocol_version(),
+            min_population_size: self.min_population_size,
+            min_cell_size: self.min_cell_size,
+            max_populations_per_row: self.max_populations_per_row,
+            max_keys_per_row: cleanroom_core::wire::MAX_KEYS_PER_ROW,
+            sessions_per_day: self.sessions_per_day,
+            epsilon_min: self.epsilon_min,
+            epsilon_max: self.epsilon_max,
+            epsilon_default: self.epsilon_default,
+            epsilon_budget: self.epsilon_budget,
+            epsilon_window_days: self.epsilon_window_days,
         }
     }
 }
@@ -156,9 +215,27 @@ pub struct Settings {
     /// Minimum cell size k (default 5).
     #[arg(long, env = "CLEANROOM_MIN_CELL_SIZE", global = true)]
     pub min_cell_size: Option<u64>,
-    /// Sessions per partnership per day (default 10).
+    /// Sessions per pair of organizations per rolling day (default 10).
     #[arg(long, env = "CLEANROOM_SESSIONS_PER_DAY", global = true)]
     pub sessions_per_day: Option<u32>,
+    /// Populations one account may be in (default 1; more means more noise).
+    #[arg(long, env = "CLEANROOM_MAX_POPULATIONS_PER_ROW", global = true)]
+    pub max_populations_per_row: Option<u64>,
+    /// Smallest ε a policy may choose (default 0.05).
+    #[arg(long, env = "CLEANROOM_EPSILON_MIN", global = true, value_parser = parse_epsilon)]
+    pub epsilon_min: Option<Epsilon>,
+    /// Largest ε a policy may choose (default 2).
+    #[arg(long, env = "CLEANROOM_EPSILON_MAX", global = true, value_parser = parse_epsilon)]
+    pub epsilon_max: Option<Epsilon>,
+    /// ε of new partnerships that name none (default 1).
+    #[arg(long, env = "CLEANROOM_EPSILON_DEFAULT", global = true, value_parser = parse_epsilon)]
+    pub epsilon_default: Option<Epsilon>,
+    /// ε a pair of organizations may spend per window (default 10).
+    #[arg(long, env = "CLEANROOM_EPSILON_BUDGET", global = true, value_parser = parse_epsilon)]
+    pub epsilon_budget: Option<Epsilon>,
+    /// The ε budget's rolling window in days (default 30).
+    #[arg(long, env = "CLEANROOM_EPSILON_WINDOW_DAYS", global = true)]
+    pub epsilon_window_days: Option<u32>,
     /// Largest chunk body in bytes (default 16 MiB).
     #[arg(long, env = "CLEANROOM_MAX_CHUNK_BYTES", global = true)]
     pub max_chunk_bytes: Option<usize>,
@@ -202,6 +279,13 @@ pub enum AdminCommand {
     },
 }
 
+fn parse_epsilon(s: &str) -> Result<Epsilon, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(Epsilon::from_f64)
+        .ok_or_else(|| "expected a positive number such as 1 or 0.5".into())
+}
+
 fn parse_scope(s: &str) -> Result<Scope, String> {
     match s {
         "admin" => Ok(Scope::Admin),
@@ -230,6 +314,12 @@ struct FileGuardrails {
     min_population_size: Option<u64>,
     min_cell_size: Option<u64>,
     sessions_per_day: Option<u32>,
+    max_populations_per_row: Option<u64>,
+    epsilon_min: Option<Epsilon>,
+    epsilon_max: Option<Epsilon>,
+    epsilon_default: Option<Epsilon>,
+    epsilon_budget: Option<Epsilon>,
+    epsilon_window_days: Option<u32>,
 }
 
 impl Settings {
@@ -264,7 +354,7 @@ impl Settings {
                 ));
             }
         };
-        Ok(Config {
+        let config = Config {
             bind,
             database_url: DatabaseUrl::new(
                 self.database_url
@@ -287,13 +377,39 @@ impl Settings {
                     .sessions_per_day
                     .or(fg.sessions_per_day)
                     .unwrap_or(defaults.guardrails.sessions_per_day),
+                max_populations_per_row: self
+                    .max_populations_per_row
+                    .or(fg.max_populations_per_row)
+                    .unwrap_or(defaults.guardrails.max_populations_per_row),
+                epsilon_min: self
+                    .epsilon_min
+                    .or(fg.epsilon_min)
+                    .unwrap_or(defaults.guardrails.epsilon_min),
+                epsilon_max: self
+                    .epsilon_max
+                    .or(fg.epsilon_max)
+                    .unwrap_or(defaults.guardrails.epsilon_max),
+                epsilon_default: self
+                    .epsilon_default
+                    .or(fg.epsilon_default)
+                    .unwrap_or(defaults.guardrails.epsilon_default),
+                epsilon_budget: self
+                    .epsilon_budget
+                    .or(fg.epsilon_budget)
+                    .unwrap_or(defaults.guardrails.epsilon_budget),
+                epsilon_window_days: self
+                    .epsilon_window_days
+                    .or(fg.epsilon_window_days)
+                    .unwrap_or(defaults.guardrails.epsilon_window_days),
             },
             max_chunk_bytes: self
                 .max_chunk_bytes
                 .or(file.max_chunk_bytes)
                 .unwrap_or(defaults.max_chunk_bytes),
             max_json_bytes: defaults.max_json_bytes,
-        })
+        };
+        config.guardrails.check()?;
+        Ok(config)
     }
 }
 

@@ -45,9 +45,16 @@ pub enum ApiError {
     /// Malformed request.
     #[error("{0}")]
     BadRequest(String),
-    /// Session budget exhausted.
-    #[error("the partnership has used its session budget for the last 24 hours")]
-    Budget,
+    /// A budget of the pair of organizations is used up.
+    #[error("{detail}")]
+    Budget {
+        /// `session-budget-exhausted` or `privacy-budget-exhausted`.
+        code: &'static str,
+        /// Which budget and how much is spent.
+        detail: String,
+        /// Unix seconds when a session fits again; `None` if it never will.
+        retry_at: Option<i64>,
+    },
     /// Something failed on the server; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -80,7 +87,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request"),
-            ApiError::Budget => (StatusCode::TOO_MANY_REQUESTS, "session-budget-exhausted"),
+            ApiError::Budget { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -100,7 +107,15 @@ impl From<StoreError> for ApiError {
                 session_id,
             },
             StoreError::Invalid { code, detail } => ApiError::Invalid { code, detail },
-            StoreError::Budget => ApiError::Budget,
+            StoreError::Budget {
+                code,
+                detail,
+                retry_at,
+            } => ApiError::Budget {
+                code,
+                detail,
+                retry_at,
+            },
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -132,6 +147,16 @@ pub fn problem_response(
     detail: Option<String>,
     session_id: Option<String>,
 ) -> Response {
+    problem_with(status, code, detail, session_id.map(|id| ("session_id", id)))
+}
+
+/// A problem+json response with one extension member.
+fn problem_with(
+    status: StatusCode,
+    code: &str,
+    detail: Option<String>,
+    extension: Option<(&str, String)>,
+) -> Response {
     let problem = Problem {
         type_: format!("urn:cleanroom:problem:{code}"),
         title: title_of(status).to_owned(),
@@ -140,13 +165,36 @@ pub fn problem_response(
         code: code.to_owned(),
     };
     let mut value = serde_json::to_value(&problem).unwrap_or_default();
-    if let (Some(id), Some(obj)) = (session_id, value.as_object_mut()) {
-        obj.insert("session_id".into(), serde_json::Value::String(id));
+    if let (Some((name, v)), Some(obj)) = (extension, value.as_object_mut()) {
+        obj.insert(name.into(), serde_json::Value::String(v));
     }
     let body = serde_json::to_vec(&value).unwrap_or_default();
     let mut resp = (status, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+/// A 429: the problem names the time the budget refreshes (`retry_at`,
+/// RFC 3339) and `Retry-After` says the same in seconds.
+fn budget_response(
+    status: StatusCode,
+    code: &str,
+    detail: Option<String>,
+    retry_at: Option<i64>,
+) -> Response {
+    let detail = detail.map(|d| match retry_at {
+        Some(at) => format!("{d}; it refreshes at {}", crate::routes::rfc3339(at)),
+        None => format!("{d}; no session at this epsilon can ever fit: agree on a lower epsilon"),
+    });
+    let extra = retry_at.map(|at| ("retry_at", crate::routes::rfc3339(at)));
+    let mut resp = problem_with(status, code, detail, extra);
+    if let Some(at) = retry_at {
+        let secs = (at - crate::now()).max(1);
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
     resp
 }
 
@@ -158,11 +206,13 @@ impl IntoResponse for ApiError {
             return problem_response(status, code, None, None);
         }
         let detail = Some(self.to_string());
-        let session_id = match self {
-            ApiError::Conflict { session_id, .. } => session_id,
-            _ => None,
-        };
-        problem_response(status, code, detail, session_id)
+        match self {
+            ApiError::Conflict { session_id, .. } => {
+                problem_response(status, code, detail, session_id)
+            }
+            ApiError::Budget { retry_at, .. } => budget_response(status, code, detail, retry_at),
+            _ => problem_response(status, code, detail, None),
+        }
     }
 }
 

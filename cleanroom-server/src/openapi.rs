@@ -92,6 +92,8 @@ use HttpMethod::{Delete, Get, Post, Put};
 const ENDPOINTS: &[Endpoint] = &[
     ep(Get, "/v1/me", "view", Empty, "200", Json("Me"),
         "The caller's organization and token"),
+    ep(Get, "/v1/limits", "view", Empty, "200", Json("Limits"),
+        "The server's guardrails and privacy-budget settings, to check an upload against before a session"),
     ep(Post, "/v1/tokens", "admin", Json("CreateToken"), "201", Json("CreatedToken"),
         "Create a token; the secret is shown only in this answer"),
     ep(Get, "/v1/tokens", "admin", Empty, "200", JsonList("TokenInfo"),
@@ -158,6 +160,10 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<api::Role>(v);
     add::<api::RecordSharing>(v);
     add::<api::SharingPolicy>(v);
+    add::<api::CountsMode>(v);
+    add::<api::Limits>(v);
+    add::<api::PairBudget>(v);
+    add::<api::DisclosureInfo>(v);
     add::<api::InvitePartner>(v);
     add::<api::ProposePolicy>(v);
     add::<api::PartnershipStatus>(v);
@@ -528,6 +534,9 @@ mod tests {
             vendor_shares_white_space: true,
             partner_shares_white_space: false,
             name_matching: NameMatching::WhenDomainMissing,
+            counts: Some(CountsMode::Noisy {
+                epsilon: Epsilon(1_000_000),
+            }),
         }
     }
 
@@ -547,7 +556,7 @@ mod tests {
             id: "ses_1".into(),
             partnership_id: "prt_1".into(),
             state: SessionState::AwaitingTokens,
-            protocol_version: "cleanroom-v1".into(),
+            protocol_version: "cleanroom-v2".into(),
             created_by: Role::Vendor,
             created_at: "2026-01-01T00:00:00Z".into(),
             finished_at: Some("2026-01-01T01:00:00Z".into()),
@@ -719,6 +728,31 @@ mod tests {
                     state: SessionState::Completed,
                     created_at: "2026-01-01T00:00:00Z".into(),
                 }),
+                budget: Some(PairBudget {
+                    sessions_used: 2,
+                    sessions_per_day: 10,
+                    epsilon_spent: Epsilon(1_500_000),
+                    epsilon_budget: Epsilon(10_000_000),
+                    epsilon_window_days: 30,
+                    next_refresh_at: Some("2026-01-31T00:00:00Z".into()),
+                }),
+            },
+        );
+        round_trip(
+            &d,
+            "Limits",
+            &Limits {
+                protocol_version: "cleanroom-v2+psl-x".into(),
+                min_population_size: 50,
+                min_cell_size: 5,
+                max_populations_per_row: 1,
+                max_keys_per_row: 3,
+                sessions_per_day: 10,
+                epsilon_min: Epsilon(50_000),
+                epsilon_max: Epsilon(2_000_000),
+                epsilon_default: Epsilon(1_000_000),
+                epsilon_budget: Epsilon(10_000_000),
+                epsilon_window_days: 30,
             },
         );
         round_trip(&d, "Session", &session());
@@ -727,7 +761,7 @@ mod tests {
             &d,
             "CommitBlinded",
             &CommitBlinded {
-                protocol_version: "cleanroom-v1".into(),
+                protocol_version: "cleanroom-v2".into(),
                 populations: vec!["a".into(), "b".into()],
                 chunks: 2,
                 records: 10,
@@ -744,11 +778,22 @@ mod tests {
         let side = |n: &str| ResultSide {
             org: org(n),
             populations: vec!["customers".into()],
-            figures: vec![DisclosedPopulation {
-                total: 100,
-                matched: Some(Count::Exact(40)),
-                white_space: Some(Count::Range { low: 55, high: 64 }),
-            }],
+            figures: vec![
+                DisclosedPopulation {
+                    total: Some(Count::Exact(100)),
+                    matched: Some(Count::Exact(40)),
+                    white_space: Some(Count::Range { low: 55, high: 64 }),
+                },
+                DisclosedPopulation {
+                    total: Some(Count::Approx {
+                        value: 100,
+                        low: 67,
+                        high: 133,
+                    }),
+                    matched: None,
+                    white_space: None,
+                },
+            ],
         };
         round_trip(
             &d,
@@ -760,6 +805,15 @@ mod tests {
                 my_role: Role::Vendor,
                 min_cell_size: 10,
                 policy: policy(),
+                disclosure: DisclosureInfo {
+                    counts: CountsMode::Noisy {
+                        epsilon: Epsilon(1_000_000),
+                    },
+                    sensitivity: Some(11),
+                    interval_half_width: Some(33),
+                    max_populations_per_row: 1,
+                    max_keys_per_row: 3,
+                },
                 vendor: side("acme"),
                 partner: side("globex"),
                 cells: vec![vec![DisclosedCell {

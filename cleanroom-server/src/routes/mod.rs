@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     let chunk_limit = DefaultBodyLimit::max(state.config.max_chunk_bytes);
     let v1 = Router::new()
         .route("/me", get(tokens::me))
+        .route("/limits", get(ops::limits))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route(
@@ -327,6 +328,32 @@ pub(crate) async fn partnership_view(
         pending_policy: p.pending,
         created_at: rfc3339(p.created_at),
         last_session,
+        budget: Some(pair_budget(state, p).await?),
+    })
+}
+
+/// What the partnership's two organizations have left of their budgets.
+pub(crate) async fn pair_budget(
+    state: &AppState,
+    p: &PartnershipRow,
+) -> Result<api::PairBudget, ApiError> {
+    let g = &state.config.guardrails;
+    let now = crate::now();
+    let window = i64::from(g.epsilon_window_days) * 86_400;
+    let usage = state
+        .store
+        .pair_usage(&p.vendor_org_id, &p.partner_org_id, now - 86_400, now - window)
+        .await?;
+    Ok(api::PairBudget {
+        sessions_used: usage.sessions_last_day,
+        sessions_per_day: g.sessions_per_day,
+        epsilon_spent: api::Epsilon(usage.epsilon_spent()),
+        epsilon_budget: g.epsilon_budget,
+        epsilon_window_days: g.epsilon_window_days,
+        next_refresh_at: usage
+            .epsilon_spending
+            .first()
+            .map(|(at, _)| rfc3339(at + window)),
     })
 }
 

@@ -39,6 +39,16 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// `GET /v1/limits`: the guardrails a client checks its upload against
+/// before it creates or joins a session.
+pub async fn limits(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+) -> Result<Json<cleanroom_core::api::Limits>, crate::error::ApiError> {
+    caller.require(cleanroom_core::api::Scope::View)?;
+    Ok(Json(state.config.guardrails.limits()))
+}
+
 /// The OpenAPI document.
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::document())

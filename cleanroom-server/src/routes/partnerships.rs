@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use cleanroom_core::api::{
-    InvitePartner, Partnership, PartnershipStatus, PendingPolicy, ProposePolicy, Role, Scope,
+    CountsMode, InvitePartner, Partnership, PartnershipStatus, PendingPolicy, ProposePolicy, Role,
+    Scope, SharingPolicy,
 };
 
 use crate::AppState;
@@ -14,13 +15,35 @@ use crate::metrics::Metrics;
 use crate::routes::{audit, member_partnership, partnership_view};
 use crate::store::{PartnershipRow, Store, StoreError};
 
+/// Fills in the deployment's default counts mode (noisy, at the default ε)
+/// and checks an ε named explicitly is within the deployment's bounds.
+fn complete_policy(state: &AppState, mut policy: SharingPolicy) -> Result<SharingPolicy, ApiError> {
+    let g = &state.config.guardrails;
+    let mode = *policy.counts.get_or_insert(CountsMode::Noisy {
+        epsilon: g.epsilon_default,
+    });
+    if let CountsMode::Noisy { epsilon } = mode {
+        if epsilon < g.epsilon_min || epsilon > g.epsilon_max {
+            return Err(ApiError::invalid(
+                "epsilon-out-of-range",
+                format!(
+                    "epsilon must be between {} and {} on this server",
+                    g.epsilon_min, g.epsilon_max
+                ),
+            ));
+        }
+    }
+    Ok(policy)
+}
+
 /// `POST /v1/partnerships`: invite an organization by name.
 pub async fn invite(
     State(state): State<AppState>,
     caller: Caller,
-    Json(req): Json<InvitePartner>,
+    Json(mut req): Json<InvitePartner>,
 ) -> Result<(StatusCode, Json<Partnership>), ApiError> {
     caller.require(Scope::Admin)?;
+    req.policy = complete_policy(&state, req.policy)?;
     let other = state
         .store
         .org_by_name(&req.org)
@@ -144,9 +167,10 @@ pub async fn policy(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(req): Json<ProposePolicy>,
+    Json(mut req): Json<ProposePolicy>,
 ) -> Result<Json<Partnership>, ApiError> {
     caller.require(Scope::Admin)?;
+    req.policy = complete_policy(&state, req.policy)?;
     let (_, role) = member_partnership(&state, &caller, &id).await?;
     let mut agreed = false;
     let p = state

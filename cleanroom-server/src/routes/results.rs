@@ -6,11 +6,11 @@ use cleanroom_core::api::{
     OverlappingRecords, OverlappingRow, RecordSharing, ResultSide, Role, Scope, SessionResults,
     SessionState,
 };
-use cleanroom_core::disclosure::{DisclosedPopulation, disclose};
+use cleanroom_core::disclosure::DisclosedPopulation;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::compute::decode_overlap;
+use crate::compute::decode_result;
 use crate::error::ApiError;
 use crate::routes::{audit, member_session, org_view, rfc3339};
 use crate::store::{SessionRow, Store};
@@ -29,11 +29,12 @@ fn require_completed(s: &SessionRow) -> Result<(), ApiError> {
     }
 }
 
+/// A side that does not share its white space shows the other side neither
+/// its matched counts nor its population totals: with a total, the matrix
+/// (whose cells add up to the matched counts when the viewer uploads one
+/// population) would give the white space away.
 fn hide(figures: &mut [DisclosedPopulation]) {
-    for f in figures {
-        f.matched = None;
-        f.white_space = None;
-    }
+    figures.iter_mut().for_each(DisclosedPopulation::hide);
 }
 
 /// `GET /v1/sessions/{id}/results`.
@@ -45,9 +46,9 @@ pub async fn results(
     caller.require(Scope::View)?;
     let (s, p, role) = member_session(&state, &caller, &id).await?;
     require_completed(&s)?;
-    let overlap = decode_overlap(s.result.as_deref().unwrap_or_default())?;
+    let (_, release) = decode_result(s.result.as_deref().unwrap_or_default(), &s)?;
     let [vendor_party, partner_party] = state.store.parties(&s.id).await?;
-    let mut d = disclose(&overlap, s.min_cell_size);
+    let mut d = release.disclosed;
     // A side's matched/white-space figures reach the other side only if it shares them.
     match role {
         Role::Partner if !s.policy.vendor_shares_white_space => hide(&mut d.vendor),
@@ -61,6 +62,7 @@ pub async fn results(
         my_role: role,
         min_cell_size: s.min_cell_size,
         policy: s.policy,
+        disclosure: release.info,
         vendor: ResultSide {
             org: org_view(&state, &p.vendor_org_id).await?,
             populations: vendor_party.populations.unwrap_or_default(),
@@ -100,7 +102,7 @@ pub async fn overlaps(
         ));
     }
     require_completed(&s)?;
-    let overlap = decode_overlap(s.result.as_deref().unwrap_or_default())?;
+    let (overlap, _) = decode_result(s.result.as_deref().unwrap_or_default(), &s)?;
     let [vendor_party, partner_party] = state.store.parties(&s.id).await?;
     let (mine, counterpart) = match role {
         Role::Vendor => (&overlap.vendor, partner_party),

@@ -13,8 +13,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cleanroom_core::api::{
-    ChunkReceipt, CommitBlinded, CommitTokens, Scope, Session, SessionState,
+    ChunkReceipt, CommitBlinded, CommitTokens, CountsMode, Epsilon, Scope, Session, SessionState,
 };
+use cleanroom_core::noise::NoiseSeed;
 use cleanroom_core::protocol::protocol_version;
 use cleanroom_core::wire::{
     self, BLINDED_RECORD_LEN, BlindedRecord, MAX_POPULATIONS, POINT_RECORD_LEN,
@@ -37,6 +38,18 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
     caller.require(Scope::Upload)?;
     let (p, role) = member_partnership(&state, &caller, &id).await?;
+    let g = &state.config.guardrails;
+    if let CountsMode::Noisy { epsilon } = p.policy.counts_mode() {
+        if epsilon < g.epsilon_min || epsilon > g.epsilon_max {
+            return Err(ApiError::invalid(
+                "epsilon-out-of-range",
+                format!(
+                    "the partnership's policy asks for epsilon {epsilon}; this server allows {} to {}: agree on a new policy",
+                    g.epsilon_min, g.epsilon_max
+                ),
+            ));
+        }
+    }
     let s = state
         .store
         .create_session(&NewSession {
@@ -47,8 +60,12 @@ pub async fn create(
             created_by: role,
             protocol_version: protocol_version(),
             now: crate::now(),
-            min_cell_size: state.config.guardrails.min_cell_size,
-            sessions_per_day: state.config.guardrails.sessions_per_day,
+            min_cell_size: g.min_cell_size,
+            sessions_per_day: g.sessions_per_day,
+            noise_seed: NoiseSeed::random(),
+            max_populations_per_row: g.max_populations_per_row,
+            epsilon_budget_micro: g.epsilon_budget.0,
+            epsilon_window_secs: i64::from(g.epsilon_window_days) * 86_400,
         })
         .await?;
     Metrics::inc(&state.metrics.sessions_created);
@@ -58,7 +75,11 @@ pub async fn create(
         &p.id,
         "session.created",
         Some(&s.id),
-        serde_json::json!({ "policy": s.policy, "min_cell_size": s.min_cell_size }),
+        serde_json::json!({
+            "policy": s.policy,
+            "min_cell_size": s.min_cell_size,
+            "epsilon": s.epsilon_micro.map(|e| Epsilon(e).as_f64()),
+        }),
     )
     .await?;
     Ok((
@@ -158,23 +179,32 @@ pub async fn cancel(
 
 /// Per-row consistency of blinded records: same populations on every key of a
 /// row, at most one key per type, population bits within the declared ones,
-/// and (at commit) the minimum population size.
+/// at most the allowed populations per row and, across the whole upload, no
+/// blinded point on two records. At commit: the minimum population size,
+/// also for the implicit "other" population of rows in none.
 struct BlindedCheck {
     declared: usize,
     min_population_size: u64,
+    max_populations_per_row: u64,
     populations: Vec<String>,
     /// row id → (population bits, key-type bitmap)
     rows: HashMap<u32, (u64, u8)>,
+    /// The first 16 bytes of every point (equal points have equal prefixes;
+    /// an uploader who crafts distinct points with equal prefixes only gets
+    /// its own upload refused).
+    points: Vec<u128>,
     index: usize,
 }
 
 impl BlindedCheck {
-    fn new(populations: Vec<String>, min_population_size: u64) -> Self {
+    fn new(populations: Vec<String>, min_population_size: u64, max_populations_per_row: u64) -> Self {
         BlindedCheck {
             declared: populations.len(),
             min_population_size,
+            max_populations_per_row,
             populations,
             rows: HashMap::new(),
+            points: Vec::new(),
             index: 0,
         }
     }
@@ -188,6 +218,15 @@ impl BlindedCheck {
                 format!(
                     "record {index}: population bits outside the {} declared populations",
                     self.declared
+                ),
+            ));
+        }
+        if u64::from(r.populations.count_ones()) > self.max_populations_per_row {
+            return Err(StoreError::invalid(
+                "too-many-populations-per-row",
+                format!(
+                    "record {index}: an account may be in at most {} population(s) on this server",
+                    self.max_populations_per_row
                 ),
             ));
         }
@@ -209,7 +248,29 @@ impl BlindedCheck {
             ));
         }
         entry.1 |= bit;
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&r.point[..16]);
+        self.points.push(u128::from_be_bytes(prefix));
         Ok(())
+    }
+
+    /// Equal keys blind to equal points within a session: a key on two rows
+    /// would let the uploader weigh one counterpart account several times.
+    fn check_unique_points(&mut self) -> StoreResult<()> {
+        use rayon::slice::ParallelSliceMut;
+        self.points.par_sort_unstable();
+        if self.points.windows(2).any(|w| w[0] == w[1]) {
+            return Err(StoreError::invalid(
+                "duplicate-point",
+                "the same blinded key appears on two records; a key shared by several accounts is ambiguous and must not be uploaded",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Rows in no declared population.
+    fn unpopulated(&self) -> u64 {
+        self.rows.values().filter(|(pops, _)| *pops == 0).count() as u64
     }
 }
 
@@ -227,6 +288,16 @@ impl ChunkCheck for BlindedCheck {
     }
 
     fn finish(&mut self) -> StoreResult<()> {
+        self.check_unique_points()?;
+        let too_small = |name: &str| {
+            StoreError::invalid(
+                "population-too-small",
+                format!(
+                    "population \"{name}\" has fewer than the minimum of {} accounts required for matching",
+                    self.min_population_size
+                ),
+            )
+        };
         for (i, name) in self.populations.iter().enumerate() {
             let n = self
                 .rows
@@ -234,16 +305,31 @@ impl ChunkCheck for BlindedCheck {
                 .filter(|(pops, _)| pops & (1u64 << i) != 0)
                 .count() as u64;
             if n < self.min_population_size {
-                return Err(StoreError::invalid(
-                    "population-too-small",
-                    format!(
-                        "population \"{name}\" has fewer than the minimum of {} accounts required for matching",
-                        self.min_population_size
-                    ),
-                ));
+                return Err(too_small(name));
             }
         }
+        let other = self.unpopulated();
+        if other > 0 && other < self.min_population_size {
+            return Err(too_small(wire::OTHER_POPULATION));
+        }
+        if other > 0 && self.declared >= MAX_POPULATIONS {
+            return Err(StoreError::invalid(
+                "invalid-populations",
+                format!(
+                    "rows in no population form the implicit population \"{}\", which needs one of the {MAX_POPULATIONS} population slots",
+                    wire::OTHER_POPULATION
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    fn populations(&self, declared: &[String]) -> Vec<String> {
+        let mut all = declared.to_vec();
+        if self.unpopulated() > 0 {
+            all.push(wire::OTHER_POPULATION.to_owned());
+        }
+        all
     }
 }
 
@@ -272,12 +358,15 @@ pub async fn put_blinded(
         ));
     }
     // Point validation is CPU work: keep it off the async workers.
+    let max_populations_per_row = s
+        .max_populations_per_row
+        .unwrap_or(MAX_POPULATIONS as u64);
     let validated = {
         let body = body.clone();
         tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
             let records = wire::decode_blinded_records(&body, 0, MAX_POPULATIONS)
                 .map_err(|e| ApiError::invalid("malformed-records", e.to_string()))?;
-            let mut check = BlindedCheck::new(Vec::new(), 0);
+            let mut check = BlindedCheck::new(Vec::new(), 0, max_populations_per_row);
             check.declared = MAX_POPULATIONS;
             for r in &records {
                 check.record(r)?;
@@ -328,6 +417,15 @@ pub async fn commit_blinded(
                 "population names are 1 to 100 characters",
             ));
         }
+        if name == wire::OTHER_POPULATION {
+            return Err(ApiError::invalid(
+                "invalid-populations",
+                format!(
+                    "\"{}\" is the implicit population of rows in none; choose another name",
+                    wire::OTHER_POPULATION
+                ),
+            ));
+        }
         if req.populations[..i].contains(name) {
             return Err(ApiError::invalid(
                 "invalid-populations",
@@ -338,6 +436,8 @@ pub async fn commit_blinded(
     let mut check = BlindedCheck::new(
         req.populations.clone(),
         state.config.guardrails.min_population_size,
+        s.max_populations_per_row
+            .unwrap_or(MAX_POPULATIONS as u64),
     );
     let new_state = state
         .store

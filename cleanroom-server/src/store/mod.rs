@@ -43,9 +43,16 @@ pub enum StoreError {
         /// Human explanation, never account data.
         detail: String,
     },
-    /// The partnership's session budget for the day is used up (HTTP 429).
-    #[error("session budget exhausted")]
-    Budget,
+    /// The pair of organizations has used a budget up (HTTP 429).
+    #[error("{detail}")]
+    Budget {
+        /// `session-budget-exhausted` or `privacy-budget-exhausted`.
+        code: &'static str,
+        /// Which budget, in words; never account data.
+        detail: String,
+        /// Unix seconds at which a session at the same ε fits again, if ever.
+        retry_at: Option<i64>,
+    },
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -180,6 +187,13 @@ pub struct SessionRow {
     pub result: Option<String>,
     /// Unix seconds.
     pub computed_at: Option<i64>,
+    /// ε in millionths in noisy mode; `None` for exact counts.
+    pub epsilon_micro: Option<u64>,
+    /// The noise seed (noisy mode), drawn at creation. A secret: never logged.
+    pub noise_seed: Option<cleanroom_core::noise::NoiseSeed>,
+    /// Populations one account may be in, snapshot at creation (`None`
+    /// for sessions from before the limit existed).
+    pub max_populations_per_row: Option<u64>,
 }
 
 /// One party's progress in a session.
@@ -241,6 +255,11 @@ pub trait ChunkCheck: Send {
     fn feed(&mut self, seq: u32, data: &[u8]) -> StoreResult<()>;
     /// After the last chunk.
     fn finish(&mut self) -> StoreResult<()>;
+    /// The population names to store, after [`ChunkCheck::finish`]: the
+    /// declared ones, plus any implicit one the check found.
+    fn populations(&self, declared: &[String]) -> Vec<String> {
+        declared.to_vec()
+    }
 }
 
 /// A new session's parameters.
@@ -258,8 +277,56 @@ pub struct NewSession {
     pub now: i64,
     /// Minimum cell size snapshot.
     pub min_cell_size: u64,
-    /// Sessions allowed per partnership per rolling day.
+    /// Sessions allowed per pair of organizations per rolling day.
     pub sessions_per_day: u32,
+    /// The noise seed, kept only when the partnership's policy (read in the
+    /// creating transaction) asks for noisy counts; its ε is then charged.
+    pub noise_seed: cleanroom_core::noise::NoiseSeed,
+    /// Populations one account may be in.
+    pub max_populations_per_row: u64,
+    /// ε in millionths a pair may spend per window.
+    pub epsilon_budget_micro: u64,
+    /// The ε window in seconds.
+    pub epsilon_window_secs: i64,
+}
+
+/// What a pair of organizations has spent of its budgets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PairUsage {
+    /// Sessions created in the last 24 hours, cancelled ones included.
+    pub sessions_last_day: u32,
+    /// Creation times (unix seconds) of those sessions, oldest first.
+    pub session_times: Vec<i64>,
+    /// `(created_at, epsilon_micro)` of the sessions within the ε window that
+    /// were not cancelled, oldest first.
+    pub epsilon_spending: Vec<(i64, u64)>,
+}
+
+impl PairUsage {
+    /// ε spent in the window, in millionths.
+    pub fn epsilon_spent(&self) -> u64 {
+        self.epsilon_spending.iter().map(|s| s.1).sum()
+    }
+
+    /// When a new session spending `epsilon` fits into `budget` again, given
+    /// that spending leaves the window `window` seconds after it was made;
+    /// `None` if it never will.
+    pub fn epsilon_fits_at(&self, epsilon: u64, budget: u64, window: i64) -> Option<i64> {
+        let mut spent = self.epsilon_spent();
+        if epsilon > budget {
+            return None;
+        }
+        for &(at, e) in &self.epsilon_spending {
+            if spent + epsilon <= budget {
+                break;
+            }
+            spent -= e;
+            if spent + epsilon <= budget {
+                return Some(at + window);
+            }
+        }
+        Some(0)
+    }
 }
 
 /// Persistence operations. Every method is one transaction.
@@ -323,6 +390,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<SessionRow>> + Send;
     /// By id.
     fn session(&self, id: &str) -> impl Future<Output = StoreResult<Option<SessionRow>>> + Send;
+    /// What the pair of organizations has spent since `since_day` (sessions)
+    /// and `since_window` (ε), across all partnerships between them.
+    fn pair_usage(
+        &self,
+        org_a: &str,
+        org_b: &str,
+        since_day: i64,
+        since_window: i64,
+    ) -> impl Future<Output = StoreResult<PairUsage>> + Send;
     /// A partnership's sessions, newest first.
     fn list_sessions(
         &self,
@@ -518,6 +594,15 @@ impl Store for AnyStore {
     }
     async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
         dispatch!(self, s => s.session(id).await)
+    }
+    async fn pair_usage(
+        &self,
+        org_a: &str,
+        org_b: &str,
+        since_day: i64,
+        since_window: i64,
+    ) -> StoreResult<PairUsage> {
+        dispatch!(self, s => s.pair_usage(org_a, org_b, since_day, since_window).await)
     }
     async fn list_sessions(&self, partnership_id: &str) -> StoreResult<Vec<SessionRow>> {
         dispatch!(self, s => s.list_sessions(partnership_id).await)

@@ -59,8 +59,8 @@ macro_rules! impl_sql_store {
         use crate::store::sql::chunk_sql;
         use crate::store::text;
         use crate::store::{
-            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, NewSession, OrgRow, PartnershipRow,
-            PartyRow, SessionRow, Store, StoreError, StoreResult, TokenRow,
+            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, NewSession, OrgRow, PairUsage,
+            PartnershipRow, PartyRow, SessionRow, Store, StoreError, StoreResult, TokenRow,
         };
 
         fn json<T: serde::de::DeserializeOwned>(s: &str, col: &'static str) -> StoreResult<T> {
@@ -136,7 +136,65 @@ macro_rules! impl_sql_store {
                 min_cell_size: u64_of(r.try_get("min_cell_size")?, "min_cell_size")?,
                 result: r.try_get("result")?,
                 computed_at: r.try_get("computed_at")?,
+                epsilon_micro: r
+                    .try_get::<Option<i64>, _>("epsilon_micro")?
+                    .map(|v| u64_of(v, "epsilon_micro"))
+                    .transpose()?,
+                noise_seed: r
+                    .try_get::<Option<Vec<u8>>, _>("noise_seed")?
+                    .map(|b| {
+                        <[u8; 32]>::try_from(b.as_slice())
+                            .map(cleanroom_core::noise::NoiseSeed::from_bytes)
+                            .map_err(|_| StoreError::Corrupt("noise_seed"))
+                    })
+                    .transpose()?,
+                max_populations_per_row: r
+                    .try_get::<Option<i64>, _>("max_populations_per_row")?
+                    .map(|v| u64_of(v, "max_populations_per_row"))
+                    .transpose()?,
             })
+        }
+
+        /// What a pair of organizations spent since the given times.
+        async fn pair_usage_in<'e, E>(
+            ex: E,
+            org_a: &str,
+            org_b: &str,
+            since_day: i64,
+            since_window: i64,
+        ) -> StoreResult<PairUsage>
+        where
+            E: sqlx::Executor<'e, Database = $db>,
+        {
+            let rows = sqlx::query(
+                "SELECT s.created_at, s.state, s.epsilon_micro FROM sessions s \
+                 JOIN partnerships p ON p.id = s.partnership_id \
+                 WHERE ((p.vendor_org_id = $1 AND p.partner_org_id = $2) \
+                     OR (p.vendor_org_id = $2 AND p.partner_org_id = $1)) \
+                 AND s.created_at > $3 ORDER BY s.created_at, s.id",
+            )
+            .bind(org_a)
+            .bind(org_b)
+            .bind(since_day.min(since_window))
+            .fetch_all(ex)
+            .await?;
+            let mut usage = PairUsage::default();
+            for r in &rows {
+                let at: i64 = r.try_get("created_at")?;
+                let state = text::parse_state(&r.try_get::<String, _>("state")?)?;
+                let eps: Option<i64> = r.try_get("epsilon_micro")?;
+                if at > since_day {
+                    usage.sessions_last_day += 1;
+                    usage.session_times.push(at);
+                }
+                // A cancelled session released nothing: its ε is refunded.
+                if let (true, false, Some(e)) =
+                    (at > since_window, state == SessionState::Cancelled, eps)
+                {
+                    usage.epsilon_spending.push((at, u64_of(e, "epsilon_micro")?));
+                }
+            }
+            Ok(usage)
         }
 
         fn party_row(r: &$row) -> StoreResult<PartyRow> {
@@ -166,7 +224,8 @@ macro_rules! impl_sql_store {
             }
             let r = sqlx::query(
                 "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
-                 finished_at, policy, min_cell_size, result, computed_at FROM sessions WHERE id = $1",
+                 finished_at, policy, min_cell_size, result, computed_at, epsilon_micro, noise_seed, \
+                 max_populations_per_row FROM sessions WHERE id = $1",
             )
             .bind(id)
             .fetch_one(&mut **tx)
@@ -531,16 +590,69 @@ macro_rules! impl_sql_store {
                         session_id: Some(open),
                     });
                 }
-                let recent: i64 = sqlx::query(
-                    "SELECT COUNT(*) AS n FROM sessions WHERE partnership_id = $1 AND created_at > $2",
+                // Budgets belong to the pair of organizations, not to one
+                // partnership (revoking and inviting again must not reset
+                // them). Lock the pair's row so concurrent creations, also
+                // from other replicas, see each other's spending.
+                let (org_a, org_b) = if p.vendor_org_id < p.partner_org_id {
+                    (&p.vendor_org_id, &p.partner_org_id)
+                } else {
+                    (&p.partner_org_id, &p.vendor_org_id)
+                };
+                sqlx::query(
+                    "INSERT INTO org_pairs (org_a, org_b) VALUES ($1, $2) ON CONFLICT (org_a, org_b) DO NOTHING",
                 )
-                .bind(&new.partnership_id)
-                .bind(new.now - 86_400)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-                if recent >= i64::from(new.sessions_per_day) {
-                    return Err(StoreError::Budget);
+                .bind(org_a)
+                .bind(org_b)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE org_pairs SET org_a = org_a WHERE org_a = $1 AND org_b = $2")
+                    .bind(org_a)
+                    .bind(org_b)
+                    .execute(&mut *tx)
+                    .await?;
+                let usage = pair_usage_in(
+                    &mut *tx,
+                    org_a,
+                    org_b,
+                    new.now - 86_400,
+                    new.now - new.epsilon_window_secs,
+                )
+                .await?;
+                if usage.sessions_last_day >= new.sessions_per_day {
+                    let oldest = usage.session_times.len().saturating_sub(new.sessions_per_day as usize);
+                    return Err(StoreError::Budget {
+                        code: "session-budget-exhausted",
+                        detail: format!(
+                            "the two organizations have used their budget of {} sessions per 24 hours",
+                            new.sessions_per_day
+                        ),
+                        retry_at: usage.session_times.get(oldest).map(|t| t + 86_400),
+                    });
+                }
+                // The policy read in this transaction decides the mode, so a
+                // concurrent policy change cannot make the charge and the
+                // session's mode differ.
+                let epsilon_micro = match p.policy.counts_mode() {
+                    cleanroom_core::api::CountsMode::Exact => None,
+                    cleanroom_core::api::CountsMode::Noisy { epsilon } => Some(epsilon.0),
+                };
+                if let Some(eps) = epsilon_micro {
+                    let fits = usage.epsilon_fits_at(eps, new.epsilon_budget_micro, new.epsilon_window_secs);
+                    if fits != Some(0) {
+                        return Err(StoreError::Budget {
+                            code: "privacy-budget-exhausted",
+                            detail: format!(
+                                "a session at epsilon {} does not fit in the privacy budget of the two organizations \
+                                 ({} of {} spent in the last {} days)",
+                                eps as f64 / 1e6,
+                                usage.epsilon_spent() as f64 / 1e6,
+                                new.epsilon_budget_micro as f64 / 1e6,
+                                new.epsilon_window_secs / 86_400
+                            ),
+                            retry_at: fits,
+                        });
+                    }
                 }
                 let row = SessionRow {
                     id: new.id.clone(),
@@ -554,10 +666,14 @@ macro_rules! impl_sql_store {
                     min_cell_size: new.min_cell_size,
                     result: None,
                     computed_at: None,
+                    epsilon_micro,
+                    noise_seed: epsilon_micro.map(|_| new.noise_seed.clone()),
+                    max_populations_per_row: Some(new.max_populations_per_row),
                 };
                 sqlx::query(
                     "INSERT INTO sessions (id, partnership_id, state, protocol_version, created_by, created_at, \
-                     policy, min_cell_size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     policy, min_cell_size, epsilon_micro, noise_seed, max_populations_per_row) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&row.id)
                 .bind(&row.partnership_id)
@@ -567,6 +683,9 @@ macro_rules! impl_sql_store {
                 .bind(row.created_at)
                 .bind(to_json(&row.policy))
                 .bind(i64_of(row.min_cell_size)?)
+                .bind(row.epsilon_micro.map(i64_of).transpose()?)
+                .bind(row.noise_seed.as_ref().map(|s| s.as_bytes().to_vec()))
+                .bind(i64_of(new.max_populations_per_row)?)
                 .execute(&mut *tx)
                 .await?;
                 for role in [Role::Vendor, Role::Partner] {
@@ -583,7 +702,8 @@ macro_rules! impl_sql_store {
             async fn session(&self, id: &str) -> StoreResult<Option<SessionRow>> {
                 sqlx::query(
                     "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
-                     finished_at, policy, min_cell_size, result, computed_at FROM sessions WHERE id = $1",
+                     finished_at, policy, min_cell_size, result, computed_at, epsilon_micro, noise_seed, \
+                 max_populations_per_row FROM sessions WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -592,10 +712,21 @@ macro_rules! impl_sql_store {
                 .transpose()
             }
 
+            async fn pair_usage(
+                &self,
+                org_a: &str,
+                org_b: &str,
+                since_day: i64,
+                since_window: i64,
+            ) -> StoreResult<PairUsage> {
+                pair_usage_in(&self.pool, org_a, org_b, since_day, since_window).await
+            }
+
             async fn list_sessions(&self, partnership_id: &str) -> StoreResult<Vec<SessionRow>> {
                 sqlx::query(
                     "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
-                     finished_at, policy, min_cell_size, NULL AS result, computed_at FROM sessions \
+                     finished_at, policy, min_cell_size, NULL AS result, computed_at, epsilon_micro, \
+                     NULL AS noise_seed, max_populations_per_row FROM sessions \
                      WHERE partnership_id = $1 ORDER BY created_at DESC, id DESC",
                 )
                 .bind(partnership_id)
@@ -760,6 +891,7 @@ macro_rules! impl_sql_store {
                     check.feed(c.seq, &data)?;
                 }
                 check.finish()?;
+                let populations = check.populations(populations);
                 sqlx::query(
                     "UPDATE session_parties SET populations = $3, records = $4, blinded_committed = 1 \
                      WHERE session_id = $1 AND role = $2",
