@@ -201,10 +201,12 @@ impl SharingPolicy {
 pub struct Epsilon(pub u64);
 
 impl Epsilon {
-    /// From a decimal ε, rounded to millionths; `None` unless finite and positive.
+    /// From a decimal ε, rounded to millionths; `None` unless finite and
+    /// non-negative (a spent budget can be 0; a policy's ε is checked
+    /// against the server's positive minimum).
     pub fn from_f64(e: f64) -> Option<Epsilon> {
         let micro = (e * crate::noise::EPSILON_SCALE as f64).round();
-        (e.is_finite() && micro >= 1.0 && micro < 1e15).then_some(Epsilon(micro as u64))
+        (e.is_finite() && micro >= 0.0 && micro < 1e15).then_some(Epsilon(micro as u64))
     }
 
     /// As a decimal.
@@ -229,7 +231,7 @@ impl<'de> Deserialize<'de> for Epsilon {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let e = f64::deserialize(d)?;
         Epsilon::from_f64(e)
-            .ok_or_else(|| serde::de::Error::custom("epsilon must be a positive number"))
+            .ok_or_else(|| serde::de::Error::custom("epsilon must be a non-negative number"))
     }
 }
 

@@ -90,8 +90,14 @@ pub fn decode_result(s: &str, session: &SessionRow) -> StoreResult<(Overlap, Rel
 pub fn release(o: &Overlap, session: &SessionRow) -> StoreResult<Release> {
     let k = session.min_cell_size;
     let max_keys = MAX_KEYS_PER_ROW;
-    let max_pops = session.max_populations_per_row.unwrap_or(MAX_POPULATIONS as u64);
-    match (session.policy.counts_mode(), session.epsilon_micro, &session.noise_seed) {
+    let max_pops = session
+        .max_populations_per_row
+        .unwrap_or(MAX_POPULATIONS as u64);
+    match (
+        session.policy.counts_mode(),
+        session.epsilon_micro,
+        &session.noise_seed,
+    ) {
         (CountsMode::Noisy { .. }, Some(e), Some(seed)) => {
             let mechanism = Mechanism {
                 epsilon_micro: e,
@@ -100,7 +106,9 @@ pub fn release(o: &Overlap, session: &SessionRow) -> StoreResult<Release> {
             Ok(Release {
                 disclosed: disclose_noisy(o, k, &mechanism, seed),
                 info: DisclosureInfo {
-                    counts: CountsMode::Noisy { epsilon: Epsilon(e) },
+                    counts: CountsMode::Noisy {
+                        epsilon: Epsilon(e),
+                    },
                     sensitivity: Some(mechanism.sensitivity),
                     interval_half_width: Some(mechanism.half_width(INTERVAL_LEVEL)),
                     max_populations_per_row: max_pops,

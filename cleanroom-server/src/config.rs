@@ -88,8 +88,10 @@ impl Guardrails {
         if self.max_populations_per_row == 0 || self.max_populations_per_row > 64 {
             return bad("max_populations_per_row must be between 1 and 64");
         }
-        if !(self.epsilon_min <= self.epsilon_default && self.epsilon_default <= self.epsilon_max)
-        {
+        if self.epsilon_min.0 == 0 {
+            return bad("epsilon_min must be positive");
+        }
+        if !(self.epsilon_min <= self.epsilon_default && self.epsilon_default <= self.epsilon_max) {
             return bad("epsilon_min <= epsilon_default <= epsilon_max must hold");
         }
         if self.epsilon_budget < self.epsilon_default {

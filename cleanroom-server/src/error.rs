@@ -147,7 +147,12 @@ pub fn problem_response(
     detail: Option<String>,
     session_id: Option<String>,
 ) -> Response {
-    problem_with(status, code, detail, session_id.map(|id| ("session_id", id)))
+    problem_with(
+        status,
+        code,
+        detail,
+        session_id.map(|id| ("session_id", id)),
+    )
 }
 
 /// A problem+json response with one extension member.

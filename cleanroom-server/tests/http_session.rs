@@ -5,8 +5,8 @@ mod common;
 
 use cleanroom_core::SessionSecret;
 use cleanroom_core::api::{
-    AuditEntry, OverlappingRecords, PartnershipStatus, RecordSharing, Session, SessionState,
-    SharingPolicy,
+    AuditEntry, CountsMode, OverlappingRecords, PartnershipStatus, RecordSharing, Session,
+    SessionState, SharingPolicy,
 };
 use cleanroom_server::store::Store;
 use cleanroom_server::{Config, bootstrap, spawn};
@@ -24,6 +24,7 @@ async fn full_session(db: &TestDb) {
         records: RecordSharing::OverlappingRecords,
         vendor_shares_white_space: true,
         partner_shares_white_space: false,
+        counts: Some(CountsMode::Exact),
         ..SharingPolicy::default()
     };
     let ps = v.partner_up(&p, "Partner LLC", policy).await;
@@ -195,6 +196,8 @@ async fn guardrails_population_size_and_budget() {
     let (_, pt) = bootstrap::create_org(db.url(), "P").await.unwrap();
     let mut config = Config::for_tests(db.url());
     config.guardrails.sessions_per_day = 3;
+    // One account in two populations makes the tiny segment below.
+    config.guardrails.max_populations_per_row = 2;
     let server = spawn(config).await.unwrap();
     let v = Api::new(&server.base_url(), &vt);
     let p = Api::new(&server.base_url(), &pt);

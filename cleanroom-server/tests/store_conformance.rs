@@ -2,7 +2,10 @@
 
 mod common;
 
-use cleanroom_core::api::{PartnershipStatus, Role, Scope, SessionState, SharingPolicy};
+use cleanroom_core::api::{
+    CountsMode, Epsilon, PartnershipStatus, Role, Scope, SessionState, SharingPolicy,
+};
+use cleanroom_core::noise::NoiseSeed;
 use cleanroom_server::store::{
     AnyStore, AuditRow, ChunkCheck, ChunkKind, NewSession, OrgRow, PartnershipRow, PgStore,
     SqliteStore, Store, StoreError, StoreResult, TokenRow,
@@ -44,6 +47,10 @@ fn new_session(id: &str, p: &str, now: i64) -> NewSession {
         now,
         min_cell_size: 5,
         sessions_per_day: 3,
+        noise_seed: NoiseSeed::from_bytes([3; 32]),
+        max_populations_per_row: 1,
+        epsilon_budget_micro: 10_000_000,
+        epsilon_window_secs: 30 * 86_400,
     }
 }
 
@@ -267,7 +274,10 @@ async fn conformance<S: Store>(s: &S) {
     s.cancel_session(&s4.id, now).await.unwrap();
     assert!(matches!(
         s.create_session(&new_session("s5", "p1", now + 3)).await,
-        Err(StoreError::Budget)
+        Err(StoreError::Budget {
+            code: "session-budget-exhausted",
+            ..
+        })
     ));
 
     // Revocation cancels open sessions.
@@ -376,4 +386,226 @@ async fn resumes_computing_sqlite() {
 #[tokio::test]
 async fn resumes_computing_postgres() {
     resumes_computing(&TestDb::postgres().await).await;
+}
+
+const DAY: i64 = 86_400;
+
+fn noisy_policy() -> SharingPolicy {
+    SharingPolicy {
+        counts: Some(CountsMode::Noisy {
+            epsilon: Epsilon(1_000_000),
+        }),
+        ..SharingPolicy::default()
+    }
+}
+
+fn active(id: &str, vendor: &str, partner: &str, now: i64) -> PartnershipRow {
+    PartnershipRow {
+        id: id.into(),
+        vendor_org_id: vendor.into(),
+        partner_org_id: partner.into(),
+        invited_by: Role::Vendor,
+        status: PartnershipStatus::Active,
+        policy: noisy_policy(),
+        pending: None,
+        created_at: now,
+    }
+}
+
+/// A session in the ε-budget tests: 3 ε per 30 days, sessions unlimited.
+fn budgeted(id: &str, p: &str, now: i64) -> NewSession {
+    NewSession {
+        sessions_per_day: 1_000,
+        epsilon_budget_micro: 3_000_000,
+        ..new_session(id, p, now)
+    }
+}
+
+fn is_privacy_budget(r: &StoreResult<cleanroom_server::store::SessionRow>) -> Option<Option<i64>> {
+    match r {
+        Err(StoreError::Budget {
+            code: "privacy-budget-exhausted",
+            retry_at,
+            ..
+        }) => Some(*retry_at),
+        _ => None,
+    }
+}
+
+/// The ε budget belongs to the pair of organizations: it spans partnerships
+/// (a revoked one and one in the other direction included), refunds cancelled
+/// sessions, holds under concurrent creation, and survives reconnecting.
+async fn epsilon_budget(db: &TestDb) {
+    let s = AnyStore::connect(db.url()).await.unwrap();
+    let now = cleanroom_server::now();
+    for (id, name) in [("o1", "One"), ("o2", "Two"), ("o3", "Three")] {
+        s.create_org(&OrgRow {
+            id: id.into(),
+            name: name.into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    }
+    // p1 and p2 link the same pair, in both directions; p3 another pair.
+    for p in [
+        active("p1", "o1", "o2", now),
+        active("p2", "o2", "o1", now),
+        active("p3", "o1", "o3", now),
+    ] {
+        s.create_partnership(&p).await.unwrap();
+    }
+    // Outside the window: never counts.
+    s.create_session(&budgeted("old", "p1", now - 40 * DAY))
+        .await
+        .unwrap();
+    to_computing(&s, "old").await;
+    s.complete_session("old", "{}", now - 40 * DAY)
+        .await
+        .unwrap();
+    // Inside: a completed one counts, a cancelled one is refunded.
+    s.create_session(&budgeted("done", "p1", now - 10 * DAY))
+        .await
+        .unwrap();
+    to_computing(&s, "done").await;
+    s.complete_session("done", "{}", now - 10 * DAY)
+        .await
+        .unwrap();
+    s.create_session(&budgeted("refund", "p2", now - 5 * DAY))
+        .await
+        .unwrap();
+    s.cancel_session("refund", now - 5 * DAY).await.unwrap();
+    let row = s
+        .create_session(&budgeted("open", "p2", now - DAY))
+        .await
+        .unwrap();
+    assert_eq!(row.epsilon_micro, Some(1_000_000));
+    assert!(row.noise_seed.is_some(), "noisy sessions keep their seed");
+    let usage = s
+        .pair_usage("o2", "o1", now - DAY, now - 30 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(usage.epsilon_spent(), 2_000_000);
+    // The third ε fits, the fourth does not: it fits again when "done" leaves the window.
+    s.create_session(&budgeted("third", "p1", now))
+        .await
+        .unwrap();
+    s.cancel_session("open", now).await.unwrap();
+    let refused = s.create_session(&budgeted("over", "p2", now + 1)).await;
+    assert_eq!(
+        is_privacy_budget(&refused),
+        None,
+        "open was refunded: {refused:?}"
+    );
+    let refused = s.create_session(&budgeted("over2", "p1", now + 2)).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict { .. })),
+        "{refused:?}"
+    );
+    s.cancel_session("third", now).await.unwrap();
+    // Spent now: done (1) + over (1) = 2; third was cancelled.
+    s.create_session(&budgeted("fourth", "p1", now + 3))
+        .await
+        .unwrap();
+    s.cancel_session("over", now + 3).await.unwrap();
+    s.create_session(&budgeted("fifth", "p2", now + 4))
+        .await
+        .unwrap();
+    // Released results keep their ε spent, whatever happens to the partnership.
+    for id in ["fourth", "fifth"] {
+        to_computing(&s, id).await;
+        s.complete_session(id, "{}", now + 4).await.unwrap();
+    }
+    // done + fourth + fifth = 3 of 3.
+    let refused = s.create_session(&budgeted("sixth", "p3", now + 5)).await;
+    assert!(
+        refused.is_ok(),
+        "another pair has its own budget: {refused:?}"
+    );
+    revoke_and_reinvite(&s, now).await;
+    let refused = s.create_session(&budgeted("seventh", "p4", now + 6)).await;
+    assert_eq!(
+        is_privacy_budget(&refused),
+        Some(Some(now - 10 * DAY + 30 * DAY)),
+        "{refused:?}"
+    );
+    // An ε larger than the whole budget never fits.
+    let mut huge = budgeted("huge", "p4", now + 7);
+    huge.epsilon_budget_micro = 500_000;
+    assert_eq!(
+        is_privacy_budget(&s.create_session(&huge).await),
+        Some(None)
+    );
+    s.close().await;
+
+    // Reconnected (a restart): the same spending.
+    let s = AnyStore::connect(db.url()).await.unwrap();
+    let usage = s
+        .pair_usage("o1", "o2", now - DAY, now - 30 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(usage.epsilon_spent(), 3_000_000);
+    assert!(
+        is_privacy_budget(&s.create_session(&budgeted("eighth", "p4", now + 8)).await).is_some()
+    );
+
+    // Concurrent creation across many partnerships of one new pair: the
+    // budget admits exactly three.
+    for (id, name) in [("c1", "C1"), ("c2", "C2")] {
+        s.create_org(&OrgRow {
+            id: id.into(),
+            name: name.into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    }
+    for i in 0..8 {
+        s.create_partnership(&active(&format!("cp{i}"), "c1", "c2", now))
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.create_session(&budgeted(&format!("cs{i}"), &format!("cp{i}"), now))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::Budget { .. }) => {}
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(ok, 3, "exactly the budget's three sessions are admitted");
+    let usage = s
+        .pair_usage("c2", "c1", now - DAY, now - 30 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(usage.epsilon_spent(), 3_000_000);
+    s.close().await;
+}
+
+/// Revoking the pair's partnerships and inviting again gives a new
+/// partnership, not a new budget.
+async fn revoke_and_reinvite<S: Store>(s: &S, now: i64) {
+    s.revoke_partnership("p1", now).await.unwrap();
+    s.revoke_partnership("p2", now).await.unwrap();
+    s.create_partnership(&active("p4", "o1", "o2", now))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn epsilon_budget_sqlite() {
+    epsilon_budget(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn epsilon_budget_postgres() {
+    epsilon_budget(&TestDb::postgres().await).await;
 }

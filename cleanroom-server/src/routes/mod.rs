@@ -342,7 +342,12 @@ pub(crate) async fn pair_budget(
     let window = i64::from(g.epsilon_window_days) * 86_400;
     let usage = state
         .store
-        .pair_usage(&p.vendor_org_id, &p.partner_org_id, now - 86_400, now - window)
+        .pair_usage(
+            &p.vendor_org_id,
+            &p.partner_org_id,
+            now - 86_400,
+            now - window,
+        )
         .await?;
     Ok(api::PairBudget {
         sessions_used: usage.sessions_last_day,

@@ -197,7 +197,11 @@ struct BlindedCheck {
 }
 
 impl BlindedCheck {
-    fn new(populations: Vec<String>, min_population_size: u64, max_populations_per_row: u64) -> Self {
+    fn new(
+        populations: Vec<String>,
+        min_population_size: u64,
+        max_populations_per_row: u64,
+    ) -> Self {
         BlindedCheck {
             declared: populations.len(),
             min_population_size,
@@ -358,9 +362,7 @@ pub async fn put_blinded(
         ));
     }
     // Point validation is CPU work: keep it off the async workers.
-    let max_populations_per_row = s
-        .max_populations_per_row
-        .unwrap_or(MAX_POPULATIONS as u64);
+    let max_populations_per_row = s.max_populations_per_row.unwrap_or(MAX_POPULATIONS as u64);
     let validated = {
         let body = body.clone();
         tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
@@ -436,8 +438,7 @@ pub async fn commit_blinded(
     let mut check = BlindedCheck::new(
         req.populations.clone(),
         state.config.guardrails.min_population_size,
-        s.max_populations_per_row
-            .unwrap_or(MAX_POPULATIONS as u64),
+        s.max_populations_per_row.unwrap_or(MAX_POPULATIONS as u64),
     );
     let new_state = state
         .store

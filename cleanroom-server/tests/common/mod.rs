@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cleanroom_core::api::{
-    CommitBlinded, CommitTokens, InvitePartner, Partnership, Role, Session, SessionResults,
-    SharingPolicy,
+    CommitBlinded, CommitTokens, CountsMode, InvitePartner, Partnership, Role, Session,
+    SessionResults, SharingPolicy,
 };
 use cleanroom_core::protocol::protocol_version;
 use cleanroom_core::wire::BlindedRecord;
@@ -352,13 +352,16 @@ impl Api {
         (status, count, resp.bytes().await.unwrap().to_vec())
     }
 
-    /// Vendor `self` invites `partner_org`, which `partner` accepts.
+    /// Vendor `self` invites `partner_org`, which `partner` accepts. A policy
+    /// that names no counts mode gets exact counts: these tests compare
+    /// against plaintext truth (noisy mode is tested on its own).
     pub async fn partner_up(
         &self,
         partner: &Api,
         partner_org: &str,
-        policy: SharingPolicy,
+        mut policy: SharingPolicy,
     ) -> Partnership {
+        policy.counts.get_or_insert(CountsMode::Exact);
         let p: Partnership = self
             .ok(
                 reqwest::Method::POST,
@@ -491,18 +494,20 @@ pub fn check_results(r: &SessionResults, e: &Expected) {
     if r.min_cell_size > 1 {
         assert!(suppressed > 0, "the generated data has a tiny cell");
     }
-    assert_eq!(
-        r.vendor.figures.iter().map(|f| f.total).collect::<Vec<_>>(),
-        e.vendor_totals
-    );
-    assert_eq!(
-        r.partner
-            .figures
-            .iter()
-            .map(|f| f.total)
-            .collect::<Vec<_>>(),
-        e.partner_totals
-    );
+    // A total is shown exactly, or hidden together with the matched and
+    // white-space figures when its owner does not share them.
+    for (figures, totals) in [
+        (&r.vendor.figures, &e.vendor_totals),
+        (&r.partner.figures, &e.partner_totals),
+    ] {
+        assert_eq!(figures.len(), totals.len());
+        for (f, t) in figures.iter().zip(totals) {
+            match f.total {
+                Some(c) => assert_eq!(c.exact(), Some(*t)),
+                None => assert!(f.matched.is_none() && f.white_space.is_none()),
+            }
+        }
+    }
     for (f, m) in r.vendor.figures.iter().zip(&e.vendor_matched) {
         if let Some(c) = f.matched {
             assert!(c.admits(*m));
