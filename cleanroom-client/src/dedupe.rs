@@ -40,6 +40,11 @@ pub struct DedupeStats {
     pub rows_merged: u64,
     /// Keys left out because a merged account had another value of that type.
     pub keys_dropped: u64,
+    /// Distinct key values left out because several accounts carry them
+    /// ([`drop_ambiguous`]).
+    pub ambiguous_keys: u64,
+    /// Accounts left out because all their keys were ambiguous.
+    pub accounts_without_keys: u64,
 }
 
 struct UnionFind(Vec<usize>);
@@ -137,6 +142,43 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
     (accounts, stats)
 }
 
+/// Leaves out every key value (type and normalized value) that more than one
+/// account carries, from all of those accounts, and then the accounts left
+/// without a key.
+///
+/// Such a key cannot say which of the accounts matched, and the server
+/// refuses an upload in which one blinded point sits on two rows: a
+/// duplicated point would let an uploader probe the other side's list. After
+/// [`dedupe`] only weak keys (names) can be shared, since a shared domain or
+/// DUNS merges the rows into one account.
+pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
+    let ambiguous: std::collections::HashSet<AccountKey> = {
+        // `true` once a second account carries the key.
+        let mut seen: HashMap<&AccountKey, bool> = HashMap::with_capacity(accounts.len() * 2);
+        for a in accounts.iter() {
+            for k in &a.keys {
+                seen.entry(k)
+                    .and_modify(|twice| *twice = true)
+                    .or_insert(false);
+            }
+        }
+        seen.into_iter()
+            .filter(|&(_, twice)| twice)
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    if ambiguous.is_empty() {
+        return;
+    }
+    stats.ambiguous_keys += ambiguous.len() as u64;
+    let before = accounts.len();
+    accounts.retain_mut(|a| {
+        a.keys.retain(|k| !ambiguous.contains(k));
+        !a.keys.is_empty()
+    });
+    stats.accounts_without_keys += (before - accounts.len()) as u64;
+}
+
 fn one_key_per_type(keys: &[AccountKey]) -> bool {
     keys.iter()
         .enumerate()
@@ -213,7 +255,8 @@ mod tests {
             stats,
             DedupeStats {
                 rows_merged: 2,
-                keys_dropped: 1
+                keys_dropped: 1,
+                ..DedupeStats::default()
             }
         );
         assert_eq!(acc[1].lines, vec![3]);
@@ -239,6 +282,38 @@ mod tests {
         let kinds: Vec<KeyType> = acc[0].keys.iter().map(|k| k.kind()).collect();
         assert_eq!(kinds, vec![D, N]);
         assert_eq!(stats.keys_dropped, 1);
+    }
+
+    #[test]
+    fn keys_of_several_accounts_are_left_out_of_all_of_them() {
+        let (mut acc, mut stats) = dedupe(vec![
+            // Two companies of one name with different websites, and a third
+            // known by that name only: three accounts sharing the name key.
+            row(2, &[(D, "acme.co.uk"), (N, "acme")], 1),
+            row(3, &[(D, "acme.com.au"), (N, "acme")], 1),
+            row(4, &[(N, "acme")], 2),
+            row(5, &[(D, "beta.io"), (N, "beta")], 1),
+        ]);
+        assert_eq!(acc.len(), 4);
+        drop_ambiguous(&mut acc, &mut stats);
+        assert_eq!(stats.ambiguous_keys, 1);
+        assert_eq!(stats.accounts_without_keys, 1);
+        let lines: Vec<u64> = acc.iter().map(|a| a.lines[0]).collect();
+        assert_eq!(lines, vec![2, 3, 5]);
+        assert_eq!(
+            acc[0].keys,
+            vec![AccountKey::from_normalized(D, "acme.co.uk")]
+        );
+        assert_eq!(acc[2].keys.len(), 2);
+        // The same value under another key type is another key.
+        let (mut acc, mut stats) = dedupe(vec![
+            row(2, &[(D, "x.com"), (N, "x.com")], 1),
+            row(3, &[(D, "y.com"), (N, "x.com")], 1),
+        ]);
+        drop_ambiguous(&mut acc, &mut stats);
+        assert_eq!(stats.ambiguous_keys, 1);
+        assert_eq!(acc.len(), 2);
+        assert!(acc.iter().all(|a| a.keys.len() == 1));
     }
 
     #[test]

@@ -97,6 +97,11 @@ pub enum Error {
     },
 }
 
+/// Problem code of a 429: the pair's sessions for the last 24 hours are used up.
+pub const BUDGET_SESSIONS: &str = "session-budget-exhausted";
+/// Problem code of a 429: the pair's ε for the window is used up.
+pub const BUDGET_PRIVACY: &str = "privacy-budget-exhausted";
+
 fn problem_text(title: &str, detail: &Option<String>) -> String {
     match detail {
         Some(d) if !d.is_empty() && d != title => format!("{title}: {d}"),
@@ -133,6 +138,17 @@ impl Error {
             Error::Timeout { .. } | Error::Cancelled { .. } => ErrorKind::Session,
             Error::Io { .. } | Error::State(_) => ErrorKind::Local,
         }
+    }
+
+    /// Whether the server refused a session because a budget of the pair of
+    /// organizations is used up (`session-budget-exhausted`,
+    /// `privacy-budget-exhausted`); the detail names when it refreshes.
+    pub fn is_budget_exhausted(&self) -> bool {
+        matches!(
+            self,
+            Error::Api { code: Some(c), .. }
+                if c == BUDGET_SESSIONS || c == BUDGET_PRIVACY
+        )
     }
 
     /// The HTTP status, for API errors.

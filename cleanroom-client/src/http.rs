@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cleanroom_core::api::{
     AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateToken, CreatedToken,
-    InvitePartner, Me, OverlappingRecords, Partnership, Problem, ProposePolicy, Session,
+    InvitePartner, Limits, Me, OverlappingRecords, Partnership, Problem, ProposePolicy, Session,
     SessionResults, SessionState, TokenInfo,
 };
 use futures_util::Stream;
@@ -165,6 +165,12 @@ impl Client {
     /// `GET /v1/me`.
     pub async fn me(&self) -> Result<Me> {
         self.json(self.req(Method::GET, "/v1/me")).await
+    }
+
+    /// `GET /v1/limits`: the server's population, key and budget limits,
+    /// which an upload has to fit before a session is worth starting.
+    pub async fn limits(&self) -> Result<Limits> {
+        self.json(self.req(Method::GET, "/v1/limits")).await
     }
 
     /// `POST /v1/tokens` (admin).
@@ -409,10 +415,13 @@ async fn check(resp: Response, client: &Client) -> Result<Response> {
     Err(Error::from_problem(status.as_u16(), problem, &reason))
 }
 
-/// Whether an error is worth retrying: the network, or a 5xx / 429 from the server.
+/// Whether an error is worth retrying: the network, or a 5xx / 429 from the
+/// server. A used-up session or privacy budget is a 429 too, but it refreshes
+/// in hours or days: retrying it would only spin.
 pub fn is_transient(e: &Error) -> bool {
     match e {
         Error::Transport(_) => true,
+        Error::Api { .. } if e.is_budget_exhausted() => false,
         Error::Api { status, .. } => {
             *status == StatusCode::TOO_MANY_REQUESTS.as_u16() || *status >= 500
         }

@@ -2,8 +2,9 @@
 
 use std::path::Path;
 
-use cleanroom_core::api::{Role, SessionResults};
+use cleanroom_core::api::{CountsMode, Role, SessionResults};
 use cleanroom_core::disclosure::{Count, group_thousands};
+use cleanroom_core::wire::OTHER_POPULATION;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
@@ -15,11 +16,28 @@ fn opt_count(c: Option<Count>) -> String {
     c.map(|c| c.to_string()).unwrap_or_else(|| "—".to_owned())
 }
 
-/// A count for machines: `1234` or `0-4`.
+/// A count for machines: `1234`, `0-4`, or a noisy estimate with its 95 %
+/// interval, `1058 (1025-1091)`.
 pub fn count_plain(c: &Count) -> String {
     match c {
         Count::Exact(n) => n.to_string(),
         Count::Range { low, high } => format!("{low}-{high}"),
+        Count::Approx { value, low, high } => format!("{value} ({low}-{high})"),
+    }
+}
+
+/// One line on how the counts were released: `Exact counts` or
+/// `Noisy counts (ε 1, 95 % interval ± 33)`.
+pub fn counts_mode_line(r: &SessionResults) -> String {
+    match r.disclosure.counts {
+        CountsMode::Exact => "Exact counts".to_owned(),
+        CountsMode::Noisy { epsilon } => match r.disclosure.interval_half_width {
+            Some(w) => format!(
+                "Noisy counts (ε {epsilon}, 95 % interval ± {})",
+                group_thousands(w)
+            ),
+            None => format!("Noisy counts (ε {epsilon})"),
+        },
     }
 }
 
@@ -30,7 +48,7 @@ pub fn results_table(r: &SessionResults) -> String {
     let corner = format!("{} \\ {}", r.vendor.org.name, r.partner.org.name);
     let mut header = vec![corner];
     for (p, fig) in r.partner.populations.iter().zip(&r.partner.figures) {
-        header.push(format!("{p} ({})", group_thousands(fig.total)));
+        header.push(format!("{p} ({})", opt_count(fig.total)));
     }
     m.set_header(header);
     for (v, (name, fig)) in r
@@ -40,7 +58,7 @@ pub fn results_table(r: &SessionResults) -> String {
         .zip(&r.vendor.figures)
         .enumerate()
     {
-        let mut line = vec![format!("{name} ({})", group_thousands(fig.total))];
+        let mut line = vec![format!("{name} ({})", opt_count(fig.total))];
         for cell in &r.cells[v] {
             if cell.vendor_accounts == cell.partner_accounts {
                 line.push(cell.vendor_accounts.to_string());
@@ -78,7 +96,7 @@ pub fn results_table(r: &SessionResults) -> String {
             w.add_row(vec![
                 who.clone(),
                 name.clone(),
-                group_thousands(fig.total),
+                opt_count(fig.total),
                 opt_count(fig.matched),
                 opt_count(fig.white_space),
             ]);
@@ -97,8 +115,23 @@ pub fn results_table(r: &SessionResults) -> String {
     } else {
         String::new()
     };
+    let mode = match r.disclosure.counts {
+        CountsMode::Exact => format!("{}.", counts_mode_line(r)),
+        CountsMode::Noisy { .. } => format!(
+            "{}: \"≈ n\" is an estimate, the true count lies within the interval 95 times in 100 (white space a little wider).",
+            counts_mode_line(r)
+        ),
+    };
+    let other = if [&r.vendor, &r.partner]
+        .iter()
+        .any(|s| s.populations.iter().any(|p| p == OTHER_POPULATION))
+    {
+        format!("\n{OTHER_POPULATION} = accounts in none of that side's populations.")
+    } else {
+        String::new()
+    };
     format!(
-        "Overlap: {} accounts (rows) matching {} accounts (columns); \"a / b\" = {} accounts / {} accounts when they differ.\n{m}\n\nPopulations ({k}— = not shared with you):\n{w}\n",
+        "{mode}\nOverlap: {} accounts (rows) matching {} accounts (columns); \"a / b\" = {} accounts / {} accounts when they differ.\n{m}\n\nPopulations ({k}— = not shared with you):\n{w}{other}\n",
         r.vendor.org.name, r.partner.org.name, r.vendor.org.name, r.partner.org.name
     )
 }
@@ -151,7 +184,7 @@ pub fn results_csv(r: &SessionResults) -> Result<Vec<u8>> {
                 pp,
                 "",
                 "",
-                &fig.total.to_string(),
+                &fig.total.as_ref().map(count_plain).unwrap_or_default(),
                 &fig.matched.as_ref().map(count_plain).unwrap_or_default(),
                 &fig.white_space
                     .as_ref()
@@ -202,6 +235,19 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
             why.join(", ")
         ));
     }
+    if rep.dedupe.ambiguous_keys > 0 {
+        s.push_str(&format!(
+            "Left out {} ambiguous keys shared by several accounts",
+            group_thousands(rep.dedupe.ambiguous_keys)
+        ));
+        if rep.dedupe.accounts_without_keys > 0 {
+            s.push_str(&format!(
+                " ({} accounts had no other key and were left out)",
+                group_thousands(rep.dedupe.accounts_without_keys)
+            ));
+        }
+        s.push_str(".\n");
+    }
     if rep.dedupe.rows_merged > 0 {
         s.push_str(&format!(
             "Merged {} duplicate rows into their accounts",
@@ -215,11 +261,35 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         }
         s.push_str(".\n");
     }
-    let pops: Vec<String> = populations
+    if let Some(l) = &rep.limits {
+        if l.accounts_reassigned > 0 {
+            s.push_str(&format!(
+                "{} accounts were in more than {} population{} (the server's limit) and were kept in their first declared one{}.\n",
+                group_thousands(l.accounts_reassigned),
+                l.max_populations_per_row,
+                if l.max_populations_per_row == 1 { "" } else { "s" },
+                if l.max_populations_per_row == 1 { "" } else { "s" },
+            ));
+        }
+        if l.other_left_out > 0 {
+            s.push_str(&format!(
+                "Left out {} accounts in none of your populations: fewer than the {} needed to form the {OTHER_POPULATION} population.\n",
+                group_thousands(l.other_left_out),
+                group_thousands(l.min_population_size)
+            ));
+        }
+    }
+    let mut pops: Vec<String> = populations
         .iter()
         .zip(&rep.population_sizes)
         .map(|(p, n)| format!("{p} {}", group_thousands(*n)))
         .collect();
+    if rep.other_accounts > 0 {
+        pops.push(format!(
+            "{OTHER_POPULATION} {}",
+            group_thousands(rep.other_accounts)
+        ));
+    }
     s.push_str(&format!(
         "{} accounts; populations: {}.\n",
         group_thousands(accounts as u64),

@@ -199,6 +199,12 @@ impl BoundPopulations {
         let mut names: Vec<String> = Vec::new();
         let mut rules = Vec::new();
         for p in populations {
+            if p.name == cleanroom_core::wire::OTHER_POPULATION {
+                return Err(Error::Config(format!(
+                    "population name {:?} is reserved: the server gives it to the accounts in none of your populations",
+                    p.name
+                )));
+            }
             if names.iter().any(|n| n.eq_ignore_ascii_case(&p.name)) {
                 return Err(Error::Config(format!(
                     "population {:?} is defined twice",
@@ -321,6 +327,8 @@ mod tests {
         assert_eq!(b.mask(&row(" CUSTOMER ")), 0b011);
         assert_eq!(b.mask(&row("Prospect")), 0b101);
         assert_eq!(b.mask(&CsvRow::new::<&str>(3, &[])), 0b101);
+        let reserved = [Population::parse("(other)=*").unwrap()];
+        assert!(BoundPopulations::bind(&reserved, &table).is_err());
         let missing = [Population::parse("x=Stage=1").unwrap()];
         let err = BoundPopulations::bind(&missing, &table)
             .unwrap_err()

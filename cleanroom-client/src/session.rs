@@ -122,6 +122,10 @@ struct Run {
 
 /// Runs one side of a session to completion and returns the results.
 ///
+/// The input is first fitted to the server's limits (`GET /v1/limits`, see
+/// [`PreparedInput::fit_limits`]) unless it already fits; call that yourself
+/// beforehand to show what it changed.
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), cleanroom_client::Error> {
 /// use cleanroom_client::{Client, ClientConfig, InputOptions, SessionOptions, StateDir};
@@ -152,6 +156,23 @@ pub async fn run_session(
     }
     if opts.chunk_records == 0 {
         return Err(Error::Config("chunk size must be positive".into()));
+    }
+    // Before any session is created or joined: an upload the server would
+    // refuse at commit must not cost the pair a session of its budget.
+    let limits = retry(|| client.limits()).await?;
+    let fitted;
+    let input = if input.fits(&limits) {
+        input
+    } else {
+        let mut copy = input.clone();
+        copy.fit_limits(&limits)?;
+        fitted = copy;
+        &fitted
+    };
+    if input.accounts.is_empty() {
+        return Err(Error::Input(
+            "no account is left to upload within the server's population rules".into(),
+        ));
     }
     let run = attach(client, input, opts).await?;
     let sid = run.session.id.clone();
