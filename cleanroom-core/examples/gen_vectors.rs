@@ -1,4 +1,4 @@
-//! Regenerates the blinding section of `protocol-spec/test-vectors.json`.
+//! Regenerates the blinding and noise sections of `protocol-spec/test-vectors.json`.
 //!
 //! `cargo run -p cleanroom-core --example gen_vectors`
 //!
@@ -8,8 +8,11 @@
 use std::path::PathBuf;
 
 use cleanroom_core::blind::BlindedPoint;
+use cleanroom_core::disclosure::{INTERVAL_LEVEL, noisy_overlap, sensitivity};
 use cleanroom_core::hash_to_group::hash_to_group;
-use cleanroom_core::protocol::{HASH_TO_GROUP_DST, TOKEN_DST, protocol_version};
+use cleanroom_core::noise::{Mechanism, NoiseSeed, NoiseStream};
+use cleanroom_core::overlap::{Cell, Overlap, SideOverlap};
+use cleanroom_core::protocol::{HASH_TO_GROUP_DST, NOISE_DST, TOKEN_DST, protocol_version};
 use cleanroom_core::{AccountKey, KeyType, MatchToken, SessionSecret};
 use curve25519_dalek::scalar::Scalar;
 use serde_json::{Value, json};
@@ -63,10 +66,118 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "protocol": protocol_version(),
         "hash_to_group_dst": HASH_TO_GROUP_DST,
         "token_dst": TOKEN_DST,
+        "noise_dst": NOISE_DST,
         "normalization": existing.get("normalization").cloned().unwrap_or(json!([])),
         "blinding": blinding,
+        "noise": noise_vectors(),
     });
     std::fs::write(&path, serde_json::to_string_pretty(&out)? + "\n")?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// A seed anyone can re-derive: SHA-512 of a label, first 32 bytes.
+fn seed(label: &str) -> NoiseSeed {
+    let wide: [u8; 64] = Sha512::digest(label.as_bytes()).into();
+    let mut b = [0u8; 32];
+    b.copy_from_slice(&wide[..32]);
+    NoiseSeed::from_bytes(b)
+}
+
+fn noise_vectors() -> serde_json::Value {
+    let mut uniform = Vec::new();
+    for (i, n) in [1u64, 2, 7, 1000, 11_000_000, (1 << 63) + 5]
+        .into_iter()
+        .enumerate()
+    {
+        let s = seed(&format!("cleanroom-v2 noise vector uniform {i}"));
+        let mut st = NoiseStream::new(&s);
+        let values: Vec<String> = (0..8).map(|_| st.uniform_below(n).to_string()).collect();
+        uniform
+            .push(json!({"seed": hex::encode(s.as_bytes()), "n": n.to_string(), "values": values}));
+    }
+    let mut laplace = Vec::new();
+    for (i, (eps, k, p)) in [
+        (1_000_000u64, 3u64, 1u64),
+        (500_000, 3, 1),
+        (2_000_000, 3, 2),
+        (50_000, 3, 1),
+        (1_234_567, 10, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = seed(&format!("cleanroom-v2 noise vector laplace {i}"));
+        let m = Mechanism {
+            epsilon_micro: eps,
+            sensitivity: sensitivity(k, p),
+        };
+        let (rs, rt) = m.ratio();
+        let mut st = NoiseStream::new(&s);
+        let draws: Vec<i64> = (0..32).map(|_| m.sample(&mut st)).collect();
+        laplace.push(json!({
+            "seed": hex::encode(s.as_bytes()),
+            "epsilon_micro": eps,
+            "max_keys_per_row": k,
+            "max_populations_per_row": p,
+            "sensitivity": m.sensitivity,
+            "s": rs,
+            "t": rt,
+            "draws": draws,
+            "half_width_95": m.half_width(INTERVAL_LEVEL),
+            "difference_half_width_95": m.difference_half_width(INTERVAL_LEVEL),
+        }));
+    }
+    // A whole release: an exact overlap in, the post-processed noisy figures out.
+    let side = |totals: Vec<u64>, matched: Vec<u64>| SideOverlap {
+        totals,
+        matched,
+        matched_rows: vec![],
+    };
+    let o = Overlap {
+        vendor: side(vec![8484, 6945, 3483], vec![2511, 2072, 3]),
+        partner: side(vec![8554, 60], vec![2561, 0]),
+        cells: vec![
+            vec![(1058, 1060), (0, 0)],
+            vec![(913, 920), (2, 3)],
+            vec![(3, 2), (0, 0)],
+        ]
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .map(|(v, p)| Cell {
+                    vendor_accounts: v,
+                    partner_accounts: p,
+                })
+                .collect()
+        })
+        .collect(),
+    };
+    let s = seed("cleanroom-v2 noise vector release 0");
+    let m = Mechanism {
+        epsilon_micro: 1_000_000,
+        sensitivity: sensitivity(3, 1),
+    };
+    let n = noisy_overlap(&o, &m, &s);
+    let pairs = |v: &[(u64, u64)]| v.iter().map(|&(a, b)| json!([a, b])).collect::<Vec<_>>();
+    let release = json!({
+        "seed": hex::encode(s.as_bytes()),
+        "epsilon_micro": m.epsilon_micro,
+        "sensitivity": m.sensitivity,
+        "exact": {
+            "vendor": o.vendor.totals.iter().zip(&o.vendor.matched).map(|(t, m)| json!([t, m])).collect::<Vec<_>>(),
+            "partner": o.partner.totals.iter().zip(&o.partner.matched).map(|(t, m)| json!([t, m])).collect::<Vec<_>>(),
+            "cells": o.cells.iter().map(|l| l.iter().map(|c| json!([c.vendor_accounts, c.partner_accounts])).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        },
+        "noisy": {
+            "vendor": pairs(&n.vendor),
+            "partner": pairs(&n.partner),
+            "cells": n.cells.iter().map(|l| pairs(l)).collect::<Vec<_>>(),
+        },
+    });
+    json!({
+        "uniform_below": uniform,
+        "discrete_laplace": laplace,
+        "release": [release],
+    })
 }

@@ -87,3 +87,86 @@ fn normalization_section_is_well_formed() {
         );
     }
 }
+
+#[test]
+fn noise_vectors() {
+    use cleanroom_core::disclosure::{INTERVAL_LEVEL, noisy_overlap, sensitivity};
+    use cleanroom_core::noise::{Mechanism, NoiseSeed, NoiseStream};
+    use cleanroom_core::overlap::{Cell, Overlap, SideOverlap};
+
+    let v = vectors();
+    assert_eq!(field(&v, "noise_dst"), cleanroom_core::protocol::NOISE_DST);
+    let noise = &v["noise"];
+    let seed = |c: &Value| NoiseSeed::from_bytes(bytes32(c, "seed"));
+    let n = |c: &Value, name: &str| c[name].as_u64().expect("a number");
+    for c in noise["uniform_below"].as_array().expect("cases") {
+        let mut st = NoiseStream::new(&seed(c));
+        let bound: u64 = field(c, "n").parse().expect("decimal");
+        for want in c["values"].as_array().expect("values") {
+            let want: u64 = want.as_str().expect("decimal").parse().expect("decimal");
+            assert_eq!(st.uniform_below(bound), want);
+        }
+    }
+    for c in noise["discrete_laplace"].as_array().expect("cases") {
+        let m = Mechanism {
+            epsilon_micro: n(c, "epsilon_micro"),
+            sensitivity: sensitivity(n(c, "max_keys_per_row"), n(c, "max_populations_per_row")),
+        };
+        assert_eq!(m.sensitivity, n(c, "sensitivity"));
+        assert_eq!(m.ratio(), (n(c, "s"), n(c, "t")));
+        let mut st = NoiseStream::new(&seed(c));
+        for want in c["draws"].as_array().expect("draws") {
+            assert_eq!(m.sample(&mut st), want.as_i64().expect("integer"));
+        }
+        assert_eq!(m.half_width(INTERVAL_LEVEL), n(c, "half_width_95"));
+        assert_eq!(
+            m.difference_half_width(INTERVAL_LEVEL),
+            n(c, "difference_half_width_95")
+        );
+    }
+    let pairs = |v: &Value| -> Vec<(u64, u64)> {
+        v.as_array()
+            .expect("pairs")
+            .iter()
+            .map(|p| (p[0].as_u64().expect("n"), p[1].as_u64().expect("n")))
+            .collect()
+    };
+    for c in noise["release"].as_array().expect("cases") {
+        let exact = &c["exact"];
+        let side = |v: &Value| {
+            let p = pairs(v);
+            SideOverlap {
+                totals: p.iter().map(|x| x.0).collect(),
+                matched: p.iter().map(|x| x.1).collect(),
+                matched_rows: vec![],
+            }
+        };
+        let cells = |v: &Value| -> Vec<Vec<(u64, u64)>> {
+            v.as_array().expect("rows").iter().map(pairs).collect()
+        };
+        let o = Overlap {
+            vendor: side(&exact["vendor"]),
+            partner: side(&exact["partner"]),
+            cells: cells(&exact["cells"])
+                .into_iter()
+                .map(|l| {
+                    l.into_iter()
+                        .map(|(v, p)| Cell {
+                            vendor_accounts: v,
+                            partner_accounts: p,
+                        })
+                        .collect()
+                })
+                .collect(),
+        };
+        let m = Mechanism {
+            epsilon_micro: n(c, "epsilon_micro"),
+            sensitivity: n(c, "sensitivity"),
+        };
+        let got = noisy_overlap(&o, &m, &seed(c));
+        let want = &c["noisy"];
+        assert_eq!(got.vendor, pairs(&want["vendor"]));
+        assert_eq!(got.partner, pairs(&want["partner"]));
+        assert_eq!(got.cells, cells(&want["cells"]));
+    }
+}
