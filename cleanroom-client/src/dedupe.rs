@@ -363,6 +363,19 @@ mod tests {
             proptest::prop_assert_eq!(account_of.len(), rows.len());
             proptest::prop_assert!(acc.windows(2).all(|w| w[0].lines[0] < w[1].lines[0]));
             proptest::prop_assert_eq!(stats.rows_merged as usize, rows.len() - acc.len());
+            // After leaving ambiguous keys out, no key is on two accounts.
+            // (Rows without keys never reach dedupe from `prepare`.)
+            let keyed: Vec<Account> = acc.iter().filter(|a| !a.keys.is_empty()).cloned().collect();
+            let (mut unique, mut stats2) = (keyed.clone(), stats);
+            drop_ambiguous(&mut unique, &mut stats2);
+            let mut owner = std::collections::HashMap::new();
+            for (a, account) in unique.iter().enumerate() {
+                proptest::prop_assert!(!account.keys.is_empty());
+                for k in &account.keys {
+                    proptest::prop_assert!(owner.insert(k.clone(), a).is_none());
+                }
+            }
+            proptest::prop_assert_eq!(unique.len() as u64 + stats2.accounts_without_keys, keyed.len() as u64);
             for a in &rows {
                 for b in &rows {
                     let shared_strong = a.keys.iter().any(|k| k.kind().is_strong() && b.keys.contains(k));

@@ -108,6 +108,12 @@ pub struct Truth {
 /// The plaintext overlap a correct session must report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ExpectedOverlap {
+    /// Vendor population names as the results list them: the declared ones,
+    /// then [`OTHER_POPULATION`](cleanroom_core::wire::OTHER_POPULATION) if
+    /// accounts in none of them were uploaded.
+    pub vendor_populations: Vec<String>,
+    /// Partner population names, likewise.
+    pub partner_populations: Vec<String>,
     /// `cells[v][p]`: vendor accounts of `v` matching partner accounts of `p`
     /// (equal to the partner count, as every match is one-to-one here).
     pub cells: Vec<Vec<u64>>,
@@ -122,33 +128,73 @@ pub struct ExpectedOverlap {
 }
 
 impl Truth {
-    /// Computes the expected matrix and white space in plaintext.
+    /// Computes the expected matrix and white space in plaintext, under the
+    /// server's default limits: one population per account, and any number
+    /// of accounts in no population form "(other)".
     pub fn expected(&self) -> ExpectedOverlap {
-        let (nv, np) = (
-            self.vendor_populations.len(),
-            self.partner_populations.len(),
-        );
-        let idx = |names: &[String], pops: &[String]| -> Vec<usize> {
-            pops.iter()
-                .filter_map(|p| names.iter().position(|n| n == p))
-                .collect()
+        self.expected_with(1, 1)
+    }
+
+    /// Computes the expected matrix and white space in plaintext, for a
+    /// server with these limits, following the client's rules
+    /// ([`PreparedInput::fit_limits`](crate::prepare::PreparedInput::fit_limits)):
+    /// an account keeps its first `max_populations_per_row` populations, and
+    /// accounts in none form "(other)" when there are at least
+    /// `min_population_size` of them, else they are left out.
+    pub fn expected_with(
+        &self,
+        max_populations_per_row: u64,
+        min_population_size: u64,
+    ) -> ExpectedOverlap {
+        let max = usize::try_from(max_populations_per_row.max(1)).unwrap_or(usize::MAX);
+        // Population indices of each entity's account on one side; `None`
+        // when the side does not have it or leaves it out.
+        let side = |names: &[String], pops: fn(&TruthEntity) -> &Option<Vec<String>>| {
+            let mut idx: Vec<Option<Vec<usize>>> = self
+                .entities
+                .iter()
+                .map(|e| {
+                    pops(e).as_ref().map(|p| {
+                        let mut i: Vec<usize> = p
+                            .iter()
+                            .filter_map(|p| names.iter().position(|n| n == p))
+                            .collect();
+                        i.sort_unstable();
+                        i.truncate(max);
+                        i
+                    })
+                })
+                .collect();
+            let other = idx.iter().flatten().filter(|i| i.is_empty()).count() as u64;
+            let mut names = names.to_vec();
+            if other > 0 && other >= min_population_size {
+                for i in idx.iter_mut().flatten().filter(|i| i.is_empty()) {
+                    i.push(names.len());
+                }
+                names.push(cleanroom_core::wire::OTHER_POPULATION.to_owned());
+            } else {
+                for i in idx
+                    .iter_mut()
+                    .filter(|i| i.as_ref().is_some_and(Vec::is_empty))
+                {
+                    *i = None;
+                }
+            }
+            (names, idx)
         };
+        let (vnames, vidx) = side(&self.vendor_populations, |e| &e.vendor);
+        let (pnames, pidx) = side(&self.partner_populations, |e| &e.partner);
+        let (nv, np) = (vnames.len(), pnames.len());
         let mut e = ExpectedOverlap {
+            vendor_populations: vnames,
+            partner_populations: pnames,
             cells: vec![vec![0; np]; nv],
             vendor_totals: vec![0; nv],
             vendor_matched: vec![0; nv],
             partner_totals: vec![0; np],
             partner_matched: vec![0; np],
         };
-        for ent in &self.entities {
-            let v = ent
-                .vendor
-                .as_ref()
-                .map(|p| idx(&self.vendor_populations, p));
-            let p = ent
-                .partner
-                .as_ref()
-                .map(|p| idx(&self.partner_populations, p));
+        for (v, p) in vidx.iter().zip(&pidx) {
             let shared = v.is_some() && p.is_some();
             for &i in v.iter().flatten() {
                 e.vendor_totals[i] += 1;
@@ -158,7 +204,7 @@ impl Truth {
                 e.partner_totals[j] += 1;
                 e.partner_matched[j] += shared as u64;
             }
-            if let (Some(v), Some(p)) = (&v, &p) {
+            if let (Some(v), Some(p)) = (v, p) {
                 for &i in v {
                     for &j in p {
                         e.cells[i][j] += 1;
@@ -865,13 +911,51 @@ mod tests {
                 };
                 let expected = g.truth.entities.iter().filter(in_side).count();
                 assert_eq!(p.accounts.len(), expected, "{format:?} side {side}");
-                let exp = g.truth.expected();
-                let totals = if side == 0 {
-                    &exp.vendor_totals
-                } else {
-                    &exp.partner_totals
+                let totals = |e: ExpectedOverlap| {
+                    if side == 0 {
+                        e.vendor_totals
+                    } else {
+                        e.partner_totals
+                    }
                 };
-                assert_eq!(&p.report.population_sizes, totals, "{format:?} side {side}");
+                let n = p.populations.len();
+                // Before fitting to a server: every population an account is in.
+                let all = totals(g.truth.expected_with(64, 1));
+                assert_eq!(
+                    p.report.population_sizes,
+                    all[..n],
+                    "{format:?} side {side}"
+                );
+                assert_eq!(
+                    p.report.other_accounts,
+                    all.get(n).copied().unwrap_or(0),
+                    "{format:?} side {side}"
+                );
+                // Fitted to the default one population per account.
+                let mut p = p;
+                let e = cleanroom_core::api::Epsilon(1_000_000);
+                p.fit_limits(&cleanroom_core::api::Limits {
+                    protocol_version: String::new(),
+                    min_population_size: 1,
+                    min_cell_size: 1,
+                    max_populations_per_row: 1,
+                    max_keys_per_row: 3,
+                    sessions_per_day: 10,
+                    epsilon_min: e,
+                    epsilon_max: e,
+                    epsilon_default: e,
+                    epsilon_budget: e,
+                    epsilon_window_days: 30,
+                })
+                .unwrap();
+                let one = totals(g.truth.expected());
+                assert_eq!(
+                    p.report.population_sizes,
+                    one[..n],
+                    "{format:?} side {side}"
+                );
+                assert_eq!(p.report.other_accounts, one.get(n).copied().unwrap_or(0));
+                assert!(p.accounts.iter().all(|a| a.populations.count_ones() <= 1));
                 let junk = if side == 0 {
                     g.truth.vendor_junk_rows
                 } else {

@@ -315,3 +315,79 @@ pub fn write_rejects(path: &Path, rejects: &[Reject]) -> Result<()> {
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A noisy result as the server sends it: the vendor hides its white
+    /// space (so its totals too) and the partner has an "(other)" population.
+    fn noisy() -> SessionResults {
+        let approx =
+            |v: u64| serde_json::json!({"approx": {"value": v, "low": v - 33, "high": v + 33}});
+        serde_json::from_value(serde_json::json!({
+            "session_id": "s", "partnership_id": "p", "computed_at": "2026-11-29T10:00:00Z",
+            "my_role": "partner", "min_cell_size": 5,
+            "policy": {"records": "counts", "vendor_shares_white_space": false,
+                       "partner_shares_white_space": true, "name_matching": "when-domain-missing",
+                       "counts": {"mode": "noisy", "epsilon": 1.0}},
+            "disclosure": {"counts": {"mode": "noisy", "epsilon": 1.0}, "sensitivity": 11,
+                           "interval_half_width": 33, "max_populations_per_row": 1, "max_keys_per_row": 3},
+            "vendor": {"org": {"id": "v", "name": "Vendor"}, "populations": ["customers"],
+                       "figures": [{"total": null, "matched": null, "white_space": null}]},
+            "partner": {"org": {"id": "q", "name": "Partner"}, "populations": ["installed", "(other)"],
+                        "figures": [{"total": approx(2100), "matched": approx(1058), "white_space": approx(1042)},
+                                    {"total": approx(400), "matched": approx(40), "white_space": approx(360)}]},
+            "cells": [[{"vendor_accounts": approx(1058), "partner_accounts": approx(1060)},
+                       {"vendor_accounts": {"range": {"low": 0, "high": 4}}, "partner_accounts": {"range": {"low": 0, "high": 4}}}]]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn approx_counts_show_their_estimate_and_interval() {
+        let a = Count::Approx {
+            value: 1058,
+            low: 1025,
+            high: 1091,
+        };
+        assert_eq!(count_plain(&a), "1058 (1025-1091)");
+        assert_eq!(a.to_string(), "≈ 1,058");
+        let r = noisy();
+        assert_eq!(
+            counts_mode_line(&r),
+            "Noisy counts (ε 1, 95 % interval ± 33)"
+        );
+        let t = results_table(&r);
+        assert!(
+            t.starts_with("Noisy counts (ε 1, 95 % interval ± 33)"),
+            "{t}"
+        );
+        assert!(t.contains("≈ 1,058 / ≈ 1,060"), "{t}");
+        assert!(t.contains("installed (≈ 2,100)"), "{t}");
+        assert!(t.contains("customers (—)"), "{t}");
+        assert!(
+            t.contains("(other) (≈ 400)") && t.contains("(other) = accounts"),
+            "{t}"
+        );
+        let csv = String::from_utf8(results_csv(&r).unwrap()).unwrap();
+        assert!(
+            csv.contains("cell,customers,installed,1058 (1025-1091),1060 (1027-1093),,,"),
+            "{csv}"
+        );
+        assert!(csv.contains("vendor,customers,,,,,,"), "{csv}");
+        assert!(
+            csv.contains("partner,,(other),,,400 (367-433),40 (7-73),360 (327-393)"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn exact_results_say_so() {
+        let mut r = noisy();
+        r.disclosure.counts = CountsMode::Exact;
+        r.disclosure.interval_half_width = None;
+        assert_eq!(counts_mode_line(&r), "Exact counts");
+        assert!(results_table(&r).starts_with("Exact counts.\n"));
+    }
+}

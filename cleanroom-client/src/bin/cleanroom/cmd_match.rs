@@ -92,7 +92,14 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let path = a.input.clone();
     let p2 = progress.clone();
-    let input = tokio::task::spawn_blocking(move || prepare_file(&path, &opts, &p2)).await??;
+    let mut input = tokio::task::spawn_blocking(move || prepare_file(&path, &opts, &p2)).await??;
+    // Fitted here rather than inside the session run so that the summary can
+    // say what changed; a population too small fails before any session,
+    // after the summary that shows the sizes.
+    let fitted = match &client {
+        Some(c) => input.fit_limits(&c.limits().await?).map(drop),
+        None => Ok(()),
+    };
     if let Some(r) = &a.rejects {
         write_rejects(r, &input.report.rejects)?;
     }
@@ -105,6 +112,7 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
             eprintln!("Rejected values written to {}.", r.display());
         }
     }
+    fitted?;
     let (Some(client), Some(partnership)) = (client, partnership) else {
         return Ok(());
     };

@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand, ValueEnum};
 use cleanroom_client::Client;
 use cleanroom_core::api::{
-    InvitePartner, Partnership, PartnershipStatus, ProposePolicy, RecordSharing, Role,
-    SharingPolicy,
+    CountsMode, Epsilon, InvitePartner, PairBudget, Partnership, PartnershipStatus, ProposePolicy,
+    RecordSharing, Role, SharingPolicy,
 };
 use cleanroom_core::overlap::NameMatching;
 use comfy_table::Table;
@@ -117,10 +117,41 @@ pub struct PolicyArgs {
     /// When company-name matches count.
     #[arg(long, value_enum, default_value = "when-domain-missing")]
     name_matching: NamesArg,
+    /// Exact counts instead of noisy ones. Exact counts of inputs a side
+    /// chooses can be differenced across sessions and populations, so the
+    /// partner can learn about single accounts.
+    #[arg(long, conflicts_with = "epsilon")]
+    exact_counts: bool,
+    /// Noisy counts at this ε per session (smaller: more noise, more
+    /// privacy) [default: noisy at the server's default ε].
+    #[arg(long, value_name = "X", value_parser = parse_epsilon)]
+    epsilon: Option<Epsilon>,
 }
 
+fn parse_epsilon(s: &str) -> Result<Epsilon, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(Epsilon::from_f64)
+        .ok_or_else(|| format!("{s:?} is not a positive number like 1 or 0.5"))
+}
+
+/// Printed whenever someone chooses exact counts.
+const EXACT_WARNING: &str = "warning: exact counts of inputs a side chooses can be differenced across sessions and populations, so the partner can learn about single accounts";
+
 impl PolicyArgs {
+    fn counts(&self) -> Option<CountsMode> {
+        if self.exact_counts {
+            Some(CountsMode::Exact)
+        } else {
+            self.epsilon.map(|epsilon| CountsMode::Noisy { epsilon })
+        }
+    }
+
     fn policy(&self) -> SharingPolicy {
+        if self.exact_counts {
+            eprintln!("{EXACT_WARNING}");
+        }
         SharingPolicy {
             records: match self.records {
                 RecordsArg::Counts => RecordSharing::Counts,
@@ -133,6 +164,8 @@ impl PolicyArgs {
                 NamesArg::WhenDomainMissing => NameMatching::WhenDomainMissing,
                 NamesArg::Always => NameMatching::Always,
             },
+            // None lets the server choose: noisy at its default ε.
+            counts: self.counts(),
         }
     }
 }
@@ -167,9 +200,34 @@ pub async fn resolve(client: &Client, key: &str) -> anyhow::Result<Partnership> 
     })
 }
 
+/// `exact` or `noisy (ε 1 per session)`.
+fn counts_text(p: &SharingPolicy) -> String {
+    match p.counts_mode() {
+        CountsMode::Exact => "exact".to_owned(),
+        CountsMode::Noisy { epsilon } => format!("noisy (ε {epsilon} per session)"),
+    }
+}
+
+/// `privacy budget: 2 of 10 ε spent in 30 days; sessions today 1 of 10`.
+fn budget_text(b: &PairBudget) -> String {
+    let mut s = format!(
+        "privacy budget: {} of {} ε spent in {} days",
+        b.epsilon_spent, b.epsilon_budget, b.epsilon_window_days
+    );
+    if let Some(at) = &b.next_refresh_at {
+        s.push_str(&format!(" (the oldest spending stops counting at {at})"));
+    }
+    s.push_str(&format!(
+        "; sessions today {} of {}",
+        b.sessions_used, b.sessions_per_day
+    ));
+    s
+}
+
 fn policy_text(p: &SharingPolicy) -> String {
     format!(
-        "records: {}; vendor shares white space: {}; partner shares white space: {}; name matching: {}",
+        "counts: {}; records: {}; vendor shares white space: {}; partner shares white space: {}; name matching: {}",
+        counts_text(p),
         match p.records {
             RecordSharing::Counts => "counts",
             RecordSharing::OverlappingRecords => "overlapping-records",
@@ -225,6 +283,9 @@ fn show(p: &Partnership) {
             pp.proposed_by.as_str()
         );
     }
+    if let Some(b) = &p.budget {
+        println!("  budget:  {}", budget_text(b));
+    }
     if let Some(s) = &p.last_session {
         println!("  last session: {} ({:?}, {})", s.id, s.state, s.created_at);
     }
@@ -241,13 +302,23 @@ pub async fn run(cmd: PartnersCmd, ctx: &Ctx) -> anyhow::Result<()> {
             }
             let mut t = Table::new();
             t.load_style(UTF8_FULL_CONDENSED);
-            t.set_header(vec!["id", "partner", "your role", "status", "last session"]);
+            t.set_header(vec![
+                "id",
+                "partner",
+                "your role",
+                "status",
+                "counts",
+                "budget",
+                "last session",
+            ]);
             for p in &all {
                 t.add_row(vec![
                     p.id.clone(),
                     counterpart(p).name.clone(),
                     p.my_role.as_str().to_owned(),
                     status(p.status).to_owned(),
+                    counts_text(&p.policy),
+                    p.budget.as_ref().map(budget_text).unwrap_or_default(),
                     p.last_session
                         .as_ref()
                         .map(|s| format!("{:?} {}", s.state, s.created_at))
@@ -293,6 +364,9 @@ pub async fn run(cmd: PartnersCmd, ctx: &Ctx) -> anyhow::Result<()> {
                 return Err(usage(
                     "the pending proposal is your own; your partner has to agree to it",
                 ));
+            }
+            if pending.policy.counts_mode() == CountsMode::Exact {
+                eprintln!("{EXACT_WARNING}");
             }
             show(
                 &client

@@ -194,6 +194,22 @@ async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Prints `error: …` with its causes and picks the exit code.
 fn report(e: &anyhow::Error) -> u8 {
+    if let Some(
+        err @ cleanroom_client::Error::Api {
+            detail: Some(detail),
+            ..
+        },
+    ) = e.downcast_ref::<cleanroom_client::Error>()
+    {
+        // The server's detail already says which budget and when it refreshes.
+        if err.is_budget_exhausted() {
+            eprintln!("error: no new session now: {detail}");
+            eprintln!(
+                "  (budgets belong to the two organizations together; `cleanroom partners show` shows what is left)"
+            );
+            return exit::SESSION;
+        }
+    }
     eprintln!("error: {e}");
     for cause in e.chain().skip(1) {
         eprintln!("  caused by: {cause}");
