@@ -128,6 +128,23 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn counts_flags_are_checked_before_any_request() {
+    let d = tempfile::tempdir().unwrap();
+    let invite = |extra: &[&str]| {
+        let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
+        args.extend_from_slice(extra);
+        cleanroom(&args, d.path())
+    };
+    let o = invite(&["--exact-counts", "--epsilon", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for bad in ["0", "-1", "many", "NaN"] {
+        let o = invite(&["--epsilon", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stderr(&o).contains("positive number"), "{}", stderr(&o));
+    }
+}
+
+#[test]
 fn missing_file_is_a_local_error() {
     let d = tempfile::tempdir().unwrap();
     let o = cleanroom(

@@ -46,6 +46,104 @@ fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
 }
 
+/// Switches the partnership to noisy counts and runs a second session: the
+/// figures carry "≈" and their 95 % intervals admit the truth for most of
+/// them (coverage, not exactness).
+async fn noisy_session(vendor: &Org<'_>, partner: &Org<'_>, d: &Path, truth: &Truth) {
+    let out = ok(&run(
+        vendor,
+        d,
+        &[
+            "partners",
+            "policy",
+            "propose",
+            "Partner Co",
+            "--records",
+            "overlapping-records",
+            "--vendor-shares-white-space",
+            "--partner-shares-white-space",
+            "--epsilon",
+            "1",
+        ],
+    )
+    .await);
+    assert!(
+        out.contains("pending: counts: noisy (ε 1 per session)"),
+        "{out}"
+    );
+    let out = ok(&run(partner, d, &["partners", "policy", "agree", "Vendor Co"]).await);
+    assert!(
+        out.contains("policy:  counts: noisy (ε 1 per session)"),
+        "{out}"
+    );
+    // The exact session spent no ε; one session of the day is gone.
+    assert!(
+        out.contains("privacy budget: 0 of 10 ε spent in 30 days")
+            && out.contains("sessions today 1 of 10"),
+        "{out}"
+    );
+
+    let vc = cmd(
+        vendor,
+        d,
+        &["match", "--partner", "Partner Co", "--input", "v.csv"],
+    );
+    let pc = cmd(
+        partner,
+        d,
+        &["match", "--partner", "Vendor Co", "--input", "p.csv"],
+    );
+    let both = |mut c: Command| tokio::task::spawn_blocking(move || c.output().unwrap());
+    let (vo, po) = tokio::join!(both(vc), both(pc));
+    let vtable = ok(&vo.unwrap());
+    ok(&po.unwrap());
+    assert!(
+        vtable.starts_with("Noisy counts (ε 1, 95 % interval ± "),
+        "{vtable}"
+    );
+    assert!(vtable.contains("≈ "), "{vtable}");
+
+    let json = ok(&run(vendor, d, &["results", "--partner", "Partner Co", "--json"]).await);
+    let r: SessionResults = serde_json::from_str(&json).unwrap();
+    let e = truth.expected();
+    let mut figures: Vec<(Count, u64)> = Vec::new();
+    for (v, line) in r.cells.iter().enumerate() {
+        for (p, c) in line.iter().enumerate() {
+            figures.push((c.vendor_accounts, e.cells[v][p]));
+            figures.push((c.partner_accounts, e.cells[v][p]));
+        }
+    }
+    for (side, totals, matched) in [
+        (&r.vendor, &e.vendor_totals, &e.vendor_matched),
+        (&r.partner, &e.partner_totals, &e.partner_matched),
+    ] {
+        for (i, f) in side.figures.iter().enumerate() {
+            figures.push((f.total.expect("shared"), totals[i]));
+            figures.push((f.matched.expect("shared"), matched[i]));
+            figures.push((f.white_space.expect("shared"), totals[i] - matched[i]));
+        }
+    }
+    assert!(
+        figures
+            .iter()
+            .all(|(c, _)| matches!(c, Count::Approx { .. })),
+        "{figures:?}"
+    );
+    let admitted = figures.iter().filter(|(c, t)| c.admits(*t)).count();
+    // 95 % intervals: nearly all should hold; 80 % leaves room for chance.
+    assert!(
+        admitted * 5 >= figures.len() * 4,
+        "{admitted} of {} intervals admit the truth: {figures:?}",
+        figures.len()
+    );
+    let out = ok(&run(vendor, d, &["partners", "show", "Partner Co"]).await);
+    assert!(
+        out.contains("privacy budget: 1 of 10 ε spent in 30 days")
+            && out.contains("sessions today 2 of 10"),
+        "{out}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn match_results_overlaps_via_the_binary() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -90,10 +188,13 @@ async fn match_results_overlaps_via_the_binary() {
             "overlapping-records",
             "--vendor-shares-white-space",
             "--partner-shares-white-space",
+            // Compared with the truth below, so exact.
+            "--exact-counts",
         ],
     )
     .await);
     assert!(out.contains("invited"), "{out}");
+    assert!(out.contains("counts: exact"), "{out}");
     let out = ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
     assert!(out.contains("active"), "{out}");
     ok(&run(
@@ -187,8 +288,18 @@ async fn match_results_overlaps_via_the_binary() {
     assert!(ptable.contains("Vendor Co \\ Partner Co"), "{ptable}");
     assert!(ptable.contains("white space"), "{ptable}");
 
+    assert!(ptable.starts_with("Exact counts."), "{ptable}");
+
     let r: SessionResults = serde_json::from_str(&vjson).unwrap();
+    // One population per account on this server, and accounts in none of
+    // them as "(other)".
     let e = truth.expected();
+    assert_eq!(r.vendor.populations, e.vendor_populations);
+    assert_eq!(r.partner.populations, e.partner_populations);
+    assert_eq!(
+        r.partner.populations.last().map(String::as_str),
+        Some(cleanroom_core::wire::OTHER_POPULATION)
+    );
     for (v, line) in r.cells.iter().enumerate() {
         for (p, c) in line.iter().enumerate() {
             assert_eq!(
@@ -204,7 +315,7 @@ async fn match_results_overlaps_via_the_binary() {
         }
     }
     for (i, f) in r.partner.figures.iter().enumerate() {
-        assert_eq!(f.total, e.partner_totals[i]);
+        assert_eq!(f.total, Some(Count::Exact(e.partner_totals[i])));
         assert_eq!(
             f.white_space,
             Some(Count::Exact(e.partner_totals[i] - e.partner_matched[i]))
@@ -259,6 +370,9 @@ async fn match_results_overlaps_via_the_binary() {
 
     let out = ok(&run(&vendor, d, &["sessions", "--partner", "Partner Co"]).await);
     assert!(out.contains("Completed"), "{out}");
+
+    noisy_session(&vendor, &partner, d, &truth).await;
+
     let out = ok(&run(&vendor, d, &["audit", "--partner", "Partner Co"]).await);
     assert!(out.contains("results"), "{out}");
 
@@ -276,5 +390,79 @@ async fn match_results_overlaps_via_the_binary() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stderr).starts_with("error: not authorized"));
+    server.shutdown().await;
+}
+
+/// A used-up budget stops `match` at once (no retrying a 429 that refreshes
+/// in hours), with the server's detail naming the refresh time, and exit 6.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn used_up_session_budget_is_a_readable_error() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let db = format!("sqlite://{}", d.join("server.db").display());
+    let (_, vtoken) = cleanroom_server::bootstrap::create_org(&db, "Vendor Co")
+        .await
+        .unwrap();
+    let (_, ptoken) = cleanroom_server::bootstrap::create_org(&db, "Partner Co")
+        .await
+        .unwrap();
+    let mut config = cleanroom_server::Config::for_tests(&db);
+    config.guardrails.min_population_size = 1;
+    config.guardrails.min_cell_size = 1;
+    config.guardrails.sessions_per_day = 1;
+    let server = cleanroom_server::spawn(config).await.unwrap();
+    let url = server.base_url();
+    let state = d.join("state");
+    let vendor = Org {
+        url: &url,
+        token: &vtoken,
+        state: &state,
+    };
+    let partner = Org {
+        url: &url,
+        token: &ptoken,
+        state: &state,
+    };
+    let out = ok(&run(
+        &vendor,
+        d,
+        &["partners", "invite", "Partner Co", "--role", "vendor"],
+    )
+    .await);
+    // No counts flag: the server's default, noisy.
+    assert!(out.contains("counts: noisy (ε 1 per session)"), "{out}");
+    ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
+    std::fs::write(
+        d.join("v.csv"),
+        "Account Name,Website\nAcme,acme.com\nBeta,beta.io\n",
+    )
+    .unwrap();
+    // The one session of the day, cancelled: it still counts.
+    let api = cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(
+        url.clone(),
+        vtoken.clone(),
+    ))
+    .unwrap();
+    let pid = api.list_partnerships().await.unwrap()[0].id.clone();
+    let s = api.create_session(&pid).await.unwrap();
+    api.cancel_session(&s.id).await.unwrap();
+
+    let started = std::time::Instant::now();
+    let o = run(
+        &vendor,
+        d,
+        &["match", "--partner", "Partner Co", "--input", "v.csv"],
+    )
+    .await;
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("error: no new session now:") && err.contains("refreshes at"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let out = ok(&run(&vendor, d, &["partners", "show", "Partner Co"]).await);
+    assert!(out.contains("sessions today 1 of 1"), "{out}");
     server.shutdown().await;
 }

@@ -124,7 +124,12 @@ pub struct PolicyArgs {
     exact_counts: bool,
     /// Noisy counts at this ε per session (smaller: more noise, more
     /// privacy) [default: noisy at the server's default ε].
-    #[arg(long, value_name = "X", value_parser = parse_epsilon)]
+    #[arg(
+        long,
+        value_name = "X",
+        value_parser = parse_epsilon,
+        allow_negative_numbers = true
+    )]
     epsilon: Option<Epsilon>,
 }
 
@@ -133,6 +138,8 @@ fn parse_epsilon(s: &str) -> Result<Epsilon, String> {
         .parse::<f64>()
         .ok()
         .and_then(Epsilon::from_f64)
+        // `from_f64` admits 0 (a budget can be spent down to it); a policy cannot.
+        .filter(|e| e.0 > 0)
         .ok_or_else(|| format!("{s:?} is not a positive number like 1 or 0.5"))
 }
 
