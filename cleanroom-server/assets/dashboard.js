@@ -21,13 +21,15 @@
   }
 
   /**
-   * A disclosed Count: {"exact": n} or {"range": {"low": l, "high": h}}.
-   * Same text as the Rust Display: "1,234", "< 5", "20–24"; null means the
-   * owner does not share the figure.
+   * A disclosed Count: {"exact": n}, {"range": {"low": l, "high": h}} or a
+   * noisy estimate {"approx": {"value": v, "low": l, "high": h}}.
+   * Same text as the Rust Display: "1,234", "< 5", "20–24", "≈ 1,058"; null
+   * means the owner does not share the figure.
    */
   function fmtCount(c) {
     if (c === null || c === undefined) return 'not shared';
     if (typeof c.exact === 'number') return fmtInt(c.exact);
+    if (c.approx) return '≈ ' + fmtInt(c.approx.value);
     if (c.range) {
       if (c.range.low === 0) return '< ' + fmtInt(c.range.high + 1);
       return fmtInt(c.range.low) + '–' + fmtInt(c.range.high);
@@ -35,12 +37,77 @@
     return '?';
   }
 
+  /** A population total: hidden ones (null) read "—", as in the CLI. */
+  function fmtTotal(c) {
+    return c === null || c === undefined ? '—' : fmtCount(c);
+  }
+
+  /** The hover text of a figure: a noisy estimate's 95 % interval. */
+  function countTitle(c) {
+    if (c && c.approx) {
+      return '95 % interval: ' + fmtInt(c.approx.low) + '–' + fmtInt(c.approx.high);
+    }
+    if (c === null || c === undefined) return 'Not shared with you';
+    return '';
+  }
+
+  /** A table cell or span showing a figure, its interval on hover. */
+  function countEl(tag, className, c, fmt) {
+    const props = { className: className, text: (fmt || fmtCount)(c) };
+    const title = countTitle(c);
+    if (title) props.attrs = { title: title };
+    return el(tag, props);
+  }
+
   /** A single number standing for a Count, for colour and plotting. */
   function countValue(c) {
     if (!c) return null;
     if (typeof c.exact === 'number') return c.exact;
+    if (c.approx) return c.approx.value;
     if (c.range) return (c.range.low + c.range.high) / 2;
     return null;
+  }
+
+  /** The low and high ends a figure is drawn as a band between, if any. */
+  function countBand(c) {
+    if (!c) return null;
+    if (c.approx) return c.approx;
+    if (c.range) return c.range;
+    return null;
+  }
+
+  /** ε as written in policies: 1, 0.5. */
+  function fmtEpsilon(e) {
+    return 'ε ' + String(e);
+  }
+
+  /** "Exact counts" or "Noisy counts (ε 1 per session)" for a policy. */
+  function countsText(policy) {
+    // A policy stored before noisy counts existed has no mode and is exact.
+    const c = policy.counts;
+    if (c && c.mode === 'noisy') return 'Noisy counts (' + fmtEpsilon(c.epsilon) + ' per session)';
+    return 'Exact counts';
+  }
+
+  /** How a result's counts were released, with the interval's half-width. */
+  function disclosureText(results) {
+    const d = results.disclosure;
+    if (!d || !d.counts || d.counts.mode !== 'noisy') return 'Exact counts.';
+    let text = 'Noisy counts (' + fmtEpsilon(d.counts.epsilon);
+    if (typeof d.interval_half_width === 'number') text += ', 95 % interval ± ' + fmtInt(d.interval_half_width);
+    return text + '): “≈ n” is an estimate; hover over it for its interval.';
+  }
+
+  /** The pair's budgets, one line each. */
+  function budgetLines(b) {
+    const lines = [
+      'Privacy: ' + String(b.epsilon_spent) + ' of ' + String(b.epsilon_budget) + ' ε spent in the last ' +
+        fmtInt(b.epsilon_window_days) + ' days',
+      'Sessions: ' + fmtInt(b.sessions_used) + ' of ' + fmtInt(b.sessions_per_day) + ' in the last 24 hours',
+    ];
+    if (b.next_refresh_at) lines.push('Some ε returns ' + fmtTime(b.next_refresh_at));
+    lines.push('Shared by all partnerships between your two organizations.');
+    return lines;
   }
 
   function isExact(c) {
@@ -241,6 +308,7 @@
 
   function policyLines(policy, myRole) {
     const lines = [];
+    lines.push(countsText(policy));
     lines.push(policy.records === 'overlapping-records' ? 'Overlapping records shared' : 'Counts only');
     const mine = myRole === 'vendor' ? policy.vendor_shares_white_space : policy.partner_shares_white_space;
     const theirs = myRole === 'vendor' ? policy.partner_shares_white_space : policy.vendor_shares_white_space;
@@ -330,7 +398,9 @@
   function heatLevel(c, max) {
     const v = countValue(c);
     if (v === null || max <= 0) return 0;
-    if (!isExact(c)) return 'low';
+    // Ranges are counts below the minimum cell size; estimates are coloured
+    // by their value like exact counts.
+    if (c.range) return 'low';
     if (v === 0) return 0;
     return Math.max(1, Math.ceil((5 * v) / max));
   }
@@ -352,13 +422,14 @@
       'Each cell shows your matching accounts, then theirs.';
     $('matrix-meta').textContent =
       'Session ' + shortId(results.session_id) + ', computed ' + fmtTime(results.computed_at) +
-      '. Counts below ' + fmtInt(results.min_cell_size) + ' are shown as “< ' + fmtInt(results.min_cell_size) + '”.';
+      '. Counts below ' + fmtInt(results.min_cell_size) + ' are shown as “< ' + fmtInt(results.min_cell_size) + '”. ' +
+      disclosureText(results);
 
     let max = 0;
     o.mine.populations.forEach(function (_, i) {
       o.theirs.populations.forEach(function (_, j) {
         const c = o.cell(i, j).mine;
-        if (isExact(c)) max = Math.max(max, c.exact);
+        if (!countBand(c) || c.approx) max = Math.max(max, countValue(c) || 0);
       });
     });
 
@@ -388,32 +459,33 @@
               'aria-label':
                 'Your ' + myName + ' × their ' + theirName + ': ' + mineText + ' of your accounts, ' +
                 theirsText + ' of ' + o.theirs.org.name + '’s accounts',
-              title: mineText + ' of yours · ' + theirsText + ' of theirs',
+              title: [mineText + ' of yours', countTitle(c.mine), theirsText + ' of theirs', countTitle(c.theirs)]
+                .filter(function (t) { return t; }).join(' · '),
             },
             dataset: { vendorPop: c.v, partnerPop: c.p, vendorAccounts: vendorText, partnerAccounts: partnerText },
           },
           [
-            el('span', { className: 'count mine ' + myRole + '-count', text: mineText }),
-            el('span', { className: 'count theirs ' + theirRole + '-count', text: theirsText }),
+            countEl('span', 'count mine ' + myRole + '-count', c.mine),
+            countEl('span', 'count theirs ' + theirRole + '-count', c.theirs),
           ],
         );
         row.appendChild(td);
       });
       const f = o.mine.figures[i];
-      row.appendChild(el('td', { className: 'marginal num', text: fmtInt(f.total) }));
-      row.appendChild(el('td', { className: 'marginal num', text: fmtCount(f.matched) }));
-      row.appendChild(el('td', { className: 'marginal num white-space', text: fmtCount(f.white_space) }));
+      row.appendChild(countEl('td', 'marginal num', f.total, fmtTotal));
+      row.appendChild(countEl('td', 'marginal num', f.matched));
+      row.appendChild(countEl('td', 'marginal num white-space', f.white_space));
       tbody.appendChild(row);
     });
 
     const footRows = [
-      ['Their total', function (f) { return fmtInt(f.total); }],
-      ['Matched', function (f) { return fmtCount(f.matched); }],
-      ['White space', function (f) { return fmtCount(f.white_space); }],
+      ['Their total', function (f) { return f.total; }, fmtTotal],
+      ['Matched', function (f) { return f.matched; }, fmtCount],
+      ['White space', function (f) { return f.white_space; }, fmtCount],
     ];
-    for (const [name, fmt] of footRows) {
+    for (const [name, pick, fmt] of footRows) {
       const row = el('tr', {}, [el('th', { attrs: { scope: 'row' }, text: name })]);
-      for (const f of o.theirs.figures) row.appendChild(el('td', { className: 'marginal num', text: fmt(f) }));
+      for (const f of o.theirs.figures) row.appendChild(countEl('td', 'marginal num', pick(f), fmt));
       row.appendChild(el('td', { attrs: { colspan: 3 } }));
       tfoot.appendChild(row);
     }
@@ -460,7 +532,7 @@
     let max = 0;
     for (const s of series) for (const name of lines) {
       const c = s.figures.get(name);
-      if (c && c.range) max = Math.max(max, c.range.high);
+      if (countBand(c)) max = Math.max(max, countBand(c).high);
       else if (c) max = Math.max(max, countValue(c));
     }
     const step = niceStep(max);
@@ -516,10 +588,12 @@
         root.appendChild(svg('path', { d: d, class: 'series series-' + k }));
       }
       for (const p of pts) {
-        if (p.c.range) {
-          // A coarsened figure: draw its band, not a false point.
+        const band = countBand(p.c);
+        if (band) {
+          // A coarsened figure or a noisy estimate: draw its band (the
+          // estimate's 95 % interval), not only a point.
           root.appendChild(svg('line', {
-            x1: x(p.i), x2: x(p.i), y1: y(p.c.range.low), y2: y(p.c.range.high), class: 'band series-' + k,
+            x1: x(p.i), x2: x(p.i), y1: y(band.low), y2: y(band.high), class: 'band series-' + k,
           }));
         }
         const dot = svg('circle', {
@@ -527,7 +601,9 @@
           class: 'point series-' + k + (isExact(p.c) ? '' : ' point-range'),
         });
         const tip = svg('title');
-        tip.textContent = name + ': ' + fmtCount(p.c) + ' matched (' + fmtTime(series[p.i].computedAt) + ')';
+        const interval = countTitle(p.c);
+        tip.textContent = name + ': ' + fmtCount(p.c) + ' matched' + (interval ? ', ' + interval : '') +
+          ' (' + fmtTime(series[p.i].computedAt) + ')';
         dot.appendChild(tip);
         root.appendChild(dot);
       }
@@ -696,6 +772,9 @@
     if (p.pending_policy) {
       const who = p.pending_policy.proposed_by === p.my_role ? 'You' : other.name;
       addTerm('Pending change', [who + ' proposed: ' + policyLines(p.pending_policy.policy, p.my_role).join('; ')]);
+    }
+    if (p.budget) {
+      addTerm('Budget', budgetLines(p.budget).map(function (l) { return el('div', { text: l }); }));
     }
     addTerm('Since', [fmtTime(p.created_at)]);
     setStatus('');

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use cleanroom_core::SessionSecret;
 use cleanroom_core::api::{
-    CreatedToken, Partnership, RecordSharing, Session, SessionResults, SessionState, SharingPolicy,
+    CountsMode, CreatedToken, Partnership, RecordSharing, Session, SessionResults, SessionState,
+    SharingPolicy,
 };
 use cleanroom_server::{Config, RunningServer, bootstrap, spawn};
 use common::*;
@@ -107,6 +108,9 @@ async fn fixture() -> Fixture {
         records: RecordSharing::OverlappingRecords,
         vendor_shares_white_space: true,
         partner_shares_white_space: false,
+        // The page is checked figure by figure against the API, "< k"
+        // suppression included: exact counts make those checks exact.
+        counts: Some(CountsMode::Exact),
         ..SharingPolicy::default()
     };
     let partnership = v.partner_up(&p, PARTNER, policy).await;
@@ -762,13 +766,40 @@ async fn dashboard_in_headless_chromium() {
         .iter()
         .map(|f| {
             vec![
-                cleanroom_core::disclosure::group_thousands(f.total),
+                f.total.expect("own figures").to_string(),
                 f.matched.expect("own figures").to_string(),
                 f.white_space.expect("own figures").to_string(),
             ]
         })
         .collect();
     assert_eq!(marginals, json!(want));
+    // The partner does not share its white space: its totals are hidden too.
+    let their_totals = b
+        .js(
+            "return Array.from(document.querySelectorAll('#matrix tfoot tr:first-child td.marginal')).map(td => td.innerText)",
+        )
+        .await;
+    assert!(results.partner.figures.iter().all(|f| f.total.is_none()));
+    assert_eq!(their_totals, json!(["—", "—"]));
+
+    // The counts mode, on the results and in the policy, and the pair's budget.
+    let meta = b
+        .js("return document.getElementById('matrix-meta').innerText")
+        .await;
+    assert!(
+        meta.as_str().unwrap_or("").ends_with("Exact counts."),
+        "{meta}"
+    );
+    let summary = b
+        .js("return document.getElementById('summary').innerText")
+        .await;
+    let summary = summary.as_str().unwrap_or("");
+    assert!(summary.contains("Exact counts"), "{summary}");
+    assert!(
+        summary.contains("Privacy: 0 of 10 ε spent in the last 30 days")
+            && summary.contains("Sessions: 2 of 10 in the last 24 hours"),
+        "{summary}"
+    );
 
     // The trend has one point per completed session and line, and the
     // audit log and the CSV download (overlapping-records policy) are there.
