@@ -5,7 +5,7 @@
 pub mod bench;
 
 use cleanroom_client::generate::ExpectedOverlap;
-use cleanroom_core::api::{Role, SessionResults};
+use cleanroom_core::api::{CountsMode, Role, SessionResults};
 use cleanroom_core::disclosure::Count;
 
 /// Installs the process-wide rustls provider the server's TLS may need; the
@@ -112,18 +112,49 @@ fn index_of(names: &[String], name: &str) -> usize {
         .unwrap_or_else(|| panic!("population {name} missing from {names:?}"))
 }
 
+/// How many noisy figures of a result fell inside their 95 % interval.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Noisy figures whose interval admits the true value.
+    pub inside: u64,
+    /// Noisy figures checked.
+    pub total: u64,
+}
+
+impl Coverage {
+    /// The share inside.
+    pub fn rate(&self) -> f64 {
+        self.inside as f64 / self.total.max(1) as f64
+    }
+}
+
 /// Checks every cell and every population figure of `r` against the
-/// plaintext expectation: exactly when `min_cell_size <= 1`, else that each
-/// disclosed count admits the true value (and that exact ones are exact).
+/// plaintext expectation. Exact counts: exactly when `min_cell_size <= 1`,
+/// else that each disclosed count admits the true value. Noisy counts: every
+/// figure is an estimate with an interval, and the returned [`Coverage`] says
+/// how many intervals admit the truth (about 95 % of them should).
 pub fn check_results(
     r: &SessionResults,
     truth_vendor_pops: &[String],
     truth_partner_pops: &[String],
     e: &ExpectedOverlap,
-) {
-    let exact = r.min_cell_size <= 1;
+) -> Coverage {
+    let noisy = matches!(r.disclosure.counts, CountsMode::Noisy { .. });
+    let exact = r.min_cell_size <= 1 && !noisy;
+    let coverage = std::cell::Cell::new(Coverage::default());
     let check = |what: &str, c: &Count, n: u64| {
-        if exact {
+        if noisy {
+            let mut cov = coverage.get();
+            match c {
+                Count::Approx { .. } => {
+                    cov.total += 1;
+                    cov.inside += u64::from(c.admits(n));
+                }
+                Count::Range { .. } => {}
+                Count::Exact(_) => panic!("{what}: an exact count in noisy mode"),
+            }
+            coverage.set(cov);
+        } else if exact {
             assert_eq!(*c, Count::Exact(n), "{what} (viewer {:?})", r.my_role);
         } else {
             assert!(
@@ -175,8 +206,15 @@ pub fn check_results(
         for (i, name) in side.populations.iter().enumerate() {
             let t = index_of(names, name);
             let fig = &side.figures[i];
-            assert_eq!(fig.total, totals[t], "{role:?} {name} total");
             if shared {
+                let total = fig
+                    .total
+                    .unwrap_or_else(|| panic!("{role:?} {name} total hidden"));
+                if noisy {
+                    check(&format!("{role:?} {name} total"), &total, totals[t]);
+                } else {
+                    assert_eq!(total, Count::Exact(totals[t]), "{role:?} {name} total");
+                }
                 let m = fig
                     .matched
                     .unwrap_or_else(|| panic!("{role:?} {name} matched hidden"));
@@ -191,12 +229,13 @@ pub fn check_results(
                 );
             } else {
                 assert!(
-                    fig.matched.is_none() && fig.white_space.is_none(),
+                    fig.total.is_none() && fig.matched.is_none() && fig.white_space.is_none(),
                     "{role:?} {name} must be hidden"
                 );
             }
         }
     }
+    coverage.get()
 }
 
 /// Whether any disclosed cell of `r` is a range (suppressed).
@@ -296,5 +335,16 @@ pub fn open_policy() -> cleanroom_core::api::SharingPolicy {
         vendor_shares_white_space: true,
         partner_shares_white_space: true,
         name_matching: Default::default(),
+        counts: Some(CountsMode::Exact),
+    }
+}
+
+/// [`open_policy`] with noisy counts at `epsilon`.
+pub fn noisy_policy(epsilon: f64) -> cleanroom_core::api::SharingPolicy {
+    cleanroom_core::api::SharingPolicy {
+        counts: Some(CountsMode::Noisy {
+            epsilon: cleanroom_core::api::Epsilon::from_f64(epsilon).expect("a valid epsilon"),
+        }),
+        ..open_policy()
     }
 }

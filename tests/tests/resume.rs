@@ -93,14 +93,14 @@ async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
     let e = g.truth.expected();
     check_results(
         &v.results,
-        &g.truth.vendor_populations,
-        &g.truth.partner_populations,
+        &e.vendor_populations,
+        &e.partner_populations,
         &e,
     );
     check_results(
         &p.results,
-        &g.truth.vendor_populations,
-        &g.truth.partner_populations,
+        &e.vendor_populations,
+        &e.partner_populations,
         &e,
     );
     assert!(
