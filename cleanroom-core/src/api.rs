@@ -206,7 +206,7 @@ impl Epsilon {
     /// against the server's positive minimum).
     pub fn from_f64(e: f64) -> Option<Epsilon> {
         let micro = (e * crate::noise::EPSILON_SCALE as f64).round();
-        (e.is_finite() && micro >= 0.0 && micro < 1e15).then_some(Epsilon(micro as u64))
+        (e.is_finite() && (0.0..1e15).contains(&micro)).then_some(Epsilon(micro as u64))
     }
 
     /// As a decimal.
