@@ -255,3 +255,62 @@ async fn guardrails_population_size_and_budget() {
     assert_eq!(problem["code"], "session-budget-exhausted");
     server.shutdown().await;
 }
+
+/// ε outside the deployment's bounds is refused when a policy is proposed and,
+/// after an operator narrowed the bounds, when a session would be created;
+/// `GET /v1/limits` tells clients the bounds beforehand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epsilon_bounds_and_limits() {
+    let db = TestDb::sqlite();
+    let (_, vt) = bootstrap::create_org(db.url(), "V").await.unwrap();
+    let (_, pt) = bootstrap::create_org(db.url(), "P").await.unwrap();
+    let server = spawn(Config::for_tests(db.url())).await.unwrap();
+    let v = Api::new(&server.base_url(), &vt);
+    let p = Api::new(&server.base_url(), &pt);
+    let limits: cleanroom_core::api::Limits = v.ok(Method::GET, "/v1/limits", None).await;
+    assert_eq!(limits.max_populations_per_row, 1);
+    assert_eq!(limits.epsilon_default.as_f64(), 1.0);
+    assert_eq!(
+        limits.protocol_version,
+        cleanroom_core::protocol::protocol_version()
+    );
+    let (st, problem) = v
+        .send(
+            Method::POST,
+            "/v1/partnerships",
+            Some(serde_json::json!({
+                "org": "P", "my_role": "vendor",
+                "policy": {"counts": {"mode": "noisy", "epsilon": 5.0}},
+            })),
+        )
+        .await;
+    assert_eq!(st, 422, "{problem}");
+    assert_eq!(problem["code"], "epsilon-out-of-range");
+    // No counts mode named: noisy at the default ε.
+    let ps = v.partner_up_default(&p, "P").await;
+    assert_eq!(
+        ps.policy.counts,
+        Some(CountsMode::Noisy {
+            epsilon: limits.epsilon_default
+        })
+    );
+    server.shutdown().await;
+
+    // The operator narrows the bounds below the agreed ε.
+    let mut config = Config::for_tests(db.url());
+    config.guardrails.epsilon_max = cleanroom_core::api::Epsilon(500_000);
+    config.guardrails.epsilon_default = cleanroom_core::api::Epsilon(500_000);
+    let server = spawn(config).await.unwrap();
+    let v = Api::new(&server.base_url(), &vt);
+    let (st, problem) = v
+        .send(
+            Method::POST,
+            &format!("/v1/partnerships/{}/sessions", ps.id),
+            None,
+        )
+        .await;
+    assert_eq!(st, 422, "{problem}");
+    assert_eq!(problem["code"], "epsilon-out-of-range");
+    assert!(problem["detail"].as_str().unwrap().contains("new policy"));
+    server.shutdown().await;
+}

@@ -10,6 +10,7 @@ use cleanroom_core::api::{
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::config::Guardrails;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::routes::{audit, member_partnership, partnership_view};
@@ -22,18 +23,26 @@ fn complete_policy(state: &AppState, mut policy: SharingPolicy) -> Result<Sharin
     let mode = *policy.counts.get_or_insert(CountsMode::Noisy {
         epsilon: g.epsilon_default,
     });
-    if let CountsMode::Noisy { epsilon } = mode {
-        if epsilon < g.epsilon_min || epsilon > g.epsilon_max {
-            return Err(ApiError::invalid(
+    check_epsilon(g, mode, "")?;
+    Ok(policy)
+}
+
+/// A noisy policy's ε must lie within the deployment's bounds (which an
+/// operator may narrow after a partnership agreed on its policy: `hint`
+/// then says what to do).
+pub(crate) fn check_epsilon(g: &Guardrails, mode: CountsMode, hint: &str) -> Result<(), ApiError> {
+    match mode {
+        CountsMode::Noisy { epsilon } if epsilon < g.epsilon_min || epsilon > g.epsilon_max => {
+            Err(ApiError::invalid(
                 "epsilon-out-of-range",
                 format!(
-                    "epsilon must be between {} and {} on this server",
+                    "epsilon {epsilon} is outside the {} to {} this server allows{hint}",
                     g.epsilon_min, g.epsilon_max
                 ),
-            ));
+            ))
         }
+        _ => Ok(()),
     }
-    Ok(policy)
 }
 
 /// `POST /v1/partnerships`: invite an organization by name.

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cleanroom_core::api::{
-    ChunkReceipt, CommitBlinded, CommitTokens, CountsMode, Epsilon, Scope, Session, SessionState,
+    ChunkReceipt, CommitBlinded, CommitTokens, Epsilon, Scope, Session, SessionState,
 };
 use cleanroom_core::noise::NoiseSeed;
 use cleanroom_core::protocol::protocol_version;
@@ -27,6 +27,7 @@ use crate::auth::Caller;
 use crate::compute;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::routes::partnerships::check_epsilon;
 use crate::routes::{audit, member_partnership, member_session, octet_stream, session_view};
 use crate::store::{ChunkCheck, ChunkKind, NewSession, Store, StoreError, StoreResult};
 
@@ -39,17 +40,11 @@ pub async fn create(
     caller.require(Scope::Upload)?;
     let (p, role) = member_partnership(&state, &caller, &id).await?;
     let g = &state.config.guardrails;
-    if let CountsMode::Noisy { epsilon } = p.policy.counts_mode() {
-        if epsilon < g.epsilon_min || epsilon > g.epsilon_max {
-            return Err(ApiError::invalid(
-                "epsilon-out-of-range",
-                format!(
-                    "the partnership's policy asks for epsilon {epsilon}; this server allows {} to {}: agree on a new policy",
-                    g.epsilon_min, g.epsilon_max
-                ),
-            ));
-        }
-    }
+    check_epsilon(
+        g,
+        p.policy.counts_mode(),
+        ": agree on a new policy for the partnership",
+    )?;
     let s = state
         .store
         .create_session(&NewSession {

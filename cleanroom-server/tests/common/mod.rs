@@ -385,6 +385,25 @@ impl Api {
             .await
     }
 
+    /// Like [`Api::partner_up`], with the invitation naming no counts mode
+    /// (the server's default applies).
+    pub async fn partner_up_default(&self, partner: &Api, partner_org: &str) -> Partnership {
+        let p: Partnership = self
+            .ok(
+                reqwest::Method::POST,
+                "/v1/partnerships",
+                Some(serde_json::json!({"org": partner_org, "my_role": "vendor"})),
+            )
+            .await;
+        partner
+            .ok::<Partnership>(
+                reqwest::Method::POST,
+                &format!("/v1/partnerships/{}/accept", p.id),
+                None,
+            )
+            .await
+    }
+
     /// Uploads blinded records in chunks of `per_chunk` records and commits.
     pub async fn upload_blinded(
         &self,
