@@ -45,6 +45,9 @@ pub enum ApiError {
     /// Malformed request.
     #[error("{0}")]
     BadRequest(String),
+    /// A body in a media type the endpoint does not take.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A budget of the pair of organizations is used up.
     #[error("{detail}")]
     Budget {
@@ -87,6 +90,9 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
+            }
             ApiError::Budget { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -177,6 +183,8 @@ fn problem_with(
     let mut resp = (status, body).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 

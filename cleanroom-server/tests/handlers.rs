@@ -567,7 +567,7 @@ async fn bad_input_is_a_4xx_problem() {
         &format!("/v1/sessions/{s}/blinded/notanumber"),
         Some(&f.a_admin),
         Body::from(vec![0u8; 48]),
-        None,
+        Some("application/octet-stream"),
     )
     .await;
     assert!(st.is_client_error());
@@ -646,7 +646,7 @@ async fn bad_input_is_a_4xx_problem() {
         &format!("/v1/sessions/{s}/blinded/1"),
         Some(&f.a_admin),
         Body::from(record(&secret, 1, KeyType::Domain, "acme.com")),
-        None,
+        Some("application/octet-stream"),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -662,7 +662,7 @@ async fn bad_input_is_a_4xx_problem() {
         &format!("/v1/sessions/{s}/tokens/0"),
         Some(&f.a_admin),
         Body::from(vec![0u8; 15]),
-        None,
+        Some("application/octet-stream"),
     )
     .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
@@ -725,7 +725,7 @@ async fn policy_needs_both_sides_and_revoke_cancels() {
         &format!("/v1/sessions/{}/blinded/0", f.session),
         Some(&f.a_admin),
         Body::from(record(&secret, 1, KeyType::Domain, "a.com")),
-        None,
+        Some("application/octet-stream"),
     )
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -899,4 +899,78 @@ async fn long_polls_end_when_the_server_shuts_down() {
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     let resp = poll.await.unwrap().expect("the held poll is answered");
     assert_eq!(resp.status(), StatusCode::OK);
+}
+
+/// Chunk uploads take only `application/octet-stream` (415 otherwise) and a
+/// sequence number has one spelling (`+1` and `01` are not chunk 1).
+#[tokio::test]
+async fn chunk_media_type_and_seq_are_strict() {
+    let f = fixture().await;
+    let r = &f.router;
+    let s = &f.session;
+    let body = record(&SessionSecret::generate(), 1, KeyType::Domain, "acme.com");
+    for ct in [None, Some("application/json"), Some("text/plain")] {
+        let (st, ctype, v) = call(
+            r,
+            "PUT",
+            &format!("/v1/sessions/{s}/blinded/0"),
+            Some(&f.a_admin),
+            Body::from(body.clone()),
+            ct,
+        )
+        .await;
+        assert_problem(st, &ctype, &v, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert_eq!(v["code"], "unsupported-media-type");
+    }
+    for kind in ["blinded", "tokens"] {
+        for seq in ["+1", "01", "-1", "4294967296", "1e3", "%201"] {
+            let (st, ctype, v) = call(
+                r,
+                "PUT",
+                &format!("/v1/sessions/{s}/{kind}/{seq}"),
+                Some(&f.a_admin),
+                Body::from(body.clone()),
+                Some("application/octet-stream"),
+            )
+            .await;
+            assert_problem(st, &ctype, &v, StatusCode::BAD_REQUEST);
+            assert_eq!(v["code"], "bad-request", "{kind}/{seq}");
+        }
+    }
+    let (st, _, v) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{s}/blinded/0"),
+        Some(&f.a_admin),
+        Body::from(body),
+        Some("application/octet-stream; charset=binary"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+/// API answers, successes and problems alike, are never cached.
+#[tokio::test]
+async fn api_answers_are_not_cached() {
+    let f = fixture().await;
+    for (path, token) in [("/v1/me", Some(f.a_admin.as_str())), ("/v1/me", None)] {
+        let mut req = Request::builder().method("GET").uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let resp = f
+            .router
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("no-store"),
+            "{path} {}",
+            resp.status()
+        );
+    }
 }

@@ -12,6 +12,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use cleanroom_core::api::{self, PartyProgress, Role, SessionSummary, UploadState};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -71,7 +72,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sessions/{id}/results", get(results::results))
         .route("/sessions/{id}/overlaps", get(results::overlaps))
-        .route("/openapi.json", get(ops::openapi));
+        .route("/openapi.json", get(ops::openapi))
+        // API answers carry organization data: no cache (browser, proxy) may keep them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(ops::healthz))

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use cleanroom_core::api::{
     ChunkReceipt, CommitBlinded, CommitTokens, Epsilon, Scope, Session, SessionState,
@@ -332,14 +332,43 @@ impl ChunkCheck for BlindedCheck {
     }
 }
 
+/// Checks a chunk upload's media type (`application/octet-stream`, else 415)
+/// and parses its sequence number strictly: decimal digits without a sign or
+/// leading zeros, so one chunk has exactly one name.
+fn chunk_upload(headers: &HeaderMap, seq: &str) -> Result<u32, ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref() != Some("application/octet-stream") {
+        return Err(ApiError::UnsupportedMediaType(
+            "chunks are sent as application/octet-stream".into(),
+        ));
+    }
+    let canonical = !seq.is_empty()
+        && seq.bytes().all(|b| b.is_ascii_digit())
+        && (seq == "0" || !seq.starts_with('0'));
+    canonical
+        .then(|| seq.parse::<u32>().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "a chunk sequence number is a decimal number from 0 to 4294967295, without sign or leading zeros".into(),
+            )
+        })
+}
+
 /// `PUT /v1/sessions/{id}/blinded/{seq}`: N × 48-byte records; replaces the chunk until commit.
 pub async fn put_blinded(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, seq)): Path<(String, u32)>,
+    Path((id, seq)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ChunkReceipt>, ApiError> {
     caller.require(Scope::Upload)?;
+    let seq = chunk_upload(&headers, &seq)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if s.state != SessionState::AwaitingBlinded {
         return Err(ApiError::conflict(
@@ -534,10 +563,12 @@ pub async fn counterpart_points(
 pub async fn put_tokens(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, seq)): Path<(String, u32)>,
+    Path((id, seq)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ChunkReceipt>, ApiError> {
     caller.require(Scope::Upload)?;
+    let seq = chunk_upload(&headers, &seq)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if body.is_empty() {
         return Err(ApiError::invalid(
