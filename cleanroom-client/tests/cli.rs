@@ -42,6 +42,33 @@ fn non_utf8_file_is_refused_with_line_number_and_exit_3() {
     assert!(!err.contains("Soci") && !err.contains("panicked"), "{err}");
 }
 
+/// A stray double quote must not make the rest of the file one value
+/// (990 of 1,001 rows silently lost): the file is refused, naming the line.
+#[test]
+fn a_stray_quote_is_refused_with_its_line_and_exit_3() {
+    let d = tempfile::tempdir().unwrap();
+    let mut csv = String::from("Account Name,Website,Type\n");
+    for i in 0..1000 {
+        if i == 9 {
+            csv.push_str("\"Stray Co,stray.com,Customer\n");
+        } else {
+            csv.push_str(&format!("Company {i},c{i}.com,Customer\n"));
+        }
+    }
+    std::fs::write(d.path().join("q.csv"), csv).unwrap();
+    let o = cleanroom(
+        &["match", "--partner", "x", "--input", "q.csv", "--dry-run"],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("line 11") && err.contains("never closed"),
+        "{err}"
+    );
+    assert!(!err.contains("Stray") && !err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn missing_columns_are_named() {
     let d = tempfile::tempdir().unwrap();
