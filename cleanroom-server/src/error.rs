@@ -58,6 +58,9 @@ pub enum ApiError {
         /// Unix seconds when a session fits again; `None` if it never will.
         retry_at: Option<i64>,
     },
+    /// The database does not answer; the call may be retried.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable,
     /// Something failed on the server; details are logged, not returned.
     #[error("internal error")]
     Internal(String),
@@ -94,6 +97,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
             }
             ApiError::Budget { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -122,6 +126,10 @@ impl From<StoreError> for ApiError {
                 detail,
                 retry_at,
             },
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "database unavailable");
+                ApiError::Unavailable
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -224,6 +232,12 @@ impl IntoResponse for ApiError {
                 problem_response(status, code, detail, session_id)
             }
             ApiError::Budget { retry_at, .. } => budget_response(status, code, detail, retry_at),
+            ApiError::Unavailable => {
+                let mut resp = problem_response(status, code, detail, None);
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                resp
+            }
             _ => problem_response(status, code, detail, None),
         }
     }

@@ -16,7 +16,12 @@ pub async fn healthz() -> &'static str {
 
 /// Readiness: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    // A load balancer's probe wants an answer within a second, not the pool's
+    // acquire timeout.
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), state.store.ping()).await;
+    match ping.unwrap_or(Err(crate::store::StoreError::Database(
+        sqlx::Error::PoolTimedOut,
+    ))) {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "database ping failed");

@@ -62,6 +62,32 @@ pub enum StoreError {
     /// A stored value could not be decoded.
     #[error("corrupt stored value in column {0}")]
     Corrupt(&'static str),
+    /// The database could not be reached at start.
+    #[error("cannot reach the database at {target}: {reason}")]
+    Unreachable {
+        /// Host and port (or file), never credentials.
+        target: String,
+        /// What the driver said.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the database is down or unreachable (not a bad query): the
+    /// request may succeed later, so callers answer 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unreachable { .. }
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Io(_)
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::WorkerCrashed
+                )
+        )
+    }
 }
 
 impl StoreError {

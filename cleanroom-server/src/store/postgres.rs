@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::store::StoreResult as Res;
 
@@ -19,11 +21,19 @@ pub struct PgStore {
 impl PgStore {
     /// Connects to and migrates the database.
     pub async fn connect(url: &str) -> Res<Self> {
+        let opts = PgConnectOptions::from_str(url)?;
+        let target = format!("{}:{}", opts.get_host(), opts.get_port());
+        // A request waits at most this long for a connection: with the
+        // database down it gets a 503 soon rather than hanging.
         let pool = PgPoolOptions::new()
             .max_connections(10)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_with(opts)
+            .await
+            .map_err(|e| crate::store::StoreError::Unreachable {
+                target,
+                reason: e.to_string(),
+            })?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore { pool })
     }
