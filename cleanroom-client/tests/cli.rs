@@ -259,3 +259,38 @@ fn generate_is_deterministic() {
         assert_eq!(a, b, "{f}");
     }
 }
+
+/// `profile add` never overwrites silently, and an empty token (a failed
+/// `admin create-org` upstream of the pipe) says where to look.
+#[test]
+fn profile_add_refuses_to_overwrite_and_explains_an_empty_token() {
+    let d = tempfile::tempdir().unwrap();
+    let add = |extra: &[&str], token: &str| {
+        let mut args = vec![
+            "profile",
+            "add",
+            "acme",
+            "--url",
+            "http://127.0.0.1:9",
+            "--token-env",
+            "T",
+        ];
+        args.extend_from_slice(extra);
+        Command::new(env!("CARGO_BIN_EXE_cleanroom"))
+            .args(&args)
+            .env("CLEANROOM_PROFILES", d.path().join("profiles.toml"))
+            .env("T", token)
+            .output()
+            .expect("run cleanroom")
+    };
+    assert_eq!(add(&[], "cr_first").status.code(), Some(0));
+    let o = add(&[], "cr_second");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--replace"), "{}", stderr(&o));
+    let saved = std::fs::read_to_string(d.path().join("profiles.toml")).unwrap();
+    assert!(saved.contains("cr_first") && !saved.contains("cr_second"));
+    assert_eq!(add(&["--replace"], "cr_second").status.code(), Some(0));
+    let o = add(&["--replace"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("admin create-org"), "{}", stderr(&o));
+}

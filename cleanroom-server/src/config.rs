@@ -29,6 +29,39 @@ impl DatabaseUrl {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Where the database is, for people: the SQLite file, or PostgreSQL's
+    /// host, port and database without credentials.
+    pub fn describe(&self) -> String {
+        match self.sqlite_file() {
+            Some(path) => format!("SQLite file {}", path.display()),
+            None => {
+                let rest = self.0.split_once("://").map_or("", |r| r.1);
+                let rest = rest.split('?').next().unwrap_or("");
+                let host = rest.rsplit_once('@').map_or(rest, |r| r.1);
+                format!("PostgreSQL at {host}")
+            }
+        }
+    }
+
+    /// The SQLite file this URL names (absolute when the current directory
+    /// is known); `None` for PostgreSQL and in-memory databases.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        if crate::store::Backend::of(&self.0) != crate::store::Backend::Sqlite {
+            return None;
+        }
+        let path = self
+            .0
+            .strip_prefix("sqlite://")
+            .or_else(|| self.0.strip_prefix("sqlite:"))
+            .unwrap_or(&self.0);
+        let path = path.split('?').next().unwrap_or("");
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        let path = PathBuf::from(path);
+        Some(std::env::current_dir().map_or(path.clone(), |d| d.join(&path)))
+    }
 }
 
 impl std::fmt::Debug for DatabaseUrl {

@@ -21,7 +21,23 @@ async fn main() -> anyhow::Result<()> {
         fmt.init();
     }
     let config = cli.settings.resolve().context("configuration")?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Admin(_) = command {
+        // An admin command run from another directory must not quietly make
+        // a new, empty database there.
+        eprintln!("using the database: {}", config.database_url.describe());
+        if let Some(file) = config.database_url.sqlite_file() {
+            if !file.exists() {
+                anyhow::bail!(
+                    "there is no database at {}: admin commands do not create one. Run them in the \
+                     directory where the server runs (it creates ./cleanroom.db at its first start), \
+                     or name the database with --database-url",
+                    file.display()
+                );
+            }
+        }
+    }
+    match command {
         Command::Serve => {
             let server = spawn(config).await.context("starting the server")?;
             // A machine-readable line for supervisors and tests.
@@ -31,9 +47,16 @@ async fn main() -> anyhow::Result<()> {
             server.shutdown().await;
         }
         Command::Admin(AdminCommand::CreateOrg { name }) => {
-            let (id, token) = bootstrap::create_org(config.database_url.expose(), &name)
-                .await
-                .context("creating the organization")?;
+            let (id, token) = match bootstrap::create_org(config.database_url.expose(), &name).await
+            {
+                Err(cleanroom_server::error::ServerError::Store(
+                    cleanroom_server::store::StoreError::Conflict { .. },
+                )) => anyhow::bail!(
+                    "an organization named {name:?} exists already. For another admin token for it: \
+                     cleanroom-server admin create-token --org {name:?} --scope admin"
+                ),
+                other => other.context("creating the organization")?,
+            };
             println!("org-id: {id}");
             println!("admin-token: {token}");
         }

@@ -59,6 +59,8 @@ fn start(url: &str) -> (Child, String) {
 async fn kill_9_mid_session_loses_nothing() {
     let db = TestDb::sqlite();
     let url = db.url().to_owned();
+    // The database exists before the admin commands, as after a first start.
+    AnyStore::connect(&url).await.unwrap().close().await;
     let vt = admin_create_org(&url, "Vendor Inc");
     let pt = admin_create_org(&url, "Partner LLC");
 
@@ -114,4 +116,40 @@ async fn kill_9_mid_session_loses_nothing() {
     let store = AnyStore::connect(&url).await.unwrap();
     assert_eq!(store.chunk_row_counts().await.unwrap(), (0, 0));
     store.close().await;
+}
+
+/// Admin commands say which database they use, refuse to create an empty
+/// SQLite file where none is (a command run from another directory), and
+/// explain what to do when the organization exists already.
+#[tokio::test]
+async fn admin_commands_name_their_database_and_never_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["admin", "create-org", "Acme"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("using the database: SQLite file"), "{err}");
+    assert!(err.contains("there is no database at"), "{err}");
+    assert!(
+        !dir.path().join("cleanroom.db").exists(),
+        "no file was created"
+    );
+
+    let url = format!("sqlite://{}", dir.path().join("cleanroom.db").display());
+    AnyStore::connect(&url).await.unwrap().close().await;
+    assert!(run(&["admin", "create-org", "Acme"]).status.success());
+    let out = run(&["admin", "create-org", "Acme"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("exists already") && err.contains("admin create-token --org"),
+        "{err}"
+    );
 }

@@ -10,8 +10,9 @@ use crate::{Ctx, usage};
 
 #[derive(Subcommand)]
 pub enum ProfileCmd {
-    /// Add or replace a profile. The token is read from stdin (not echoed on
-    /// a terminal) or from the variable named by --token-env; never from argv.
+    /// Add a profile (or replace one, with --replace). The token is read from
+    /// stdin (not echoed on a terminal) or from the variable named by
+    /// --token-env; never from argv.
     Add {
         /// Profile name.
         name: String,
@@ -27,6 +28,9 @@ pub enum ProfileCmd {
         /// Make it the default profile.
         #[arg(long)]
         default: bool,
+        /// Replace a profile of the same name.
+        #[arg(long)]
+        replace: bool,
     },
     /// List profiles (tokens are not shown).
     List,
@@ -52,7 +56,14 @@ pub fn run(cmd: ProfileCmd, ctx: &Ctx) -> anyhow::Result<()> {
             token_env,
             ca_file,
             default,
+            replace,
         } => {
+            if let Some(old) = profiles.profiles.get(&name).filter(|_| !replace) {
+                return Err(usage(format!(
+                    "a profile {name:?} exists already (server {}); pass --replace to overwrite it, or choose another name",
+                    old.url
+                )));
+            }
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(usage(format!(
                     "--url must start with https:// or http://, got {url:?}"
@@ -65,7 +76,10 @@ pub fn run(cmd: ProfileCmd, ctx: &Ctx) -> anyhow::Result<()> {
             };
             let token = token.trim().to_owned();
             if token.is_empty() {
-                return Err(usage("the token is empty"));
+                return Err(usage(
+                    "the token is empty: nothing came on stdin or in the variable. If it was piped \
+                     from `cleanroom-server admin create-org`, that command failed: see its error above",
+                ));
             }
             let first = profiles.profiles.is_empty();
             profiles.profiles.insert(
