@@ -92,7 +92,7 @@ pub struct CreateToken {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
-    /// Token id (also the public prefix of the secret).
+    /// Public token id (`tok_…`), random and independent of the secret.
     pub id: String,
     /// Label given at creation.
     pub label: String,

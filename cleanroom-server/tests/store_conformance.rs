@@ -106,6 +106,8 @@ async fn conformance<S: Store>(s: &S) {
     };
     s.insert_token(&tok).await.unwrap();
     assert_eq!(s.token_by_id(&tok.id).await.unwrap().unwrap(), tok);
+    assert_eq!(s.token_by_hash(&[7; 32]).await.unwrap().unwrap(), tok);
+    assert!(s.token_by_hash(&[8; 32]).await.unwrap().is_none());
     assert_eq!(s.list_tokens("o1").await.unwrap().len(), 1);
     assert!(matches!(
         s.revoke_token("o2", &tok.id, now).await,

@@ -123,10 +123,12 @@ pub struct OrgRow {
     pub created_at: i64,
 }
 
-/// An API token; only the SHA-256 of the secret is stored.
+/// An API token; only the SHA-256 of the secret is stored. Ids are random
+/// and public (audit entries show them); tokens issued before v2 have the
+/// first 12 characters of their secret as id.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenRow {
-    /// Id, the public prefix of the secret.
+    /// Public id, independent of the secret.
     pub id: String,
     /// Owning organization.
     pub org_id: String,
@@ -371,6 +373,11 @@ pub trait Store: Send + Sync + 'static {
     fn insert_token(&self, token: &TokenRow) -> impl Future<Output = StoreResult<()>> + Send;
     /// By id.
     fn token_by_id(&self, id: &str) -> impl Future<Output = StoreResult<Option<TokenRow>>> + Send;
+    /// By the SHA-256 of its secret (how a presented token is found).
+    fn token_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> impl Future<Output = StoreResult<Option<TokenRow>>> + Send;
     /// An organization's unrevoked tokens.
     fn list_tokens(&self, org_id: &str) -> impl Future<Output = StoreResult<Vec<TokenRow>>> + Send;
     /// Revokes one of an organization's tokens; `NotFound` if it has no such live token.
@@ -585,6 +592,9 @@ impl Store for AnyStore {
     }
     async fn token_by_id(&self, id: &str) -> StoreResult<Option<TokenRow>> {
         dispatch!(self, s => s.token_by_id(id).await)
+    }
+    async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+        dispatch!(self, s => s.token_by_hash(hash).await)
     }
     async fn list_tokens(&self, org_id: &str) -> StoreResult<Vec<TokenRow>> {
         dispatch!(self, s => s.list_tokens(org_id).await)

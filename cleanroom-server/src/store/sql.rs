@@ -404,6 +404,18 @@ macro_rules! impl_sql_store {
                 .transpose()
             }
 
+            async fn token_by_hash(&self, hash: &[u8]) -> StoreResult<Option<TokenRow>> {
+                sqlx::query(
+                    "SELECT id, org_id, label, scope, secret_hash, created_at, expires_at, revoked_at \
+                     FROM api_tokens WHERE secret_hash = $1",
+                )
+                .bind(hash)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| token_row(&r))
+                .transpose()
+            }
+
             async fn list_tokens(&self, org_id: &str) -> StoreResult<Vec<TokenRow>> {
                 sqlx::query(
                     "SELECT id, org_id, label, scope, secret_hash, created_at, expires_at, revoked_at \
