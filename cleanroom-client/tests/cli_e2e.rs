@@ -375,6 +375,13 @@ async fn match_results_overlaps_via_the_binary() {
 
     let out = ok(&run(&vendor, d, &["audit", "--partner", "Partner Co"]).await);
     assert!(out.contains("results"), "{out}");
+    // Piped, the table fits 120 columns (the detail wraps) rather than ~330.
+    let widest = out.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 120, "audit lines up to {widest} wide:\n{out}");
+    assert!(
+        out.contains("records="),
+        "details are compact key=value: {out}"
+    );
 
     // A wrong token is an auth error: exit 5, the server's problem surfaced.
     let bad = Org {

@@ -204,20 +204,54 @@ pub async fn audit(a: AuditArgs, ctx: &Ctx) -> anyhow::Result<()> {
     }
     let mut t = Table::new();
     t.load_style(UTF8_FULL_CONDENSED);
+    // Wrap to the terminal (or $COLUMNS, or 120 when piped): the detail
+    // column alone can be hundreds of characters.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if !t.is_tty() {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(120);
+        t.set_width(width);
+    }
     t.set_header(vec!["at", "org", "action", "session", "detail"]);
     for e in entries {
         t.add_row(vec![
-            e.at,
+            e.at.replace('T', " ").trim_end_matches('Z').to_owned(),
             e.org,
             e.action,
-            e.session_id.unwrap_or_default(),
-            if e.detail.is_null() {
-                String::new()
-            } else {
-                e.detail.to_string()
-            },
+            // The first block of a session id tells sessions apart in a log;
+            // `sessions` and --json give whole ids.
+            e.session_id
+                .map(|s| s.chars().take(8).collect())
+                .unwrap_or_default(),
+            compact_detail(&e.detail),
         ]);
     }
     println!("{t}");
     Ok(())
+}
+
+/// `{"a":1,"b":{"c":"x"}}` as `a=1 b.c=x`: the same facts, a third of the width.
+fn compact_detail(v: &serde_json::Value) -> String {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => out.push(format!("{prefix}={s}")),
+            other => out.push(format!("{prefix}={other}")),
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out.join(" ")
 }
