@@ -180,6 +180,34 @@ pub struct Config {
     pub max_chunk_bytes: usize,
     /// Largest JSON body accepted (bytes).
     pub max_json_bytes: usize,
+    /// Connection limits against slow and idle clients.
+    pub connections: ConnectionLimits,
+}
+
+/// How long a client may take, and how many connections it may hold: a
+/// client that sends half a request line must not hold a connection forever.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Open connections at most; further ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time to receive a request's headers (also the idle time of a
+    /// keep-alive connection between requests).
+    pub header_read_timeout: std::time::Duration,
+    /// Time to receive a request's body (a 16 MiB chunk on a slow link fits).
+    pub body_read_timeout: std::time::Duration,
+    /// Time for a TLS handshake.
+    pub tls_handshake_timeout: std::time::Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: 1024,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            body_read_timeout: std::time::Duration::from_secs(120),
+            tls_handshake_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 impl Config {
@@ -200,6 +228,7 @@ impl Config {
             insecure_http: false,
             guardrails: Guardrails::default(),
             max_chunk_bytes: 16 * 1024 * 1024,
+            connections: ConnectionLimits::default(),
             max_json_bytes: 64 * 1024,
         }
     }
@@ -271,6 +300,15 @@ pub struct Settings {
     /// The ε budget's rolling window in days (default 30).
     #[arg(long, env = "CLEANROOM_EPSILON_WINDOW_DAYS", global = true)]
     pub epsilon_window_days: Option<u32>,
+    /// Open connections at most (default 1024).
+    #[arg(long, env = "CLEANROOM_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+    /// Seconds to receive a request's headers, and a keep-alive connection's idle time (default 10).
+    #[arg(long, env = "CLEANROOM_HEADER_READ_TIMEOUT", global = true)]
+    pub header_read_timeout: Option<u64>,
+    /// Seconds to receive a request's body (default 120).
+    #[arg(long, env = "CLEANROOM_BODY_READ_TIMEOUT", global = true)]
+    pub body_read_timeout: Option<u64>,
     /// Largest chunk body in bytes (default 16 MiB).
     #[arg(long, env = "CLEANROOM_MAX_CHUNK_BYTES", global = true)]
     pub max_chunk_bytes: Option<usize>,
@@ -340,6 +378,9 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     insecure_http: Option<bool>,
     max_chunk_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    header_read_timeout: Option<u64>,
+    body_read_timeout: Option<u64>,
     guardrails: Option<FileGuardrails>,
 }
 
@@ -442,6 +483,26 @@ impl Settings {
                 .or(file.max_chunk_bytes)
                 .unwrap_or(defaults.max_chunk_bytes),
             max_json_bytes: defaults.max_json_bytes,
+            connections: ConnectionLimits {
+                max_connections: self
+                    .max_connections
+                    .or(file.max_connections)
+                    .unwrap_or(defaults.connections.max_connections)
+                    .max(1),
+                header_read_timeout: self
+                    .header_read_timeout
+                    .or(file.header_read_timeout)
+                    .map_or(defaults.connections.header_read_timeout, |s| {
+                        std::time::Duration::from_secs(s.max(1))
+                    }),
+                body_read_timeout: self
+                    .body_read_timeout
+                    .or(file.body_read_timeout)
+                    .map_or(defaults.connections.body_read_timeout, |s| {
+                        std::time::Duration::from_secs(s.max(1))
+                    }),
+                tls_handshake_timeout: defaults.connections.tls_handshake_timeout,
+            },
         };
         config.guardrails.check()?;
         Ok(config)

@@ -143,7 +143,13 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel();
     let tls = acceptor.is_some();
-    let task = tokio::spawn(serve(listener, router, acceptor, stopped));
+    let task = tokio::spawn(serve(
+        listener,
+        router,
+        acceptor,
+        state.config.connections,
+        stopped,
+    ));
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
         addr,
@@ -154,15 +160,51 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// Whether the client sends anything within `timeout`. hyper's HTTP version
+/// detection waits for the first bytes with no deadline of its own, so a
+/// client that connects and stays silent would hold its slot forever.
+async fn first_bytes_arrive(stream: &tokio::net::TcpStream, timeout: std::time::Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(timeout, stream.peek(&mut byte)).await,
+        Ok(Ok(n)) if n > 0
+    )
+}
+
 async fn serve(
     listener: TcpListener,
     router: Router,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
+    limits: config::ConnectionLimits,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let graceful = GracefulShutdown::new();
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Slow and idle clients: headers (and the wait for the next request on a
+    // keep-alive connection) must arrive in time, else hyper closes it.
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_read_timeout))
+        .keep_alive_timeout(limits.header_read_timeout);
+    let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        limits.body_read_timeout,
+    ));
+    // At the cap, the loop stops accepting: new clients wait in the listen
+    // backlog instead of each costing a task and buffers.
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut stopped => break,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -178,13 +220,21 @@ async fn serve(
         let builder = builder.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
+        let handshake = limits.tls_handshake_timeout;
+        let idle = limits.header_read_timeout;
         tokio::spawn(async move {
+            let _permit = permit;
             let svc =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     router.clone().oneshot(req.map(Body::new))
                 });
             let result = match acceptor {
-                Some(acceptor) => match acceptor.accept(stream).await {
+                Some(acceptor) => match tokio::time::timeout(handshake, acceptor.accept(stream))
+                    .await
+                    .unwrap_or_else(|_| Err(std::io::Error::other("TLS handshake timed out")))
+                {
+                    // No first-byte wait here: rustls may already hold the
+                    // request, read with the handshake's last flight.
                     Ok(tls) => {
                         watcher
                             .watch(builder.serve_connection_with_upgrades(TokioIo::new(tls), svc))
@@ -196,6 +246,9 @@ async fn serve(
                     }
                 },
                 None => {
+                    if !first_bytes_arrive(&stream, idle).await {
+                        return;
+                    }
                     watcher
                         .watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), svc))
                         .await
