@@ -108,6 +108,8 @@ impl NoiseStream {
     /// Uniform in `0..n` (`n >= 1`): the next big-endian u64, rejected when it
     /// falls in the last, incomplete copy of `0..n`.
     pub fn uniform_below(&mut self, n: u64) -> u64 {
+        // invariant: every caller passes a denominator of at least 1 (ε and Δ
+        // are positive server settings, never peer input).
         assert!(n >= 1, "uniform_below(0)");
         // 2^64 mod n, computed without 128-bit arithmetic.
         let rem = (u64::MAX % n + 1) % n;
