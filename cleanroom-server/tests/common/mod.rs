@@ -362,38 +362,25 @@ impl Api {
         mut policy: SharingPolicy,
     ) -> Partnership {
         policy.counts.get_or_insert(CountsMode::Exact);
-        let p: Partnership = self
-            .ok(
-                reqwest::Method::POST,
-                "/v1/partnerships",
-                Some(
-                    serde_json::to_value(InvitePartner {
-                        org: partner_org.into(),
-                        my_role: Role::Vendor,
-                        policy,
-                    })
-                    .unwrap(),
-                ),
-            )
-            .await;
-        partner
-            .ok::<Partnership>(
-                reqwest::Method::POST,
-                &format!("/v1/partnerships/{}/accept", p.id),
-                None,
-            )
+        let invite = InvitePartner {
+            org: partner_org.into(),
+            my_role: Role::Vendor,
+            policy,
+        };
+        self.invite_accepted(partner, serde_json::to_value(invite).unwrap())
             .await
     }
 
     /// Like [`Api::partner_up`], with the invitation naming no counts mode
     /// (the server's default applies).
     pub async fn partner_up_default(&self, partner: &Api, partner_org: &str) -> Partnership {
+        let invite = serde_json::json!({"org": partner_org, "my_role": "vendor"});
+        self.invite_accepted(partner, invite).await
+    }
+
+    async fn invite_accepted(&self, partner: &Api, invite: serde_json::Value) -> Partnership {
         let p: Partnership = self
-            .ok(
-                reqwest::Method::POST,
-                "/v1/partnerships",
-                Some(serde_json::json!({"org": partner_org, "my_role": "vendor"})),
-            )
+            .ok(reqwest::Method::POST, "/v1/partnerships", Some(invite))
             .await;
         partner
             .ok::<Partnership>(
