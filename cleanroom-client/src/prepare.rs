@@ -406,6 +406,7 @@ mod tests {
             epsilon_default: e,
             epsilon_budget: e,
             epsilon_window_days: 30,
+            max_records_per_side: 10_000_000,
         }
     }
 

@@ -276,6 +276,8 @@ pub struct Limits {
     pub epsilon_budget: Epsilon,
     /// The rolling window of the ε budget, in days.
     pub epsilon_window_days: u32,
+    /// Records (keys) one side of a session may upload.
+    pub max_records_per_side: u64,
 }
 
 /// What a pair of organizations has left of its budgets.

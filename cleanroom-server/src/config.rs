@@ -95,6 +95,12 @@ pub struct Guardrails {
     pub epsilon_budget: Epsilon,
     /// The rolling window of the ε budget, in days.
     pub epsilon_window_days: u32,
+    /// Records (keys) one side of a session may upload; chunk sequence
+    /// numbers stay below it too.
+    pub max_records_per_side: u64,
+    /// Bytes of blinded records and tokens one organization may keep across
+    /// its open sessions.
+    pub max_bytes_per_org: u64,
 }
 
 impl Default for Guardrails {
@@ -110,6 +116,8 @@ impl Default for Guardrails {
             epsilon_default: eps(1_000_000),
             epsilon_budget: eps(10_000_000),
             epsilon_window_days: 30,
+            max_records_per_side: 10_000_000,
+            max_bytes_per_org: 2 << 30,
         }
     }
 }
@@ -133,6 +141,9 @@ impl Guardrails {
         if self.epsilon_window_days == 0 {
             return bad("epsilon_window_days must be at least 1");
         }
+        if self.max_records_per_side == 0 || self.max_bytes_per_org == 0 {
+            return bad("max_records_per_side and max_bytes_per_org must be positive");
+        }
         Ok(())
     }
 
@@ -150,6 +161,7 @@ impl Guardrails {
             epsilon_default: self.epsilon_default,
             epsilon_budget: self.epsilon_budget,
             epsilon_window_days: self.epsilon_window_days,
+            max_records_per_side: self.max_records_per_side,
         }
     }
 }
@@ -300,6 +312,12 @@ pub struct Settings {
     /// The ε budget's rolling window in days (default 30).
     #[arg(long, env = "CLEANROOM_EPSILON_WINDOW_DAYS", global = true)]
     pub epsilon_window_days: Option<u32>,
+    /// Records one side of a session may upload (default 10,000,000).
+    #[arg(long, env = "CLEANROOM_MAX_RECORDS_PER_SIDE", global = true)]
+    pub max_records_per_side: Option<u64>,
+    /// Bytes one organization may keep in open sessions (default 2 GiB).
+    #[arg(long, env = "CLEANROOM_MAX_BYTES_PER_ORG", global = true)]
+    pub max_bytes_per_org: Option<u64>,
     /// Open connections at most (default 1024).
     #[arg(long, env = "CLEANROOM_MAX_CONNECTIONS", global = true)]
     pub max_connections: Option<usize>,
@@ -396,6 +414,8 @@ struct FileGuardrails {
     epsilon_default: Option<Epsilon>,
     epsilon_budget: Option<Epsilon>,
     epsilon_window_days: Option<u32>,
+    max_records_per_side: Option<u64>,
+    max_bytes_per_org: Option<u64>,
 }
 
 impl Settings {
@@ -477,6 +497,14 @@ impl Settings {
                     .epsilon_window_days
                     .or(fg.epsilon_window_days)
                     .unwrap_or(defaults.guardrails.epsilon_window_days),
+                max_records_per_side: self
+                    .max_records_per_side
+                    .or(fg.max_records_per_side)
+                    .unwrap_or(defaults.guardrails.max_records_per_side),
+                max_bytes_per_org: self
+                    .max_bytes_per_org
+                    .or(fg.max_bytes_per_org)
+                    .unwrap_or(defaults.guardrails.max_bytes_per_org),
             },
             max_chunk_bytes: self
                 .max_chunk_bytes

@@ -753,6 +753,7 @@ mod tests {
                 epsilon_default: Epsilon(1_000_000),
                 epsilon_budget: Epsilon(10_000_000),
                 epsilon_window_days: 30,
+                max_records_per_side: 10_000_000,
             },
         );
         round_trip(&d, "Session", &session());

@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::routes::partnerships::check_epsilon;
 use crate::routes::{audit, member_partnership, member_session, octet_stream, session_view};
-use crate::store::{ChunkCheck, ChunkKind, NewSession, Store, StoreError, StoreResult};
+use crate::store::{ChunkCheck, ChunkKind, ChunkQuota, NewSession, Store, StoreError, StoreResult};
 
 /// `POST /v1/partnerships/{id}/sessions`.
 pub async fn create(
@@ -332,10 +332,19 @@ impl ChunkCheck for BlindedCheck {
     }
 }
 
+/// What the caller's upload may add to the store.
+fn quota(state: &AppState, caller: &Caller) -> ChunkQuota {
+    ChunkQuota {
+        org_id: caller.org.id.clone(),
+        max_records_per_side: state.config.guardrails.max_records_per_side,
+        max_bytes_per_org: state.config.guardrails.max_bytes_per_org,
+    }
+}
+
 /// Checks a chunk upload's media type (`application/octet-stream`, else 415)
 /// and parses its sequence number strictly: decimal digits without a sign or
 /// leading zeros, so one chunk has exactly one name.
-fn chunk_upload(headers: &HeaderMap, seq: &str) -> Result<u32, ApiError> {
+fn chunk_upload(headers: &HeaderMap, seq: &str, max_records: u64) -> Result<u32, ApiError> {
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -349,14 +358,22 @@ fn chunk_upload(headers: &HeaderMap, seq: &str) -> Result<u32, ApiError> {
     let canonical = !seq.is_empty()
         && seq.bytes().all(|b| b.is_ascii_digit())
         && (seq == "0" || !seq.starts_with('0'));
-    canonical
+    let seq = canonical
         .then(|| seq.parse::<u32>().ok())
         .flatten()
         .ok_or_else(|| {
             ApiError::BadRequest(
                 "a chunk sequence number is a decimal number from 0 to 4294967295, without sign or leading zeros".into(),
             )
-        })
+        })?;
+    // Every chunk holds a record, so a side's chunk numbers stay below its record quota.
+    if u64::from(seq) >= max_records {
+        return Err(ApiError::invalid(
+            "quota-exceeded",
+            format!("chunk numbers stay below the quota of {max_records} records per side"),
+        ));
+    }
+    Ok(seq)
 }
 
 /// `PUT /v1/sessions/{id}/blinded/{seq}`: N × 48-byte records; replaces the chunk until commit.
@@ -368,7 +385,7 @@ pub async fn put_blinded(
     body: Bytes,
 ) -> Result<Json<ChunkReceipt>, ApiError> {
     caller.require(Scope::Upload)?;
-    let seq = chunk_upload(&headers, &seq)?;
+    let seq = chunk_upload(&headers, &seq, state.config.guardrails.max_records_per_side)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if s.state != SessionState::AwaitingBlinded {
         return Err(ApiError::conflict(
@@ -405,7 +422,15 @@ pub async fn put_blinded(
     let records = validated as u64;
     state
         .store
-        .put_chunk(ChunkKind::Blinded, &s.id, role, seq, records, &body)
+        .put_chunk_within(
+            ChunkKind::Blinded,
+            &s.id,
+            role,
+            seq,
+            records,
+            &body,
+            Some(&quota(&state, &caller)),
+        )
         .await?;
     Metrics::inc(&state.metrics.chunks_uploaded);
     Ok(Json(ChunkReceipt { seq, records }))
@@ -568,7 +593,7 @@ pub async fn put_tokens(
     body: Bytes,
 ) -> Result<Json<ChunkReceipt>, ApiError> {
     caller.require(Scope::Upload)?;
-    let seq = chunk_upload(&headers, &seq)?;
+    let seq = chunk_upload(&headers, &seq, state.config.guardrails.max_records_per_side)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if body.is_empty() {
         return Err(ApiError::invalid(
@@ -581,7 +606,15 @@ pub async fn put_tokens(
         as u64;
     state
         .store
-        .put_chunk(ChunkKind::Tokens, &s.id, role, seq, records, &body)
+        .put_chunk_within(
+            ChunkKind::Tokens,
+            &s.id,
+            role,
+            seq,
+            records,
+            &body,
+            Some(&quota(&state, &caller)),
+        )
         .await?;
     Metrics::inc(&state.metrics.chunks_uploaded);
     Ok(Json(ChunkReceipt { seq, records }))

@@ -248,6 +248,18 @@ pub enum ChunkKind {
     Tokens,
 }
 
+/// What an upload may add to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkQuota {
+    /// The uploading organization.
+    pub org_id: String,
+    /// Records one side of one session may hold.
+    pub max_records_per_side: u64,
+    /// Bytes of blinded records and tokens the organization may hold across
+    /// its open sessions.
+    pub max_bytes_per_org: u64,
+}
+
 /// A stored chunk's metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ChunkInfo {
@@ -454,6 +466,18 @@ pub trait Store: Send + Sync + 'static {
         records: u64,
         data: &[u8],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// [`Store::put_chunk`] within a quota (checked in the same transaction).
+    #[allow(clippy::too_many_arguments)]
+    fn put_chunk_within(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+        records: u64,
+        data: &[u8],
+        quota: Option<&ChunkQuota>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// A party's chunks, by sequence number.
     fn chunks(
         &self,
@@ -659,6 +683,18 @@ impl Store for AnyStore {
         data: &[u8],
     ) -> StoreResult<()> {
         dispatch!(self, s => s.put_chunk(kind, session_id, role, seq, records, data).await)
+    }
+    async fn put_chunk_within(
+        &self,
+        kind: ChunkKind,
+        session_id: &str,
+        role: Role,
+        seq: u32,
+        records: u64,
+        data: &[u8],
+        quota: Option<&ChunkQuota>,
+    ) -> StoreResult<()> {
+        dispatch!(self, s => s.put_chunk_within(kind, session_id, role, seq, records, data, quota).await)
     }
     async fn chunks(
         &self,

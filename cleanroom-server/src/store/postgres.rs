@@ -38,6 +38,9 @@ impl PgStore {
         Ok(PgStore { pool })
     }
 
+    /// PostgreSQL's autovacuum reclaims deleted chunks on its own.
+    async fn reclaim(&self) {}
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;

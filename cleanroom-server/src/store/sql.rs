@@ -59,7 +59,7 @@ macro_rules! impl_sql_store {
         use crate::store::sql::chunk_sql;
         use crate::store::text;
         use crate::store::{
-            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, NewSession, OrgRow, PairUsage,
+            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, ChunkQuota, NewSession, OrgRow, PairUsage,
             PartnershipRow, PartyRow, SessionRow, Store, StoreError, StoreResult, TokenRow,
         };
 
@@ -327,6 +327,75 @@ macro_rules! impl_sql_store {
             Ok(())
         }
 
+        /// What one side of a session and one organization may store, with
+        /// the chunk about to be written (replacing any of the same number).
+        async fn check_quota(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            q: &ChunkQuota,
+            kind: ChunkKind,
+            session_id: &str,
+            role: Role,
+            seq: u32,
+            records: u64,
+        ) -> StoreResult<()> {
+            let side: u64 = chunk_list_in(tx, kind, session_id, role)
+                .await?
+                .iter()
+                .filter(|c| c.seq != seq)
+                .map(|c| c.records)
+                .sum();
+            if side + records > q.max_records_per_side {
+                return Err(StoreError::invalid(
+                    "quota-exceeded",
+                    format!(
+                        "one side of a session may upload at most {} records",
+                        q.max_records_per_side
+                    ),
+                ));
+            }
+            let rows = sqlx::query(
+                "SELECT c.session_id, c.role, c.seq, c.records, 'blinded' AS kind FROM blinded_chunks c \
+                 JOIN sessions s ON s.id = c.session_id JOIN partnerships p ON p.id = s.partnership_id \
+                 WHERE (p.vendor_org_id = $1 AND c.role = 'vendor') OR (p.partner_org_id = $1 AND c.role = 'partner') \
+                 UNION ALL \
+                 SELECT c.session_id, c.role, c.seq, c.records, 'tokens' AS kind FROM token_chunks c \
+                 JOIN sessions s ON s.id = c.session_id JOIN partnerships p ON p.id = s.partnership_id \
+                 WHERE (p.vendor_org_id = $1 AND c.role = 'vendor') OR (p.partner_org_id = $1 AND c.role = 'partner')",
+            )
+            .bind(&q.org_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            let record_size = |k: ChunkKind| match k {
+                ChunkKind::Blinded => cleanroom_core::wire::BLINDED_RECORD_LEN as u64,
+                ChunkKind::Tokens => cleanroom_core::wire::TOKEN_RECORD_LEN as u64,
+            };
+            let mut bytes = records * record_size(kind);
+            for r in &rows {
+                let k = if r.try_get::<String, _>("kind")? == "blinded" {
+                    ChunkKind::Blinded
+                } else {
+                    ChunkKind::Tokens
+                };
+                let same = k == kind
+                    && r.try_get::<String, _>("session_id")? == session_id
+                    && r.try_get::<String, _>("role")? == text::role(role)
+                    && r.try_get::<i64, _>("seq")? == i64::from(seq);
+                if !same {
+                    bytes += u64_of(r.try_get("records")?, "records")? * record_size(k);
+                }
+            }
+            if bytes > q.max_bytes_per_org {
+                return Err(StoreError::invalid(
+                    "quota-exceeded",
+                    format!(
+                        "an organization may keep at most {} MiB of uploads in open sessions; finish or cancel one first",
+                        q.max_bytes_per_org / (1024 * 1024)
+                    ),
+                ));
+            }
+            Ok(())
+        }
+
         fn state_conflict(what: &str, state: SessionState) -> StoreError {
             StoreError::conflict(
                 "session-state",
@@ -562,6 +631,7 @@ macro_rules! impl_sql_store {
                     delete_chunks_in(&mut tx, sid).await?;
                 }
                 tx.commit().await?;
+                self.reclaim().await;
                 Ok((p, open))
             }
 
@@ -791,7 +861,29 @@ macro_rules! impl_sql_store {
                 records: u64,
                 data: &[u8],
             ) -> StoreResult<()> {
+                self.put_chunk_within(kind, session_id, role, seq, records, data, None).await
+            }
+
+            async fn put_chunk_within(
+                &self,
+                kind: ChunkKind,
+                session_id: &str,
+                role: Role,
+                seq: u32,
+                records: u64,
+                data: &[u8],
+                quota: Option<&ChunkQuota>,
+            ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
+                if let Some(q) = quota {
+                    // One upload of an organization at a time past this
+                    // point, so concurrent sessions cannot both squeeze
+                    // under its byte quota.
+                    sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
+                        .bind(&q.org_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let s = lock_session(&mut tx, session_id).await?;
                 let party = party_in(&mut tx, session_id, role).await?;
                 match kind {
@@ -817,6 +909,9 @@ macro_rules! impl_sql_store {
                             ));
                         }
                     }
+                }
+                if let Some(q) = quota {
+                    check_quota(&mut tx, q, kind, session_id, role, seq, records).await?;
                 }
                 sqlx::query(chunk_sql::upsert(kind))
                     .bind(session_id)
@@ -977,6 +1072,7 @@ macro_rules! impl_sql_store {
                 set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
                 delete_chunks_in(&mut tx, session_id).await?;
                 tx.commit().await?;
+                self.reclaim().await;
                 s.state = SessionState::Cancelled;
                 s.finished_at = Some(now);
                 Ok(s)
@@ -998,6 +1094,7 @@ macro_rules! impl_sql_store {
                 .await?;
                 delete_chunks_in(&mut tx, session_id).await?;
                 tx.commit().await?;
+                self.reclaim().await;
                 Ok(())
             }
 
@@ -1010,6 +1107,7 @@ macro_rules! impl_sql_store {
                 set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
                 delete_chunks_in(&mut tx, session_id).await?;
                 tx.commit().await?;
+                self.reclaim().await;
                 Ok(())
             }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use sqlx::sqlite::{SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 
 use crate::store::StoreResult as Res;
 
@@ -30,13 +30,42 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // Chunks come and go by the hundred megabytes: give freed pages
+            // back to the file system (see `reclaim`).
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
+            // And keep the write-ahead log from staying at its largest size.
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await?;
+        // A database made before incremental auto-vacuum needs one VACUUM
+        // for the setting to take effect.
+        let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&pool)
+            .await?;
+        if mode != 2 {
+            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                .execute(&pool)
+                .await?;
+            sqlx::query("VACUUM").execute(&pool).await?;
+        }
         MIGRATOR.run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// Returns the pages freed by deleted chunks to the file system, so a
+    /// cancelled 500 MiB upload does not leave a 500 MiB file behind.
+    async fn reclaim(&self) {
+        for pragma in [
+            "PRAGMA incremental_vacuum",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+        ] {
+            if let Err(e) = sqlx::query(pragma).execute(&self.pool).await {
+                tracing::warn!(error = %e, pragma, "reclaiming space failed");
+            }
+        }
     }
 
     /// Closes the pool.
