@@ -174,9 +174,18 @@ pub async fn run_session(
             "no account is left to upload within the server's population rules".into(),
         ));
     }
+    let records = input.record_count();
+    if let Some(results) = finished_while_away(client, input, opts).await? {
+        return Ok(SessionOutcome {
+            session_id: results.session_id.clone(),
+            resumed: true,
+            accounts: input.accounts.len() as u64,
+            records,
+            results,
+        });
+    }
     let run = attach(client, input, opts).await?;
     let sid = run.session.id.clone();
-    let records = input.record_count();
     let result = drive(client, input, opts, run).await;
     if let Err(Error::Cancelled { .. }) = &result {
         opts.state_dir.clear_active(&opts.partnership_id)?;
@@ -191,6 +200,32 @@ pub async fn run_session(
         records,
         results,
     })
+}
+
+/// The results of this input's session when it completed after this side
+/// stopped (both sides gone while the server computed): showing them beats
+/// starting, and spending the pair's budget on, a second session.
+async fn finished_while_away(
+    client: &Client,
+    input: &PreparedInput,
+    opts: &SessionOptions,
+) -> Result<Option<SessionResults>> {
+    let Some(active) = opts.state_dir.load_active(&opts.partnership_id)? else {
+        return Ok(None);
+    };
+    if active.fingerprint != input.fingerprint() {
+        return Ok(None);
+    }
+    match retry(|| client.session(&active.session_id)).await {
+        Ok(s) if s.state == SessionState::Completed => {
+            let results = retry(|| client.results(&s.id)).await?;
+            // The session is over: the secret has no further use.
+            opts.state_dir.clear_active(&opts.partnership_id)?;
+            Ok(Some(results))
+        }
+        Ok(_) | Err(Error::Api { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Finds the session to work in: the interrupted one from local state, an

@@ -138,3 +138,71 @@ async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
     );
     w.server.shutdown().await;
 }
+
+/// Both sides stop while the server computes; the server finishes after. A
+/// re-run shows the finished session instead of starting (and spending the
+/// budget on) a second one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_finished_while_away_is_shown_not_repeated() {
+    let db = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", db.path().join("c.db").display());
+    let dir = tempfile::tempdir().unwrap();
+    let g = generate(&GenerateOptions {
+        accounts: 600,
+        overlap: 0.4,
+        seed: 78,
+        format: Format::Salesforce,
+    })
+    .unwrap();
+    let (vi, pi) = (input(&g.vendor_csv), input(&g.partner_csv));
+    let w = world(&url, Some(Guards::EXACT), open_policy()).await;
+    let mut vo = SessionOptions::new(
+        w.partnership_id.clone(),
+        StateDir::new(dir.path().join("v")),
+    );
+    fast(&mut vo);
+    let mut po = vo.clone();
+    po.state_dir = StateDir::new(dir.path().join("p"));
+    // The vendor's local state as it was while the server computed: what a
+    // CLI killed at that moment leaves behind.
+    let snapshot = Arc::new(std::sync::Mutex::new(None));
+    let (seen, state_dir, pid) = (
+        snapshot.clone(),
+        vo.state_dir.clone(),
+        w.partnership_id.clone(),
+    );
+    let mut first = vo.clone();
+    first.progress = Arc::new(move |p: Progress| {
+        if p.phase == Phase::WaitResults {
+            if let Ok(Some(a)) = state_dir.load_active(&pid) {
+                seen.lock().unwrap().replace(a);
+            }
+        }
+    });
+    let (v, p) = tokio::join!(
+        run_session(&w.vendor, &vi, &first),
+        run_session(&w.partner, &pi, &po)
+    );
+    let (v, _) = (v.expect("vendor"), p.expect("partner"));
+    let left_behind = snapshot
+        .lock()
+        .unwrap()
+        .take()
+        .expect("state while computing");
+    vo.state_dir.save_active(&left_behind).unwrap();
+
+    let again = run_session(&w.vendor, &vi, &vo).await.expect("shown");
+    assert_eq!(again.session_id, v.session_id);
+    assert!(again.resumed);
+    assert_eq!(again.results.cells, v.results.cells);
+    let sessions = w.vendor.list_sessions(&w.partnership_id).await.unwrap();
+    assert_eq!(sessions.len(), 1, "no second session was created");
+    assert!(
+        vo.state_dir
+            .load_active(&w.partnership_id)
+            .unwrap()
+            .is_none(),
+        "the secret is deleted once the results are shown"
+    );
+    w.server.shutdown().await;
+}
