@@ -26,6 +26,11 @@ pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 /// only a backstop against a script signing in in a loop and growing memory.
 const MAX_SESSIONS: usize = 10_000;
 
+/// Live sign-ins one organization may hold. Past it, that organization's
+/// oldest sign-in makes room: a script signing in a loop with one
+/// organization's token only ever evicts that organization's sign-ins.
+pub const MAX_SESSIONS_PER_ORG: usize = 200;
+
 /// Who a dashboard cookie stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DashboardIdentity {
@@ -120,12 +125,27 @@ impl DashboardSessions {
         let now = Instant::now();
         let mut map = self.lock();
         map.retain(|_, e| e.expires > now);
-        if map.len() >= MAX_SESSIONS {
-            // Evict the sign-in closest to expiry rather than refuse a valid
-            // token holder.
-            if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.expires).map(|(k, _)| *k) {
-                map.remove(&oldest);
-            }
+        // Evict the sign-in closest to expiry rather than refuse a valid token
+        // holder; never another organization's while this one is over its share.
+        let own = map
+            .values()
+            .filter(|e| e.identity.org_id == identity.org_id)
+            .count();
+        let oldest_of = |map: &HashMap<[u8; 32], Entry>, org: Option<&str>| {
+            map.iter()
+                .filter(|(_, e)| org.is_none_or(|o| e.identity.org_id == o))
+                .min_by_key(|(_, e)| e.expires)
+                .map(|(k, _)| *k)
+        };
+        let evict = if own >= MAX_SESSIONS_PER_ORG {
+            oldest_of(&map, Some(&identity.org_id))
+        } else if map.len() >= MAX_SESSIONS {
+            oldest_of(&map, None)
+        } else {
+            None
+        };
+        if let Some(k) = evict {
+            map.remove(&k);
         }
         map.insert(
             key(&cookie),
@@ -218,6 +238,25 @@ mod tests {
             token_id: "cr_abcdefghi".into(),
             scope,
         }
+    }
+
+    #[test]
+    fn one_organization_cannot_evict_another() {
+        let store = DashboardSessions::new(Duration::from_secs(60));
+        let id = |org: &str| DashboardIdentity {
+            org_id: org.into(),
+            token_id: format!("tok_{org}"),
+            scope: Scope::Admin,
+        };
+        let victim = store.create(id("victim"));
+        for _ in 0..10_001 {
+            store.create(id("flooder"));
+        }
+        assert!(
+            store.lookup(&victim.cookie).is_some(),
+            "the other organization's sign-in survives"
+        );
+        assert_eq!(store.len(), MAX_SESSIONS_PER_ORG + 1);
     }
 
     #[test]
