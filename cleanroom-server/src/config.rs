@@ -194,6 +194,12 @@ pub struct Config {
     pub max_json_bytes: usize,
     /// Connection limits against slow and idle clients.
     pub connections: ConnectionLimits,
+    /// Failed authentications (401s) per client address, and per presented
+    /// token, per minute; beyond, 429 until the quota refills.
+    pub auth_failures_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (its last entry);
+    /// from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// How long a client may take, and how many connections it may hold: a
@@ -241,6 +247,8 @@ impl Config {
             guardrails: Guardrails::default(),
             max_chunk_bytes: 16 * 1024 * 1024,
             connections: ConnectionLimits::default(),
+            auth_failures_per_minute: 20,
+            trusted_proxies: Vec::new(),
             max_json_bytes: 64 * 1024,
         }
     }
@@ -327,6 +335,17 @@ pub struct Settings {
     /// Seconds to receive a request's body (default 120).
     #[arg(long, env = "CLEANROOM_BODY_READ_TIMEOUT", global = true)]
     pub body_read_timeout: Option<u64>,
+    /// Failed authentications per client address (and per token) per minute (default 20).
+    #[arg(long, env = "CLEANROOM_AUTH_FAILURES_PER_MINUTE", global = true)]
+    pub auth_failures_per_minute: Option<u32>,
+    /// A proxy whose X-Forwarded-For names the client (repeatable; default none).
+    #[arg(
+        long = "trusted-proxy",
+        env = "CLEANROOM_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest chunk body in bytes (default 16 MiB).
     #[arg(long, env = "CLEANROOM_MAX_CHUNK_BYTES", global = true)]
     pub max_chunk_bytes: Option<usize>,
@@ -397,6 +416,8 @@ struct FileConfig {
     insecure_http: Option<bool>,
     max_chunk_bytes: Option<usize>,
     max_connections: Option<usize>,
+    auth_failures_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
     header_read_timeout: Option<u64>,
     body_read_timeout: Option<u64>,
     guardrails: Option<FileGuardrails>,
@@ -530,6 +551,15 @@ impl Settings {
                         std::time::Duration::from_secs(s.max(1))
                     }),
                 tls_handshake_timeout: defaults.connections.tls_handshake_timeout,
+            },
+            auth_failures_per_minute: self
+                .auth_failures_per_minute
+                .or(file.auth_failures_per_minute)
+                .unwrap_or(defaults.auth_failures_per_minute),
+            trusted_proxies: if self.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                self.trusted_proxies.clone()
             },
         };
         config.guardrails.check()?;

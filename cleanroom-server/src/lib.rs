@@ -34,6 +34,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
 pub mod auth;
+pub mod auth_limit;
 pub mod bootstrap;
 pub mod compute;
 pub mod config;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub dashboard: Arc<dashboard::DashboardSessions>,
     /// Wakes long-polling session readers when a session changes state.
     pub events: events::SessionEvents,
+    /// Failed-authentication limits.
+    pub auth_limiter: Arc<auth_limit::AuthLimiter>,
 }
 
 /// Current unix time in seconds.
@@ -75,6 +78,9 @@ pub fn now() -> i64 {
 pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
     let store = AnyStore::connect(config.database_url.expose()).await?;
     let state = AppState {
+        auth_limiter: Arc::new(auth_limit::AuthLimiter::new(
+            config.auth_failures_per_minute,
+        )),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
@@ -207,7 +213,7 @@ async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -216,6 +222,7 @@ async fn serve(
             },
             _ = &mut stopped => break,
         };
+        let (stream, peer) = stream;
         let router = router.clone();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
@@ -226,7 +233,10 @@ async fn serve(
             let _permit = permit;
             let svc =
                 hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    router.clone().oneshot(req.map(Body::new))
+                    let mut req = req.map(Body::new);
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    router.clone().oneshot(req)
                 });
             let result = match acceptor {
                 Some(acceptor) => match tokio::time::timeout(handshake, acceptor.accept(stream))

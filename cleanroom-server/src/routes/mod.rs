@@ -90,6 +90,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             problems_and_metrics,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth_limit::limit_failed_auth,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Route templates and request ids only: never raw paths, bodies or headers.
