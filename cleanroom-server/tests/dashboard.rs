@@ -994,3 +994,94 @@ async fn dashboard_in_headless_chromium() {
     b.close().await;
     f.server.shutdown().await;
 }
+
+/// Noisy counts on the page: every figure is the API's estimate as "≈ n"
+/// (or "< k"), its 95 % interval on hover, and the mode is stated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noisy_counts_in_headless_chromium() {
+    if std::env::var_os("CLEANROOM_SKIP_BROWSER_TESTS").is_some() {
+        eprintln!("CLEANROOM_SKIP_BROWSER_TESTS is set: skipping the browser test");
+        return;
+    }
+    let db = TestDb::sqlite();
+    let url = db.url().to_owned();
+    let (_, vt) = bootstrap::create_org(&url, VENDOR).await.expect("vendor");
+    let (_, pt) = bootstrap::create_org(&url, PARTNER).await.expect("partner");
+    let server = spawn(Config::for_tests(&url)).await.expect("spawn");
+    let base = server.base_url();
+    let (v, p) = (Api::new(&base, &vt), Api::new(&base, &pt));
+    let policy = SharingPolicy {
+        vendor_shares_white_space: true,
+        partner_shares_white_space: true,
+        counts: Some(CountsMode::Noisy {
+            epsilon: cleanroom_core::api::Epsilon(1_000_000),
+        }),
+        ..SharingPolicy::default()
+    };
+    let partnership = v.partner_up(&p, PARTNER, policy).await;
+    let (vendor, partner) = generate();
+    let sid = run_session(&v, &p, &partnership.id, &vendor, &partner).await;
+    let token = view_token(&v, "dashboard").await;
+    let results: SessionResults = Api::new(&base, &token.token).results(&sid).await;
+
+    let b = Browser::start().await;
+    b.sign_in(&base, &token.token).await;
+    b.c()
+        .find(Locator::LinkText(PARTNER))
+        .await
+        .expect("partner link")
+        .click()
+        .await
+        .expect("follow");
+    b.loaded("partnership").await;
+    let shown = shown_cells(&b, 2, 2).await;
+    let mut approx = 0;
+    for (vp, line) in results.cells.iter().enumerate() {
+        for (pp, cell) in line.iter().enumerate() {
+            let want = (
+                cell.vendor_accounts.to_string(),
+                cell.partner_accounts.to_string(),
+            );
+            assert_eq!(shown[vp][pp], want, "cell ({vp}, {pp})");
+            approx += usize::from(want.0.starts_with("≈ ")) + usize::from(want.1.starts_with("≈ "));
+        }
+    }
+    assert!(approx > 0, "some cells are noisy estimates: {shown:?}");
+    // The interval is on hover, with the API's bounds.
+    let titles = b
+        .js("return Array.from(document.querySelectorAll('#matrix td.cell [title]')).map(e => e.getAttribute('title'))")
+        .await;
+    let titles: Vec<String> = titles
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    for line in &results.cells {
+        for c in line {
+            if let cleanroom_core::disclosure::Count::Approx { low, high, .. } = c.vendor_accounts {
+                let want = format!(
+                    "{}–{}",
+                    cleanroom_core::disclosure::group_thousands(low),
+                    cleanroom_core::disclosure::group_thousands(high)
+                );
+                assert!(
+                    titles
+                        .iter()
+                        .any(|t| t.contains("95 % interval") && t.contains(&want)),
+                    "no hover shows {want}: {titles:?}"
+                );
+            }
+        }
+    }
+    let meta = b
+        .js("return document.getElementById('matrix-meta').innerText")
+        .await;
+    assert!(
+        meta.as_str().unwrap_or("").contains("Noisy counts"),
+        "{meta}"
+    );
+    b.screenshot("noisy-partnership").await;
+    b.close().await;
+    server.shutdown().await;
+}
