@@ -159,7 +159,7 @@ pub async fn limit_failed_auth(
 
 fn too_many(wait: Duration) -> axum::response::Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut resp = crate::error::problem_response(
+    let resp = crate::error::problem_response(
         axum::http::StatusCode::TOO_MANY_REQUESTS,
         "too-many-failed-attempts",
         Some(format!(
@@ -167,11 +167,7 @@ fn too_many(wait: Duration) -> axum::response::Response {
         )),
         None,
     );
-    if let Ok(v) = axum::http::HeaderValue::from_str(&secs.max(1).to_string()) {
-        resp.headers_mut()
-            .insert(axum::http::header::RETRY_AFTER, v);
-    }
-    resp
+    crate::error::with_retry_after(resp, secs)
 }
 
 #[cfg(test)]

@@ -209,13 +209,17 @@ fn budget_response(
         None => format!("{d}; no session at this epsilon can ever fit: agree on a lower epsilon"),
     });
     let extra = retry_at.map(|at| ("retry_at", crate::routes::rfc3339(at)));
-    let mut resp = problem_with(status, code, detail, extra);
-    if let Some(at) = retry_at {
-        let secs = (at - crate::now()).max(1);
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    let resp = problem_with(status, code, detail, extra);
+    match retry_at {
+        Some(at) => with_retry_after(resp, u64::try_from(at - crate::now()).unwrap_or(0)),
+        None => resp,
     }
+}
+
+/// Adds `Retry-After: secs` (at least 1: a client must not retry at once).
+pub fn with_retry_after(mut resp: Response, secs: u64) -> Response {
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     resp
 }
 
@@ -233,10 +237,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Budget { retry_at, .. } => budget_response(status, code, detail, retry_at),
             ApiError::Unavailable => {
-                let mut resp = problem_response(status, code, detail, None);
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                resp
+                with_retry_after(problem_response(status, code, detail, None), 5)
             }
             _ => problem_response(status, code, detail, None),
         }

@@ -57,18 +57,26 @@ fn new_session(id: &str, p: &str, now: i64) -> NewSession {
 /// Drives a session to `computing` through the store alone.
 async fn to_computing<S: Store>(s: &S, id: &str) {
     for role in [Role::Vendor, Role::Partner] {
-        s.put_chunk(ChunkKind::Blinded, id, role, 0, 3, &records(3))
+        s.put_chunk(ChunkKind::Blinded, id, role, 0, 3, &records(3), None)
             .await
             .unwrap();
-        s.put_chunk(ChunkKind::Blinded, id, role, 1, 2, &records_from(3, 2))
-            .await
-            .unwrap();
+        s.put_chunk(
+            ChunkKind::Blinded,
+            id,
+            role,
+            1,
+            2,
+            &records_from(3, 2),
+            None,
+        )
+        .await
+        .unwrap();
         s.commit_blinded(id, role, &["a".into()], 2, 5, &mut NoCheck(0))
             .await
             .unwrap();
     }
     for role in [Role::Vendor, Role::Partner] {
-        s.put_chunk(ChunkKind::Tokens, id, role, 0, 5, &[9u8; 80])
+        s.put_chunk(ChunkKind::Tokens, id, role, 0, 5, &[9u8; 80], None)
             .await
             .unwrap();
         s.commit_tokens(id, role, 1, 5).await.unwrap();
@@ -171,12 +179,28 @@ async fn conformance<S: Store>(s: &S) {
         other => panic!("{other:?}"),
     }
     // Chunk re-PUT replaces.
-    s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 0, 1, &records(1))
-        .await
-        .unwrap();
-    s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 0, 4, &records(4))
-        .await
-        .unwrap();
+    s.put_chunk(
+        ChunkKind::Blinded,
+        "s1",
+        Role::Vendor,
+        0,
+        1,
+        &records(1),
+        None,
+    )
+    .await
+    .unwrap();
+    s.put_chunk(
+        ChunkKind::Blinded,
+        "s1",
+        Role::Vendor,
+        0,
+        4,
+        &records(4),
+        None,
+    )
+    .await
+    .unwrap();
     let chunks = s
         .chunks(ChunkKind::Blinded, "s1", Role::Vendor)
         .await
@@ -192,7 +216,7 @@ async fn conformance<S: Store>(s: &S) {
     );
     // Token upload too early.
     assert!(matches!(
-        s.put_chunk(ChunkKind::Tokens, "s1", Role::Vendor, 0, 1, &[0; 16])
+        s.put_chunk(ChunkKind::Tokens, "s1", Role::Vendor, 0, 1, &[0; 16], None)
             .await,
         Err(StoreError::Conflict { .. })
     ));
@@ -222,8 +246,16 @@ async fn conformance<S: Store>(s: &S) {
     );
     assert_eq!(check.0, 4 * 48);
     assert!(matches!(
-        s.put_chunk(ChunkKind::Blinded, "s1", Role::Vendor, 1, 1, &records(1))
-            .await,
+        s.put_chunk(
+            ChunkKind::Blinded,
+            "s1",
+            Role::Vendor,
+            1,
+            1,
+            &records(1),
+            None
+        )
+        .await,
         Err(StoreError::Conflict { .. })
     ));
     let [v, pa] = s.parties("s1").await.unwrap();
@@ -286,9 +318,17 @@ async fn conformance<S: Store>(s: &S) {
     let mut n = new_session("s6", "p1", now + 4);
     n.sessions_per_day = 100;
     s.create_session(&n).await.unwrap();
-    s.put_chunk(ChunkKind::Blinded, "s6", Role::Partner, 0, 1, &records(1))
-        .await
-        .unwrap();
+    s.put_chunk(
+        ChunkKind::Blinded,
+        "s6",
+        Role::Partner,
+        0,
+        1,
+        &records(1),
+        None,
+    )
+    .await
+    .unwrap();
     let (p, cancelled) = s.revoke_partnership("p1", now).await.unwrap();
     assert_eq!(p.status, PartnershipStatus::Revoked);
     assert_eq!(cancelled, vec!["s6".to_string()]);

@@ -189,6 +189,8 @@ struct BlindedCheck {
     /// its own upload refused).
     points: Vec<u128>,
     index: usize,
+    /// Rows in no declared population, counted by `finish`.
+    unpopulated: u64,
 }
 
 impl BlindedCheck {
@@ -205,6 +207,7 @@ impl BlindedCheck {
             rows: HashMap::new(),
             points: Vec::new(),
             index: 0,
+            unpopulated: 0,
         }
     }
 
@@ -267,9 +270,19 @@ impl BlindedCheck {
         Ok(())
     }
 
-    /// Rows in no declared population.
-    fn unpopulated(&self) -> u64 {
-        self.rows.values().filter(|(pops, _)| *pops == 0).count() as u64
+    /// Accounts per declared population and in none, in one pass over the rows.
+    fn population_sizes(&self) -> (Vec<u64>, u64) {
+        let mut sizes = vec![0u64; self.declared];
+        let mut none = 0;
+        for (pops, _) in self.rows.values() {
+            if *pops == 0 {
+                none += 1;
+            }
+            for (i, n) in sizes.iter_mut().enumerate() {
+                *n += u64::from(pops & (1u64 << i) != 0);
+            }
+        }
+        (sizes, none)
     }
 }
 
@@ -297,17 +310,13 @@ impl ChunkCheck for BlindedCheck {
                 ),
             )
         };
-        for (i, name) in self.populations.iter().enumerate() {
-            let n = self
-                .rows
-                .values()
-                .filter(|(pops, _)| pops & (1u64 << i) != 0)
-                .count() as u64;
+        let (sizes, other) = self.population_sizes();
+        for (name, n) in self.populations.iter().zip(sizes) {
             if n < self.min_population_size {
                 return Err(too_small(name));
             }
         }
-        let other = self.unpopulated();
+        self.unpopulated = other;
         if other > 0 && other < self.min_population_size {
             return Err(too_small(wire::OTHER_POPULATION));
         }
@@ -325,7 +334,7 @@ impl ChunkCheck for BlindedCheck {
 
     fn populations(&self, declared: &[String]) -> Vec<String> {
         let mut all = declared.to_vec();
-        if self.unpopulated() > 0 {
+        if self.unpopulated > 0 {
             all.push(wire::OTHER_POPULATION.to_owned());
         }
         all
@@ -422,7 +431,7 @@ pub async fn put_blinded(
     let records = validated as u64;
     state
         .store
-        .put_chunk_within(
+        .put_chunk(
             ChunkKind::Blinded,
             &s.id,
             role,
@@ -606,7 +615,7 @@ pub async fn put_tokens(
         as u64;
     state
         .store
-        .put_chunk_within(
+        .put_chunk(
             ChunkKind::Tokens,
             &s.id,
             role,

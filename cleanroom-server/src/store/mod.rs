@@ -456,19 +456,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// Both parties' progress, vendor first.
     fn parties(&self, session_id: &str) -> impl Future<Output = StoreResult<[PartyRow; 2]>> + Send;
-    /// Stores (or replaces) a chunk while the upload is open.
-    fn put_chunk(
-        &self,
-        kind: ChunkKind,
-        session_id: &str,
-        role: Role,
-        seq: u32,
-        records: u64,
-        data: &[u8],
-    ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// [`Store::put_chunk`] within a quota (checked in the same transaction).
+    /// Stores (or replaces) a chunk while the upload is open, within `quota`
+    /// when there is one (checked in the same transaction).
     #[allow(clippy::too_many_arguments)]
-    fn put_chunk_within(
+    fn put_chunk(
         &self,
         kind: ChunkKind,
         session_id: &str,
@@ -681,20 +672,9 @@ impl Store for AnyStore {
         seq: u32,
         records: u64,
         data: &[u8],
-    ) -> StoreResult<()> {
-        dispatch!(self, s => s.put_chunk(kind, session_id, role, seq, records, data).await)
-    }
-    async fn put_chunk_within(
-        &self,
-        kind: ChunkKind,
-        session_id: &str,
-        role: Role,
-        seq: u32,
-        records: u64,
-        data: &[u8],
         quota: Option<&ChunkQuota>,
     ) -> StoreResult<()> {
-        dispatch!(self, s => s.put_chunk_within(kind, session_id, role, seq, records, data, quota).await)
+        dispatch!(self, s => s.put_chunk(kind, session_id, role, seq, records, data, quota).await)
     }
     async fn chunks(
         &self,

@@ -860,18 +860,6 @@ macro_rules! impl_sql_store {
                 seq: u32,
                 records: u64,
                 data: &[u8],
-            ) -> StoreResult<()> {
-                self.put_chunk_within(kind, session_id, role, seq, records, data, None).await
-            }
-
-            async fn put_chunk_within(
-                &self,
-                kind: ChunkKind,
-                session_id: &str,
-                role: Role,
-                seq: u32,
-                records: u64,
-                data: &[u8],
                 quota: Option<&ChunkQuota>,
             ) -> StoreResult<()> {
                 let mut tx = self.pool.begin().await?;
