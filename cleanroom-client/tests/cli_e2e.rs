@@ -144,12 +144,15 @@ async fn noisy_session(vendor: &Org<'_>, partner: &Org<'_>, d: &Path, truth: &Tr
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn match_results_overlaps_via_the_binary() {
+/// A server on a SQLite file in `dir` with the organizations "Vendor Co" and
+/// "Partner Co" (their admin tokens returned); every population and cell is
+/// shown, and `tweak` may change the rest.
+async fn start(
+    dir: &Path,
+    tweak: impl FnOnce(&mut cleanroom_server::Config),
+) -> (cleanroom_server::RunningServer, String, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let db = format!("sqlite://{}", d.join("server.db").display());
+    let db = format!("sqlite://{}", dir.join("server.db").display());
     let (_, vtoken) = cleanroom_server::bootstrap::create_org(&db, "Vendor Co")
         .await
         .unwrap();
@@ -159,7 +162,19 @@ async fn match_results_overlaps_via_the_binary() {
     let mut config = cleanroom_server::Config::for_tests(&db);
     config.guardrails.min_population_size = 1;
     config.guardrails.min_cell_size = 1;
-    let server = cleanroom_server::spawn(config).await.unwrap();
+    tweak(&mut config);
+    (
+        cleanroom_server::spawn(config).await.unwrap(),
+        vtoken,
+        ptoken,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn match_results_overlaps_via_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (server, vtoken, ptoken) = start(d, |_| {}).await;
     let url = server.base_url();
     // One state directory for both sides, as when both run on one machine
     // (the README quick start): the CLI must keep their secrets apart.
@@ -404,21 +419,9 @@ async fn match_results_overlaps_via_the_binary() {
 /// in hours), with the server's detail naming the refresh time, and exit 6.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn used_up_session_budget_is_a_readable_error() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let db = format!("sqlite://{}", d.join("server.db").display());
-    let (_, vtoken) = cleanroom_server::bootstrap::create_org(&db, "Vendor Co")
-        .await
-        .unwrap();
-    let (_, ptoken) = cleanroom_server::bootstrap::create_org(&db, "Partner Co")
-        .await
-        .unwrap();
-    let mut config = cleanroom_server::Config::for_tests(&db);
-    config.guardrails.min_population_size = 1;
-    config.guardrails.min_cell_size = 1;
-    config.guardrails.sessions_per_day = 1;
-    let server = cleanroom_server::spawn(config).await.unwrap();
+    let (server, vtoken, ptoken) = start(d, |c| c.guardrails.sessions_per_day = 1).await;
     let url = server.base_url();
     let state = d.join("state");
     let vendor = Org {

@@ -563,6 +563,19 @@ impl Browser {
     }
 
     /// Waits until the page's script has finished its first load.
+    /// Clicks the link with this text (a real link, not a script) and waits
+    /// for `page` to load.
+    async fn follow_link(&self, text: &str, page: &str) {
+        self.c()
+            .find(Locator::LinkText(text))
+            .await
+            .expect("link")
+            .click()
+            .await
+            .expect("follow");
+        self.loaded(page).await;
+    }
+
     async fn loaded(&self, page: &str) {
         self.wait_for(&format!("body[data-page='{page}'][data-loaded='true']"))
             .await;
@@ -725,14 +738,7 @@ async fn dashboard_in_headless_chromium() {
     b.screenshot("partnerships").await;
 
     // A real link to the partnership page.
-    b.c()
-        .find(Locator::LinkText(PARTNER))
-        .await
-        .expect("partner link")
-        .click()
-        .await
-        .expect("follow");
-    b.loaded("partnership").await;
+    b.follow_link(PARTNER, "partnership").await;
     assert!(
         b.c()
             .current_url()
@@ -1038,14 +1044,7 @@ async fn noisy_counts_in_headless_chromium() {
 
     let b = Browser::start().await;
     b.sign_in(&base, &token.token).await;
-    b.c()
-        .find(Locator::LinkText(PARTNER))
-        .await
-        .expect("partner link")
-        .click()
-        .await
-        .expect("follow");
-    b.loaded("partnership").await;
+    b.follow_link(PARTNER, "partnership").await;
     let shown = shown_cells(&b, 2, 2).await;
     let approx = cells_as_the_api_has_them(&shown, &results)
         .iter()

@@ -26,27 +26,60 @@ fn fast(opts: &mut SessionOptions) {
     opts.wait_timeout = Duration::from_secs(120);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
+/// Two organizations on a fresh SQLite server with generated exports, and
+/// the vendor's fast session options (state in `dir/v`).
+struct Scenario {
+    _db: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    g: cleanroom_client::generate::Generated,
+    vi: cleanroom_client::PreparedInput,
+    pi: cleanroom_client::PreparedInput,
+    w: cleanroom_tests::World,
+    vo: SessionOptions,
+}
+
+async fn scenario(accounts: usize, seed: u64) -> Scenario {
     let db = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", db.path().join("c.db").display());
     let dir = tempfile::tempdir().unwrap();
     let g = generate(&GenerateOptions {
-        accounts: 1200,
+        accounts,
         overlap: 0.4,
-        seed: 77,
+        seed,
         format: Format::Salesforce,
     })
     .unwrap();
     let (vi, pi) = (input(&g.vendor_csv), input(&g.partner_csv));
     let w = world(&url, Some(Guards::EXACT), open_policy()).await;
-
-    // 1. The vendor is killed after a few chunks of its blinded upload.
     let mut vo = SessionOptions::new(
         w.partnership_id.clone(),
         StateDir::new(dir.path().join("v")),
     );
     fast(&mut vo);
+    Scenario {
+        _db: db,
+        dir,
+        g,
+        vi,
+        pi,
+        w,
+        vo,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
+    let Scenario {
+        _db,
+        dir,
+        g,
+        vi,
+        pi,
+        w,
+        vo,
+    } = scenario(1200, 77).await;
+
+    // 1. The vendor is killed after a few chunks of its blinded upload.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut first = vo.clone();
     first.progress = Arc::new(move |p: Progress| {
@@ -144,23 +177,15 @@ async fn interrupted_upload_resumes_and_changed_input_needs_restart() {
 /// budget on) a second one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_finished_while_away_is_shown_not_repeated() {
-    let db = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", db.path().join("c.db").display());
-    let dir = tempfile::tempdir().unwrap();
-    let g = generate(&GenerateOptions {
-        accounts: 600,
-        overlap: 0.4,
-        seed: 78,
-        format: Format::Salesforce,
-    })
-    .unwrap();
-    let (vi, pi) = (input(&g.vendor_csv), input(&g.partner_csv));
-    let w = world(&url, Some(Guards::EXACT), open_policy()).await;
-    let mut vo = SessionOptions::new(
-        w.partnership_id.clone(),
-        StateDir::new(dir.path().join("v")),
-    );
-    fast(&mut vo);
+    let Scenario {
+        _db,
+        dir,
+        vi,
+        pi,
+        w,
+        vo,
+        ..
+    } = scenario(600, 78).await;
     let mut po = vo.clone();
     po.state_dir = StateDir::new(dir.path().join("p"));
     // The vendor's local state as it was while the server computed: what a
