@@ -137,21 +137,11 @@ fn noise_vectors() -> serde_json::Value {
     let o = Overlap {
         vendor: side(vec![8484, 6945, 3483], vec![2511, 2072, 3]),
         partner: side(vec![8554, 60], vec![2561, 0]),
-        cells: vec![
+        cells: Cell::grid(vec![
             vec![(1058, 1060), (0, 0)],
             vec![(913, 920), (2, 3)],
             vec![(3, 2), (0, 0)],
-        ]
-        .into_iter()
-        .map(|l| {
-            l.into_iter()
-                .map(|(v, p)| Cell {
-                    vendor_accounts: v,
-                    partner_accounts: p,
-                })
-                .collect()
-        })
-        .collect(),
+        ]),
     };
     let s = seed("cleanroom-v2 noise vector release 0");
     let m = Mechanism {

@@ -66,6 +66,23 @@ pub struct Cell {
     pub partner_accounts: u64,
 }
 
+impl Cell {
+    /// A matrix from `(vendor_accounts, partner_accounts)` pairs, row-major
+    /// (test vectors and tests write overlaps this way).
+    pub fn grid(rows: Vec<Vec<(u64, u64)>>) -> Vec<Vec<Cell>> {
+        rows.into_iter()
+            .map(|line| {
+                line.into_iter()
+                    .map(|(vendor_accounts, partner_accounts)| Cell {
+                        vendor_accounts,
+                        partner_accounts,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 /// One side's figures: per population, and per matched row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SideOverlap {

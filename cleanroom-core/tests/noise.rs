@@ -98,17 +98,7 @@ fn arb_overlap() -> impl Strategy<Value = Overlap> {
             .prop_map(|(vendor, partner, cells)| Overlap {
                 vendor,
                 partner,
-                cells: cells
-                    .into_iter()
-                    .map(|l| {
-                        l.into_iter()
-                            .map(|(v, p)| Cell {
-                                vendor_accounts: v,
-                                partner_accounts: p,
-                            })
-                            .collect()
-                    })
-                    .collect(),
+                cells: Cell::grid(cells),
             })
     })
 }

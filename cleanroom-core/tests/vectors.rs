@@ -147,17 +147,7 @@ fn noise_vectors() {
         let o = Overlap {
             vendor: side(&exact["vendor"]),
             partner: side(&exact["partner"]),
-            cells: cells(&exact["cells"])
-                .into_iter()
-                .map(|l| {
-                    l.into_iter()
-                        .map(|(v, p)| Cell {
-                            vendor_accounts: v,
-                            partner_accounts: p,
-                        })
-                        .collect()
-                })
-                .collect(),
+            cells: Cell::grid(cells(&exact["cells"])),
         };
         let m = Mechanism {
             epsilon_micro: n(c, "epsilon_micro"),
