@@ -933,22 +933,7 @@ mod tests {
                 );
                 // Fitted to the default one population per account.
                 let mut p = p;
-                let e = cleanroom_core::api::Epsilon(1_000_000);
-                p.fit_limits(&cleanroom_core::api::Limits {
-                    protocol_version: String::new(),
-                    min_population_size: 1,
-                    min_cell_size: 1,
-                    max_populations_per_row: 1,
-                    max_keys_per_row: 3,
-                    sessions_per_day: 10,
-                    epsilon_min: e,
-                    epsilon_max: e,
-                    epsilon_default: e,
-                    epsilon_budget: e,
-                    epsilon_window_days: 30,
-                    max_records_per_side: 10_000_000,
-                })
-                .unwrap();
+                p.fit_limits(&crate::prepare::tests::limits(1, 1)).unwrap();
                 let one = totals(g.truth.expected());
                 assert_eq!(
                     p.report.population_sizes,

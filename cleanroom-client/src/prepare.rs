@@ -388,11 +388,12 @@ pub fn prepare_file_quiet(path: &Path, opts: &InputOptions) -> Result<PreparedIn
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::csv_input::parse_csv;
 
-    fn limits(min_population_size: u64, max_populations_per_row: u64) -> Limits {
+    /// Server limits with the given population rules, the rest at defaults.
+    pub(crate) fn limits(min_population_size: u64, max_populations_per_row: u64) -> Limits {
         let e = cleanroom_core::api::Epsilon(1_000_000);
         Limits {
             protocol_version: String::new(),
