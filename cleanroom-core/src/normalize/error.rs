@@ -42,11 +42,16 @@ pub enum RejectReason {
     /// is a placeholder such as `000000000`.
     #[error("value is not a valid nine-digit DUNS number")]
     InvalidDuns,
+    /// A country value is not in the country alias table
+    /// (`protocol-spec/data/countries.tsv`) after normalization: a misspelling,
+    /// a region or city, or a placeholder such as `unknown` or `N/A`.
+    #[error("value is not a known country")]
+    UnknownCountry,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 9] = [
         RejectReason::Empty,
         RejectReason::IpAddress,
         RejectReason::PublicSuffix,
@@ -55,6 +60,7 @@ impl RejectReason {
         RejectReason::InvalidDomain,
         RejectReason::NoNameLeft,
         RejectReason::InvalidDuns,
+        RejectReason::UnknownCountry,
     ];
 
     /// The stable kebab-case code of this reason, identical to its serde form.
@@ -68,6 +74,7 @@ impl RejectReason {
             RejectReason::InvalidDomain => "invalid-domain",
             RejectReason::NoNameLeft => "no-name-left",
             RejectReason::InvalidDuns => "invalid-duns",
+            RejectReason::UnknownCountry => "unknown-country",
         }
     }
 

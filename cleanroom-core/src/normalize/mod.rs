@@ -20,6 +20,7 @@
 //! `unicode-normalization` and `caseless` crates, and the free-mail and
 //! legal-form tables in this module.
 
+mod country;
 mod domain;
 mod duns;
 mod error;
@@ -27,6 +28,7 @@ mod freemail;
 mod legal_forms;
 mod name;
 
+pub use self::country::{Country, country};
 pub use self::domain::domain;
 pub use self::duns::duns;
 pub use self::error::RejectReason;
