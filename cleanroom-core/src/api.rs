@@ -181,10 +181,39 @@ pub struct SharingPolicy {
     /// When company-name matches count.
     #[serde(default)]
     pub name_matching: NameMatching,
+    /// What both clients upload for an account whose country is missing or
+    /// unknown. The server never sees countries (they are inside the hashed
+    /// name key), so the two sides agree on this here and each applies it
+    /// when it prepares its upload.
+    #[serde(default)]
+    pub names_without_country: NamesWithoutCountry,
     /// Exact counts, or differentially private ones with a per-session ε.
     /// Left out of a request, the server fills in noisy counts at its default ε.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<CountsMode>,
+}
+
+/// The name key of an account without a usable country.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum NamesWithoutCountry {
+    /// No name key: such an account matches on its domains and DUNS only.
+    #[default]
+    Omit,
+    /// An unqualified name key, which only matches the other side's
+    /// unqualified names (never a country-qualified one).
+    Unqualified,
+}
+
+impl NamesWithoutCountry {
+    /// The JSON and command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NamesWithoutCountry::Omit => "omit",
+            NamesWithoutCountry::Unqualified => "unqualified",
+        }
+    }
 }
 
 impl SharingPolicy {

@@ -18,6 +18,10 @@ use crate::token::MatchToken;
 use crate::wire::MAX_POPULATIONS;
 
 /// When a weak (company name) match counts.
+///
+/// A name key carries the account's country (or none, and then it only meets
+/// other country-less names), and a client never uploads a name that several
+/// of its own accounts share; these modes decide the rest.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -26,10 +30,15 @@ use crate::wire::MAX_POPULATIONS;
 pub enum NameMatching {
     /// Names never match on their own.
     Never,
-    /// A name match counts only when at least one of the two accounts has no domain key.
+    /// A name match counts only when at least one of the two accounts has no
+    /// strong key (domain or DUNS). Two accounts that both carry strong keys
+    /// and share none are two companies with one name, whatever the name says.
+    /// Stored policies from version 1 (`when-domain-missing`) read as this.
     #[default]
-    WhenDomainMissing,
-    /// Every name match counts.
+    #[serde(alias = "when-domain-missing")]
+    WhenStrongKeyMissing,
+    /// Every name match counts, even between accounts whose websites differ.
+    /// Only for lists whose websites are known to be unreliable.
     Always,
 }
 
@@ -123,8 +132,9 @@ pub enum OverlapError {
         /// The offending opaque row id.
         row_id: u32,
     },
-    /// One row id carries two keys of the same type.
-    #[error("row {row_id} has two {key_type} keys")]
+    /// One row id carries more keys of one type than a row may
+    /// ([`crate::wire::max_keys_of`]).
+    #[error("row {row_id} has too many {key_type} keys")]
     DuplicateKey {
         /// The offending opaque row id.
         row_id: u32,
@@ -142,12 +152,15 @@ pub enum OverlapError {
 struct Row {
     id: u32,
     populations: u64,
-    key_types: u8,
+    /// Keys per type, indexed by the wire byte.
+    keys: [u8; 4],
 }
 
 impl Row {
-    fn has(&self, k: KeyType) -> bool {
-        self.key_types & (1 << k.to_byte()) != 0
+    fn has_strong_key(&self) -> bool {
+        KeyType::ALL
+            .iter()
+            .any(|&k| k.is_strong() && self.keys[usize::from(k.to_byte())] > 0)
     }
 }
 
@@ -171,25 +184,29 @@ fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError
     for &o in &order {
         let index = (o & u64::from(u32::MAX)) as usize;
         let r = &records[index];
-        let bit = 1 << r.key_type.to_byte();
+        let slot = usize::from(r.key_type.to_byte());
         match rows.last_mut() {
             Some(row) if row.id == r.row_id => {
                 if row.populations != r.populations {
                     return Err(OverlapError::InconsistentPopulations { row_id: r.row_id });
                 }
-                if row.key_types & bit != 0 {
+                if row.keys[slot] >= crate::wire::max_keys_of(r.key_type) {
                     return Err(OverlapError::DuplicateKey {
                         row_id: r.row_id,
                         key_type: r.key_type,
                     });
                 }
-                row.key_types |= bit;
+                row.keys[slot] += 1;
             }
-            _ => rows.push(Row {
-                id: r.row_id,
-                populations: r.populations,
-                key_types: bit,
-            }),
+            _ => {
+                let mut keys = [0u8; 4];
+                keys[slot] = 1;
+                rows.push(Row {
+                    id: r.row_id,
+                    populations: r.populations,
+                    keys,
+                })
+            }
         }
         // Fits: there are no more rows than records, checked above.
         row_of_record[index] = (rows.len() - 1) as u32;
@@ -219,14 +236,14 @@ fn join_entries(records: &[TokenRecord], row_of: &[u32]) -> Vec<JoinEntry> {
 }
 
 /// What one side of a token group offers the other: the union of its rows'
-/// populations, over all rows and over the rows without a domain key, and
+/// populations, over all rows and over the rows without a strong key, and
 /// whether each set is non-empty.
 #[derive(Default)]
 struct GroupSummary {
     any: bool,
     all: u64,
-    any_without_domain: bool,
-    without_domain: u64,
+    any_without_strong: bool,
+    without_strong: u64,
 }
 
 impl GroupSummary {
@@ -236,9 +253,9 @@ impl GroupSummary {
             let row = &rows[e.row as usize];
             s.any = true;
             s.all |= row.populations;
-            if !row.has(KeyType::Domain) {
-                s.any_without_domain = true;
-                s.without_domain |= row.populations;
+            if !row.has_strong_key() {
+                s.any_without_strong = true;
+                s.without_strong |= row.populations;
             }
         }
         s
@@ -252,11 +269,11 @@ impl GroupSummary {
             KeyType::Name => match policy.name_matching {
                 NameMatching::Never => None,
                 NameMatching::Always => all,
-                // A pair counts unless both rows have a domain key.
-                NameMatching::WhenDomainMissing if row.has(KeyType::Domain) => {
-                    self.any_without_domain.then_some(self.without_domain)
+                // A pair counts unless both rows have a strong key.
+                NameMatching::WhenStrongKeyMissing if row.has_strong_key() => {
+                    self.any_without_strong.then_some(self.without_strong)
                 }
-                NameMatching::WhenDomainMissing => all,
+                NameMatching::WhenStrongKeyMissing => all,
             },
         }
     }

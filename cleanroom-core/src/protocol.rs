@@ -17,13 +17,15 @@ pub const TOKEN_DST: &str = "cleanroom-v2-match-token";
 /// Prefix of every block of a session's noise stream (see [`crate::noise`]).
 pub const NOISE_DST: &str = "cleanroom-v2-dp-noise";
 
-/// The version of the Public Suffix List data both parties must share.
+/// The full protocol version two parties must agree on: the identifier plus
+/// the Public Suffix List snapshot, named by the first 12 hex digits of the
+/// SHA-256 of `protocol-spec/data/public_suffix_list.dat`.
 ///
 /// The list decides the registrable domain, so two parties on different lists
 /// would silently stop matching some domains; the list is part of the protocol.
-pub const PSL_VERSION: &str = crate::normalize::PSL_CRATE_VERSION;
-
-/// The full protocol version two parties must agree on: identifier plus PSL data.
 pub fn protocol_version() -> String {
-    format!("{PROTOCOL_ID}+psl-{PSL_VERSION}")
+    format!(
+        "{PROTOCOL_ID}+psl-{}",
+        crate::normalize::suffix_list::snapshot_id()
+    )
 }

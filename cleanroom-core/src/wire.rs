@@ -17,8 +17,22 @@ pub const TOKEN_RECORD_LEN: usize = TOKEN_LEN;
 /// The most populations one side may declare: one bit each in a `u64`.
 pub const MAX_POPULATIONS: usize = 64;
 
-/// Keys one account (row id) may carry: one per key type.
-pub const MAX_KEYS_PER_ROW: u64 = 3;
+/// Domain keys one account (row id) may carry: real accounts have several
+/// websites (HubSpot's "Additional Domains", a second website field).
+pub const MAX_DOMAIN_KEYS_PER_ROW: u8 = 8;
+
+/// Keys one account (row id) may carry: up to [`MAX_DOMAIN_KEYS_PER_ROW`]
+/// domains, one name and one DUNS. This is the K of the noisy counts'
+/// sensitivity bound ([`crate::disclosure::sensitivity`]).
+pub const MAX_KEYS_PER_ROW: u64 = MAX_DOMAIN_KEYS_PER_ROW as u64 + 2;
+
+/// Keys of one type one account may carry.
+pub const fn max_keys_of(kind: KeyType) -> u8 {
+    match kind {
+        KeyType::Domain => MAX_DOMAIN_KEYS_PER_ROW,
+        KeyType::Name | KeyType::Duns => 1,
+    }
+}
 
 /// The name of the implicit population of an upload's rows that are in none
 /// of its declared populations. Declared names may not take it.

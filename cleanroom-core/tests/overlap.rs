@@ -63,8 +63,11 @@ fn plain_match(policy: NameMatching, a: &Account, b: &Account) -> bool {
         && match policy {
             NameMatching::Never => false,
             NameMatching::Always => true,
-            NameMatching::WhenDomainMissing => {
-                !(a.keys.contains_key(&KeyType::Domain) && b.keys.contains_key(&KeyType::Domain))
+            NameMatching::WhenStrongKeyMissing => {
+                let strong = |x: &Account| {
+                    x.keys.contains_key(&KeyType::Domain) || x.keys.contains_key(&KeyType::Duns)
+                };
+                !(strong(a) && strong(b))
             }
         }
 }
@@ -76,7 +79,7 @@ proptest! {
     fn matrix_equals_plaintext(
         vendor in prop::collection::vec(account(), 0..25),
         partner in prop::collection::vec(account(), 0..25),
-        policy in prop::sample::select(vec![NameMatching::Never, NameMatching::WhenDomainMissing, NameMatching::Always]),
+        policy in prop::sample::select(vec![NameMatching::Never, NameMatching::WhenStrongKeyMissing, NameMatching::Always]),
     ) {
         let vs = SessionSecret::generate();
         let ps = SessionSecret::generate();
@@ -171,17 +174,42 @@ fn inconsistent_rows_are_rejected() {
         TokenRecord {
             row_id: 1,
             populations: 1,
-            key_type: KeyType::Domain,
+            key_type: KeyType::Name,
             token: t,
         },
         TokenRecord {
             row_id: 1,
             populations: 1,
-            key_type: KeyType::Domain,
+            key_type: KeyType::Name,
             token: t,
         },
     ];
     assert!(compute(&dup, 2, &[], 1, &MatchPolicy::default()).is_err());
+}
+
+#[test]
+fn a_row_carries_up_to_eight_domains() {
+    let domains = |n: u8| -> Vec<TokenRecord> {
+        (0..n)
+            .map(|i| TokenRecord {
+                row_id: 1,
+                populations: 1,
+                key_type: KeyType::Domain,
+                token: cleanroom_core::MatchToken([i; 16]),
+            })
+            .collect()
+    };
+    let eight = domains(8);
+    let partner = [TokenRecord {
+        row_id: 9,
+        populations: 1,
+        key_type: KeyType::Domain,
+        token: cleanroom_core::MatchToken([7; 16]),
+    }];
+    let o = compute(&eight, 1, &partner, 1, &MatchPolicy::default()).expect("8 domains");
+    assert_eq!(o.vendor.matched, vec![1], "the eighth domain matches");
+    assert_eq!(o.vendor.totals, vec![1], "one account, not eight");
+    assert!(compute(&domains(9), 1, &[], 1, &MatchPolicy::default()).is_err());
 }
 
 /// One side's rows as raw token records: each row has random populations and
@@ -219,9 +247,9 @@ fn pairwise(
     vendor: &[TokenRecord],
     partner: &[TokenRecord],
 ) -> (MatchedRows, MatchedRows) {
-    let has_domain = |recs: &[TokenRecord], row: u32| {
+    let has_strong = |recs: &[TokenRecord], row: u32| {
         recs.iter()
-            .any(|r| r.row_id == row && r.key_type == KeyType::Domain)
+            .any(|r| r.row_id == row && r.key_type.is_strong())
     };
     let mut v_hit = BTreeMap::<u32, u64>::new();
     let mut p_hit = BTreeMap::<u32, u64>::new();
@@ -235,8 +263,8 @@ fn pairwise(
                     true
                 }
                 (KeyType::Name, NameMatching::Never) => false,
-                (KeyType::Name, NameMatching::WhenDomainMissing) => {
-                    !(has_domain(vendor, v.row_id) && has_domain(partner, p.row_id))
+                (KeyType::Name, NameMatching::WhenStrongKeyMissing) => {
+                    !(has_strong(vendor, v.row_id) && has_strong(partner, p.row_id))
                 }
             };
             if counts {
@@ -259,7 +287,7 @@ proptest! {
         partner in raw_side(),
         name_matching in prop_oneof![
             Just(NameMatching::Never),
-            Just(NameMatching::WhenDomainMissing),
+            Just(NameMatching::WhenStrongKeyMissing),
             Just(NameMatching::Always),
         ],
     ) {

@@ -6,6 +6,7 @@ use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 
 use super::error::RejectReason;
 use super::freemail::is_free_mail;
+use super::suffix_list::{NoRegistrable, registrable};
 use crate::key::{AccountKey, KeyType};
 
 /// Normalizes a website, domain or e-mail value into a [`KeyType::Domain`] key.
@@ -33,8 +34,8 @@ use crate::key::{AccountKey, KeyType};
 ///    is [`RejectReason::InvalidDomain`].
 /// 7. A dotted quad, or any name made only of numeric labels (`10.1`), is
 ///    [`RejectReason::IpAddress`]: no TLD is numeric.
-/// 8. Reduce to the registrable domain with [`psl::domain`] from the pinned
-///    `psl` crate ([`super::PSL_CRATE_VERSION`]). A name that is itself a
+/// 8. Reduce to the registrable domain with the Public Suffix List snapshot
+///    of the protocol ([`super::suffix_list`]). A name that is itself a
 ///    known public suffix is [`RejectReason::PublicSuffix`]; a single unknown
 ///    label (`localhost`) is [`RejectReason::InvalidDomain`]; a name under a
 ///    TLD the list does not know (`acme.local`, `acme.example`, `acme.con`) is
@@ -44,7 +45,7 @@ use crate::key::{AccountKey, KeyType};
 /// 9. A registrable domain of a free-mail or consumer mail provider
 ///    (`gmail.com`, `yahoo.co.uk`, ...) is [`RejectReason::FreeMail`].
 ///
-/// **Private section.** `psl::domain` applies the ICANN *and* the private
+/// **Private section.** The lookup applies the ICANN *and* the private
 /// section of the Public Suffix List, and so does this function:
 /// `acme.github.io`, `shop.blogspot.com` and `bucket.s3.amazonaws.com` stay
 /// whole (each is a separate registrant's space), and `github.io` alone is
@@ -66,28 +67,15 @@ pub fn domain(raw: &str) -> Result<AccountKey, RejectReason> {
     if is_ip_v4_like(&ascii) {
         return Err(RejectReason::IpAddress);
     }
-    let Some(registrable) = psl::domain(ascii.as_bytes()) else {
-        // No registrable part: either the whole name is a public suffix or it
-        // is a single label under the implicit `*` rule.
-        let known = psl::suffix(ascii.as_bytes()).is_some_and(|s| s.is_known());
-        return Err(if known {
-            RejectReason::PublicSuffix
-        } else {
-            RejectReason::InvalidDomain
-        });
-    };
-    let suffix = registrable.suffix();
-    let Some(kind) = suffix.typ() else {
-        return Err(RejectReason::UnknownSuffix);
-    };
-    // psl returns a tail of its input, and the input is ASCII, so slicing by
-    // length avoids a UTF-8 re-check and cannot split a character.
-    let value = ascii
-        .get(ascii.len() - registrable.as_bytes().len()..)
-        .ok_or(RejectReason::InvalidDomain)?;
-    if is_free_mail(value, suffix.as_bytes().len(), kind == psl::Type::Icann) {
+    let r = registrable(&ascii).map_err(|e| match e {
+        NoRegistrable::PublicSuffix => RejectReason::PublicSuffix,
+        NoRegistrable::SingleLabel => RejectReason::InvalidDomain,
+        NoRegistrable::UnknownSuffix => RejectReason::UnknownSuffix,
+    })?;
+    if is_free_mail(r.value, r.suffix_len, r.icann) {
         return Err(RejectReason::FreeMail);
     }
+    let value = r.value;
     Ok(AccountKey::from_normalized(KeyType::Domain, value))
 }
 

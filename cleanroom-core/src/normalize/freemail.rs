@@ -2,130 +2,51 @@
 //!
 //! A registrable domain on this list identifies a mailbox provider, not the
 //! account's company, so two unrelated accounts would "match" on it. The list
-//! is part of the protocol: both parties must reject exactly the same domains.
+//! is part of the protocol: both parties must reject exactly the same domains,
+//! so it is `protocol-spec/data/free-mail.txt`, compiled in.
 //! It holds consumer mail only; a provider of business mail hosting (Zoho,
 //! Google Workspace, Microsoft 365) is not listed because its customers' own
 //! domains are what we see.
 
-/// Registrable-domain labels whose every ICANN registration is a consumer mail
-/// service (`yahoo.co.uk`, `gmx.at`, `hotmail.fr`, `yandex.kz`, ...).
-///
-/// Matched against the label left of the public suffix, so new country
-/// variants need no list change.
-const BRAND_LABELS: [&str; 4] = ["gmx", "hotmail", "yahoo", "yandex"];
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
-/// Exact registrable domains of consumer mail services. Sorted, for binary search.
-const DOMAINS: &[&str] = &[
-    "126.com",
-    "139.com",
-    "163.com",
-    "aim.com",
-    "aliyun.com",
-    "aol.co.uk",
-    "aol.com",
-    "aol.de",
-    "aol.fr",
-    "arcor.de",
-    "att.net",
-    "bellsouth.net",
-    "bigpond.com",
-    "bk.ru",
-    "bluewin.ch",
-    "bol.com.br",
-    "btinternet.com",
-    "centrum.cz",
-    "charter.net",
-    "comcast.net",
-    "cox.net",
-    "daum.net",
-    "earthlink.net",
-    "email.com",
-    "fastmail.com",
-    "fastmail.fm",
-    "foxmail.com",
-    "free.fr",
-    "freenet.de",
-    "gmail.com",
-    "googlemail.com",
-    "hanmail.net",
-    "hushmail.com",
-    "icloud.com",
-    "inbox.lv",
-    "inbox.ru",
-    "interia.pl",
-    "juno.com",
-    "laposte.net",
-    "libero.it",
-    "list.ru",
-    "live.at",
-    "live.be",
-    "live.ca",
-    "live.co.uk",
-    "live.com",
-    "live.com.au",
-    "live.de",
-    "live.dk",
-    "live.fr",
-    "live.ie",
-    "live.it",
-    "live.nl",
-    "live.no",
-    "live.se",
-    "mac.com",
-    "mail.com",
-    "mail.ru",
-    "me.com",
-    "msn.com",
-    "naver.com",
-    "netzero.net",
-    "ntlworld.com",
-    "o2.pl",
-    "onet.pl",
-    "optonline.net",
-    "optusnet.com.au",
-    "orange.fr",
-    "outlook.at",
-    "outlook.be",
-    "outlook.com",
-    "outlook.com.au",
-    "outlook.com.br",
-    "outlook.de",
-    "outlook.dk",
-    "outlook.es",
-    "outlook.fr",
-    "outlook.ie",
-    "outlook.it",
-    "outlook.jp",
-    "pm.me",
-    "proton.me",
-    "protonmail.ch",
-    "protonmail.com",
-    "qq.com",
-    "rambler.ru",
-    "rediffmail.com",
-    "rocketmail.com",
-    "sbcglobal.net",
-    "seznam.cz",
-    "shaw.ca",
-    "sina.cn",
-    "sina.com",
-    "sohu.com",
-    "t-online.de",
-    "terra.com.br",
-    "tuta.io",
-    "tutanota.com",
-    "tutanota.de",
-    "uol.com.br",
-    "verizon.net",
-    "virgilio.it",
-    "wanadoo.fr",
-    "web.de",
-    "windowslive.com",
-    "wp.pl",
-    "ya.ru",
-    "yeah.net",
-    "ymail.com",
-];
+/// `protocol-spec/data/free-mail.txt`, the normative table.
+const TABLE: &str = include_str!("../../../protocol-spec/data/free-mail.txt");
+
+/// The table's `brand` labels and exact `domain`s.
+struct FreeMail {
+    /// Registrable-domain labels whose every ICANN registration is a consumer
+    /// mail service, matched against the label left of the public suffix so
+    /// new country variants need no list change.
+    brands: HashSet<&'static str>,
+    domains: HashSet<&'static str>,
+}
+
+fn entries() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TABLE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once(' ').unwrap_or((l, "")))
+}
+
+static FREE_MAIL: LazyLock<FreeMail> = LazyLock::new(|| {
+    let mut t = FreeMail {
+        brands: HashSet::new(),
+        domains: HashSet::new(),
+    };
+    for (kind, value) in entries() {
+        // A line of another kind is caught by a test; ignoring it here keeps
+        // a table typo from ever matching a real domain.
+        match kind {
+            "brand" => t.brands.insert(value),
+            "domain" => t.domains.insert(value),
+            _ => false,
+        };
+    }
+    t
+});
 
 /// Whether `registrable` (a lowercase ASCII eTLD+1 whose public suffix has
 /// `suffix_len` bytes) is a free-mail or consumer mail domain.
@@ -134,7 +55,7 @@ const DOMAINS: &[&str] = &[
 /// brand labels only count under ICANN suffixes, so a private-section
 /// registration such as `yahoo.github.io` is somebody's project, not Yahoo Mail.
 pub(crate) fn is_free_mail(registrable: &str, suffix_len: usize, icann: bool) -> bool {
-    if DOMAINS.binary_search(&registrable).is_ok() {
+    if FREE_MAIL.domains.contains(registrable) {
         return true;
     }
     if !icann {
@@ -145,7 +66,7 @@ pub(crate) fn is_free_mail(registrable: &str, suffix_len: usize, icann: bool) ->
     let label_len = registrable.len().saturating_sub(suffix_len + 1);
     registrable
         .get(..label_len)
-        .is_some_and(|label| BRAND_LABELS.contains(&label))
+        .is_some_and(|label| FREE_MAIL.brands.contains(label))
 }
 
 #[cfg(test)]
@@ -153,22 +74,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn table_is_sorted_and_unique() {
-        assert!(
-            DOMAINS.windows(2).all(|w| w[0] < w[1]),
-            "DOMAINS must be sorted and deduplicated"
-        );
+    fn table_lines_are_well_formed_sorted_and_unique() {
+        let mut last: Option<(&str, &str)> = None;
+        for (kind, value) in entries() {
+            assert!(matches!(kind, "brand" | "domain"), "line kind {kind:?}");
+            assert!(
+                !value.is_empty()
+                    && value.bytes().all(|b| b.is_ascii_lowercase()
+                        || b.is_ascii_digit()
+                        || b == b'.'
+                        || b == b'-'),
+                "{value:?}"
+            );
+            if let Some(prev) = last {
+                assert!(prev < (kind, value), "{value:?} out of order");
+            }
+            last = Some((kind, value));
+        }
+        assert!(FREE_MAIL.domains.len() >= 100 && FREE_MAIL.brands.len() >= 4);
     }
 
     #[test]
     fn table_entries_are_registrable_domains() {
-        for &d in DOMAINS {
-            assert_eq!(psl::domain_str(d), Some(d), "{d} is not an eTLD+1");
+        for d in &FREE_MAIL.domains {
+            let reduced = crate::normalize::domain(d);
+            assert_eq!(
+                reduced.as_ref().err(),
+                Some(&crate::normalize::RejectReason::FreeMail),
+                "{d} does not reduce to itself and count as free mail"
+            );
             assert!(
-                d.bytes().all(|b| b.is_ascii_lowercase()
-                    || b.is_ascii_digit()
-                    || b == b'.'
-                    || b == b'-')
+                crate::normalize::suffix_list::registrable(d).is_ok_and(|r| r.value == *d),
+                "{d} is not an eTLD+1"
             );
         }
     }

@@ -1,188 +1,26 @@
 //! Legal-form suffixes stripped from the end of company names.
 //!
-//! Entries are written in *normalized token form*: what the name tokenizer
-//! produces for them (case folded, `&` as `and`, acronym dots deleted, other
-//! punctuation as single spaces). `S.p.A.`, `SpA` and `S.P.A.` all tokenize to
-//! `spa`; spaced spellings such as `S. p. A.` tokenize to `s p a` and are
-//! listed separately. The table is part of the protocol: adding or removing
-//! an entry changes keys, so it only changes with a protocol version.
+//! The table is `protocol-spec/data/legal-forms.txt`, compiled in: the spec's
+//! file is the one source of truth, and its header says how entries are
+//! written (normalized token form).
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-/// The legal forms, grouped by jurisdiction for review; order is irrelevant.
-const FORMS: &[&str] = &[
-    // United States, United Kingdom, Ireland, Commonwealth
-    "inc",
-    "incorporated",
-    "corp",
-    "corporation",
-    "co",
-    "company",
-    "and co",
-    "llc",
-    "l l c",
-    "limited liability company",
-    "ltd",
-    "limited",
-    "plc",
-    "llp",
-    "limited liability partnership",
-    "lp",
-    "limited partnership",
-    "lllp",
-    "pllc",
-    "cic",
-    "dac",
-    "ulc",
-    "teoranta",
-    "teo",
-    // Australia, New Zealand, South and South-East Asia
-    "pty",
-    "pty ltd",
-    "pte",
-    "pte ltd",
-    "pvt",
-    "pvt ltd",
-    "private limited",
-    "sdn bhd",
-    "bhd",
-    "berhad",
-    "tbk",
-    // Japan
-    "kk",
-    "k k",
-    "kabushiki kaisha",
-    "gk",
-    "godo kaisha",
-    // Germany, Austria, Switzerland
-    "gmbh",
-    "mbh",
-    "gesmbh",
-    "ges mbh",
-    "ag",
-    "kg",
-    "kgaa",
-    "ohg",
-    "gbr",
-    "ug",
-    "ug haftungsbeschränkt",
-    "ug haftungsbeschrankt",
-    "ev",
-    "e v",
-    "ek",
-    "e k",
-    "eg",
-    "co kg",
-    "and co kg",
-    "und co kg",
-    "gmbh and co kg",
-    "gmbh und co kg",
-    "gmbh u co kg",
-    "gmbh co kg",
-    "ag and co kg",
-    "ag und co kg",
-    "se and co kg",
-    "gmbh and co kgaa",
-    "ag and co kgaa",
-    "se and co kgaa",
-    "gmbh and co ohg",
-    "and co ohg",
-    "sagl",
-    // France, Belgium, Luxembourg
-    "sa",
-    "s a",
-    "sas",
-    "s a s",
-    "sasu",
-    "sarl",
-    "s a r l",
-    "eurl",
-    "sci",
-    "snc",
-    "sca",
-    "cie",
-    "and cie",
-    "et cie",
-    "sprl",
-    "bvba",
-    "cvba",
-    // Italy, Spain, Portugal, Latin America
-    "spa",
-    "s p a",
-    "srl",
-    "s r l",
-    "srls",
-    "sapa",
-    "sl",
-    "s l",
-    "slu",
-    "sau",
-    "lda",
-    "ltda",
-    "eireli",
-    "sa de cv",
-    "sab de cv",
-    "sapi de cv",
-    "s de rl",
-    "s de rl de cv",
-    // Netherlands
-    "bv",
-    "b v",
-    "nv",
-    "n v",
-    "vof",
-    // Nordic countries
-    "ab",
-    "ab publ",
-    "oy",
-    "oyj",
-    "as",
-    "a s",
-    "asa",
-    "aps",
-    "i s",
-    "hf",
-    "ehf",
-    // Central and Eastern Europe, Turkey
-    "sp z oo",
-    "sp z o o",
-    "spzoo",
-    "sp k",
-    "sp j",
-    "ska",
-    "sro",
-    "s r o",
-    "spol s ro",
-    "spol s r o",
-    "kft",
-    "zrt",
-    "nyrt",
-    "doo",
-    "dd",
-    "ood",
-    "eood",
-    "ead",
-    "jsc",
-    "pjsc",
-    "aş",
-    "ltd şti",
-    "ltd sti",
-    "şti",
-    // Canada (French)
-    "ltée",
-    "ltee",
-    "limitée",
-    "limitee",
-    // Europe-wide
-    "se",
-    "sce",
-];
+/// `protocol-spec/data/legal-forms.txt`, the normative table.
+const TABLE: &str = include_str!("../../../protocol-spec/data/legal-forms.txt");
 
-static FORM_SET: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| FORMS.iter().copied().collect());
+/// The entries of [`TABLE`]: every line that is neither blank nor a comment.
+fn forms() -> impl Iterator<Item = &'static str> {
+    TABLE
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
 
-/// The most tokens in any entry of [`FORMS`] (checked by a test).
+static FORM_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| forms().collect());
+
+/// The most tokens in any entry of the table (checked by a test).
 const MAX_FORM_TOKENS: usize = 5;
 
 /// Strips legal-form suffixes from the end of `name` (tokens joined by single
@@ -224,16 +62,16 @@ mod tests {
 
     #[test]
     fn max_form_tokens_is_exact() {
-        let max = FORMS.iter().map(|f| f.split(' ').count()).max();
+        let max = forms().map(|f| f.split(' ').count()).max();
         assert_eq!(max, Some(MAX_FORM_TOKENS));
     }
 
     #[test]
     fn forms_are_in_normalized_token_form() {
-        for form in FORMS {
+        for form in forms() {
             assert_eq!(
                 super::super::name::tokenize_for_tests(form),
-                *form,
+                form,
                 "legal form {form:?} is not in normalized token form"
             );
         }
@@ -241,7 +79,8 @@ mod tests {
 
     #[test]
     fn forms_are_unique() {
-        assert_eq!(FORM_SET.len(), FORMS.len());
+        assert_eq!(FORM_SET.len(), forms().count());
+        assert!(FORM_SET.len() >= 150, "the table did not load");
     }
 
     #[test]

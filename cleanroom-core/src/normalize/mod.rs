@@ -9,16 +9,17 @@
 //! | column | function | example |
 //! | --- | --- | --- |
 //! | website, domain, e-mail | [`domain`] | `https://shop.acme.co.uk/x` → `domain:acme.co.uk` |
-//! | company name | [`company_name`] | `Acme Holdings Co., Ltd.` → `name:acme holdings` |
+//! | company name + country | [`company_name`] | `Acme Holdings Co., Ltd.`, `UK` → `name:gb:acme holdings` |
 //! | DUNS number | [`duns`] | `15-048-3782` → `duns:150483782` |
 //!
 //! A value that cannot give a meaningful key is rejected with a
 //! [`RejectReason`]; the reason never contains the value.
 //!
-//! Versioned inputs besides this code: the Public Suffix List compiled into
-//! the `psl` crate ([`PSL_CRATE_VERSION`]), the Unicode data of the `idna`,
-//! `unicode-normalization` and `caseless` crates, and the free-mail and
-//! legal-form tables in this module.
+//! Versioned inputs besides this code: the data files of `protocol-spec/data/`
+//! (the Public Suffix List snapshot, the legal forms, the free-mail list and
+//! the country names), compiled in so the spec's files are the one source of
+//! truth, and the Unicode data of the `idna`, `unicode-normalization` and
+//! `caseless` crates.
 
 mod country;
 mod domain;
@@ -27,29 +28,22 @@ mod error;
 mod freemail;
 mod legal_forms;
 mod name;
+pub mod suffix_list;
 
 pub use self::country::{Country, country};
 pub use self::domain::domain;
 pub use self::duns::duns;
 pub use self::error::RejectReason;
-pub use self::name::company_name;
+pub use self::name::{company_name, name_tokens};
 
 use crate::key::{AccountKey, KeyType};
 
-/// Version of the `psl` crate whose compiled-in Public Suffix List defines
-/// registrable domains.
-///
-/// Two parties on different list versions can disagree on `eTLD+1`, so this is
-/// part of the protocol and must equal the exact version pinned in
-/// `Cargo.toml` (a test checks that).
-pub const PSL_CRATE_VERSION: &str = "2.1.247";
-
 /// Normalizes `raw` as a value of the given key type, dispatching to
-/// [`domain`], [`company_name`] or [`duns`].
+/// [`domain`], [`company_name`] (unqualified: no country) or [`duns`].
 pub fn key(kind: KeyType, raw: &str) -> Result<AccountKey, RejectReason> {
     match kind {
         KeyType::Domain => domain(raw),
-        KeyType::Name => company_name(raw),
+        KeyType::Name => company_name(raw, None),
         KeyType::Duns => duns(raw),
     }
 }
@@ -63,7 +57,7 @@ mod tests {
         let d = key(KeyType::Domain, "www.acme.com").map(|k| k.message().to_owned());
         assert_eq!(d.as_deref(), Ok("domain:acme.com"));
         let n = key(KeyType::Name, "Acme Inc").map(|k| k.message().to_owned());
-        assert_eq!(n.as_deref(), Ok("name:acme"));
+        assert_eq!(n.as_deref(), Ok("name::acme"));
         let u = key(KeyType::Duns, "15-048-3782").map(|k| k.message().to_owned());
         assert_eq!(u.as_deref(), Ok("duns:150483782"));
         for kind in KeyType::ALL {

@@ -3,7 +3,9 @@
 use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
+use super::country::Country;
 use super::error::RejectReason;
 use super::legal_forms::strip_legal_forms;
 use crate::key::{AccountKey, KeyType};
@@ -12,9 +14,17 @@ use crate::key::{AccountKey, KeyType};
 /// names settle in one, this only bounds pathological mark sequences.
 const MAX_EXTRA_PASSES: usize = 3;
 
-/// Normalizes a company name into a [`KeyType::Name`] key.
+/// Normalizes a company name, qualified by the account's country, into a
+/// [`KeyType::Name`] key.
 ///
-/// The value is a sequence of lowercase tokens joined by single spaces:
+/// The key's value is `<country>:<name>`: the ISO 3166-1 alpha-2 code in
+/// lowercase (see [`super::country`]), or nothing for an unqualified name
+/// (`gb:acme holdings`, `:acme holdings`). The country sits inside the hashed
+/// key, so the server never learns it, and an unqualified name only ever
+/// matches another unqualified one. A same-name company in another country
+/// is the commonest false match of name keys; the country stops it.
+///
+/// The name part is a sequence of lowercase tokens joined by single spaces:
 /// `O'Reilly Media, Inc.` gives `oreilly media`, `Acme GmbH & Co. KG` gives
 /// `acme`. Step by step:
 ///
@@ -22,7 +32,8 @@ const MAX_EXTRA_PASSES: usize = 3;
 /// 2. Unicode NFKC, full default case folding, NFKC again (full-width letters
 ///    become ASCII, `ß` becomes `ss`, ligatures split). Pure-ASCII input takes
 ///    an equivalent fast path (ASCII lowercase).
-/// 3. Tokenize: letters, digits and combining marks form words; apostrophes
+/// 3. Tokenize: characters of General_Category L (letters), M (marks) or N
+///    (numbers) form words; apostrophes
 ///    (`'`, `’`, `‘`, `ʼ`, `` ` ``, `′`) and default-ignorable code points (soft
 ///    hyphen, zero-width space and joiners, variation selectors, BOM) are
 ///    deleted without splitting a word, so `O'Reilly` is `oreilly`; `&` is the
@@ -46,9 +57,20 @@ const MAX_EXTRA_PASSES: usize = 3;
 /// accents in languages where the accent is meaningful, and the two parties'
 /// CRMs usually spell a company the same way; both sides apply the same rule.
 ///
-/// The result is a fixed point: normalizing the returned value again yields
-/// the same key.
-pub fn company_name(raw: &str) -> Result<AccountKey, RejectReason> {
+/// The name part is a fixed point: normalizing it again yields itself.
+pub fn company_name(raw: &str, country: Option<Country>) -> Result<AccountKey, RejectReason> {
+    let name = name_tokens(raw)?;
+    let cc = country.as_ref().map(Country::as_str).unwrap_or_default();
+    let mut value = String::with_capacity(cc.len() + 1 + name.len());
+    value.push_str(cc);
+    value.push(':');
+    value.push_str(&name);
+    Ok(AccountKey::from_normalized(KeyType::Name, &value))
+}
+
+/// The name part of [`company_name`]'s key: steps 1 to 7, repeated to a
+/// fixed point.
+pub fn name_tokens(raw: &str) -> Result<String, RejectReason> {
     if raw.trim().is_empty() {
         return Err(RejectReason::Empty);
     }
@@ -65,7 +87,7 @@ pub fn company_name(raw: &str) -> Result<AccountKey, RejectReason> {
             value = next;
         }
     }
-    Ok(AccountKey::from_normalized(KeyType::Name, &value))
+    Ok(value)
 }
 
 /// One pass of steps 2 to 7.
@@ -103,7 +125,7 @@ fn tokenize(chars: impl Iterator<Item = char>, out: &mut String) {
         if is_apostrophe(c) || is_default_ignorable(c) {
             continue;
         }
-        if c == '.' || c.is_alphanumeric() || is_combining_mark(c) {
+        if c == '.' || is_word_char(c) {
             word.push(c);
             continue;
         }
@@ -113,6 +135,18 @@ fn tokenize(chars: impl Iterator<Item = char>, out: &mut String) {
         }
     }
     flush_word(&mut word, out);
+}
+
+/// Letters, marks and numbers by General_Category, so that an implementation
+/// with only a category table (Python's `unicodedata`) splits words alike.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Letter | GeneralCategoryGroup::Mark | GeneralCategoryGroup::Number
+    )
 }
 
 fn flush_word(word: &mut String, out: &mut String) {
@@ -199,15 +233,15 @@ mod tests {
     use super::*;
 
     fn ok(raw: &str) -> String {
-        match company_name(raw) {
-            Ok(k) => k.value().to_owned(),
+        match name_tokens(raw) {
+            Ok(k) => k,
             Err(e) => panic!("{raw:?} rejected: {e:?}"),
         }
     }
 
     fn err(raw: &str) -> RejectReason {
-        match company_name(raw) {
-            Ok(k) => panic!("{raw:?} accepted as {:?}", k.value()),
+        match name_tokens(raw) {
+            Ok(k) => panic!("{raw:?} accepted as {k:?}"),
             Err(e) => e,
         }
     }
@@ -269,6 +303,15 @@ mod tests {
         assert_eq!(err("!!!"), RejectReason::NoNameLeft);
         assert_eq!(err("'"), RejectReason::NoNameLeft);
         assert_eq!(err("\u{200B}"), RejectReason::NoNameLeft);
+    }
+
+    #[test]
+    fn the_country_qualifies_the_key() {
+        let gb = super::super::country::country("United Kingdom").ok();
+        let key = company_name("Acme Holdings Ltd", gb).map(|k| k.message().to_owned());
+        assert_eq!(key.as_deref(), Ok("name:gb:acme holdings"));
+        let bare = company_name("Acme Holdings Ltd", None).map(|k| k.message().to_owned());
+        assert_eq!(bare.as_deref(), Ok("name::acme holdings"));
     }
 
     #[test]

@@ -1,9 +1,14 @@
-//! Regenerates the blinding and noise sections of `protocol-spec/test-vectors.json`.
+//! Regenerates `protocol-spec/test-vectors.json` (all but the `accounts`
+//! section, which `cleanroom-client`'s `gen_account_vectors` example writes).
 //!
 //! `cargo run -p cleanroom-core --example gen_vectors`
 //!
 //! Scalars are derived deterministically from labels so anyone can re-derive
-//! them; the normalization cases already in the file are kept as they are.
+//! them. Normalization inputs already in the file are kept, with their
+//! outputs recomputed, and the inputs of `normalization_inputs.rs` added.
+
+#[path = "normalization_inputs.rs"]
+mod inputs;
 
 use std::path::PathBuf;
 
@@ -34,8 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::Domain, "acme.com"),
         (KeyType::Domain, "acme.co.uk"),
         (KeyType::Domain, "xn--mnchen-3ya.de"),
-        (KeyType::Name, "acme"),
-        (KeyType::Name, "société générale"),
+        (KeyType::Name, "gb:acme"),
+        (KeyType::Name, ":société générale"),
         (KeyType::Duns, "150483782"),
     ];
     let mut blinding = Vec::new();
@@ -67,13 +72,72 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "hash_to_group_dst": HASH_TO_GROUP_DST,
         "token_dst": TOKEN_DST,
         "noise_dst": NOISE_DST,
-        "normalization": existing.get("normalization").cloned().unwrap_or(json!([])),
+        "normalization": normalization_vectors(&existing),
+        "accounts": existing.get("accounts").cloned().unwrap_or(json!([])),
         "blinding": blinding,
         "noise": noise_vectors(),
     });
     std::fs::write(&path, serde_json::to_string_pretty(&out)? + "\n")?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+fn outcome(r: Result<String, cleanroom_core::normalize::RejectReason>) -> (Value, Value) {
+    match r {
+        Ok(k) => (json!(k), Value::Null),
+        Err(e) => (Value::Null, json!(e.as_str())),
+    }
+}
+
+/// One case: `(kind, raw, country column value for names)`.
+fn normalization_case(kind: &str, raw: &str, country: Option<&str>) -> Value {
+    use cleanroom_core::normalize;
+    let (key, reason) = outcome(match kind {
+        "domain" => normalize::domain(raw).map(|k| k.message().to_owned()),
+        "duns" => normalize::duns(raw).map(|k| k.message().to_owned()),
+        "country" => normalize::country(raw).map(|c| c.as_str().to_owned()),
+        "name" => {
+            let c = country.and_then(|c| normalize::country(c).ok());
+            normalize::company_name(raw, c).map(|k| k.message().to_owned())
+        }
+        other => panic!("unknown vector kind {other}"),
+    });
+    let mut case = json!({"kind": kind, "raw": raw, "key": key, "reason": reason});
+    if kind == "name" {
+        case["country"] = json!(country);
+    }
+    case
+}
+
+fn normalization_vectors(existing: &Value) -> Vec<Value> {
+    let mut inputs: Vec<(String, String, Option<String>)> = Vec::new();
+    for c in existing
+        .get("normalization")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = |f: &str| c.get(f).and_then(Value::as_str).map(str::to_owned);
+        if let (Some(kind), Some(raw)) = (text("kind"), text("raw")) {
+            inputs.push((kind, raw, text("country")));
+        }
+    }
+    let added = inputs::NAMES
+        .iter()
+        .map(|(n, c)| ("name", *n, Some(*c)))
+        .chain(inputs::COUNTRIES.iter().map(|c| ("country", *c, None)))
+        .chain(inputs::DOMAINS.iter().map(|d| ("domain", *d, None)))
+        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None)));
+    for (kind, raw, country) in added {
+        let entry = (kind.to_owned(), raw.to_owned(), country.map(str::to_owned));
+        if !inputs.contains(&entry) {
+            inputs.push(entry);
+        }
+    }
+    inputs
+        .iter()
+        .map(|(k, r, c)| normalization_case(k, r, c.as_deref()))
+        .collect()
 }
 
 /// A seed anyone can re-derive: SHA-512 of a label, first 32 bytes.
