@@ -335,6 +335,7 @@ pub fn open_policy() -> cleanroom_core::api::SharingPolicy {
         vendor_shares_white_space: true,
         partner_shares_white_space: true,
         name_matching: Default::default(),
+        names_without_country: Default::default(),
         counts: Some(CountsMode::Exact),
     }
 }
