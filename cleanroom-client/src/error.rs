@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use cleanroom_core::api::Problem;
+use cleanroom_core::protocol::protocol_version;
 
 /// Everything that can go wrong in the client library.
 #[non_exhaustive]
@@ -30,6 +31,16 @@ pub enum Error {
         title: String,
         /// The problem's detail, if any.
         detail: Option<String>,
+    },
+    /// The client and the server speak different protocol versions: the
+    /// server refused the upload (`protocol-version-mismatch`), or its
+    /// `GET /v1/limits` named another version before anything was uploaded.
+    #[error("{}", version_advice(.client, .server.as_deref()))]
+    VersionMismatch {
+        /// The version this client speaks.
+        client: String,
+        /// The version the server speaks, when it said so.
+        server: Option<String>,
     },
     /// The server could not be reached, or the connection broke.
     #[error("cannot reach the server: {0}")]
@@ -102,6 +113,53 @@ pub const BUDGET_SESSIONS: &str = "session-budget-exhausted";
 /// Problem code of a 429: the pair's ε for the window is used up.
 pub const BUDGET_PRIVACY: &str = "privacy-budget-exhausted";
 
+/// Problem code of a 422: the upload declares another protocol version
+/// than the server's (member `protocol_version`: the server's).
+pub const VERSION_MISMATCH: &str = "protocol-version-mismatch";
+
+/// `cleanroom-vN` of a version string (`cleanroom-vN+psl-…`) as N.
+fn protocol_generation(version: &str) -> Option<u32> {
+    let id = version.split('+').next()?;
+    id.strip_prefix("cleanroom-v")?.parse().ok()
+}
+
+/// Which side to upgrade. The `cleanroom-vN` parts are ordered; the data
+/// part after `+` names a Public Suffix List snapshot by its hash, which says
+/// nothing about which is newer.
+fn version_advice(client: &str, server: Option<&str>) -> String {
+    let Some(server) = server else {
+        return format!(
+            "the server speaks another protocol version than this cleanroom CLI ({client}): \
+             upgrade whichever is older; a CLI and a server of the same release always agree"
+        );
+    };
+    // The server's string goes to a terminal: no control characters from it.
+    let server: String = server
+        .chars()
+        .take(100)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    let server = server.as_str();
+    let both = format!("this cleanroom CLI speaks protocol {client}, the server {server}");
+    match (protocol_generation(client), protocol_generation(server)) {
+        (Some(c), Some(s)) if c < s => format!(
+            "{both}: the server is newer; upgrade the cleanroom CLI to a release that speaks {server}"
+        ),
+        (Some(c), Some(s)) if c > s => format!(
+            "{both}: the server is older; ask its operator to upgrade cleanroom-server to a release \
+             that speaks {client}, or use a cleanroom CLI that speaks {server}"
+        ),
+        (Some(_), Some(_)) => format!(
+            "{both}: the same protocol with different Public Suffix List data, which must match too; \
+             upgrade whichever is older (a CLI and a server of the same release always agree)"
+        ),
+        _ => format!(
+            "{both}: they must be the same; upgrade whichever is older \
+             (a CLI and a server of the same release always agree)"
+        ),
+    }
+}
+
 fn problem_text(title: &str, detail: &Option<String>) -> String {
     match detail {
         Some(d) if !d.is_empty() && d != title => format!("{title}: {d}"),
@@ -131,7 +189,10 @@ impl Error {
     /// The error's class.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Api { .. } | Error::Transport(_) | Error::Protocol(_) => ErrorKind::Server,
+            Error::Api { .. }
+            | Error::VersionMismatch { .. }
+            | Error::Transport(_)
+            | Error::Protocol(_) => ErrorKind::Server,
             Error::Auth { .. } => ErrorKind::Auth,
             Error::NotUtf8 { .. } | Error::Csv { .. } | Error::Input(_) => ErrorKind::Input,
             Error::Config(_) | Error::Tls(_) => ErrorKind::Usage,
@@ -159,7 +220,20 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_problem(status: u16, problem: Option<Problem>, reason: &str) -> Self {
+    /// The error of an error status; `server_version` is the problem's
+    /// `protocol_version` member, if it had one.
+    pub(crate) fn from_problem(
+        status: u16,
+        problem: Option<Problem>,
+        reason: &str,
+        server_version: Option<String>,
+    ) -> Self {
+        if problem.as_ref().is_some_and(|p| p.code == VERSION_MISMATCH) {
+            return Error::VersionMismatch {
+                client: protocol_version(),
+                server: server_version,
+            };
+        }
         let (code, title, detail) = match problem {
             Some(p) => (Some(p.code), p.title, p.detail),
             None => (None, reason.to_owned(), None),
@@ -190,3 +264,56 @@ impl Error {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mismatch(server: Option<&str>) -> Error {
+        let problem = Problem {
+            type_: format!("urn:cleanroom:problem:{VERSION_MISMATCH}"),
+            title: "Protocol version mismatch".into(),
+            status: 422,
+            detail: Some("this server speaks protocol …".into()),
+            code: VERSION_MISMATCH.into(),
+        };
+        Error::from_problem(422, Some(problem), "", server.map(str::to_owned))
+    }
+
+    #[test]
+    fn a_version_mismatch_says_which_side_to_upgrade() {
+        let ours = protocol_version();
+        let newer = mismatch(Some("cleanroom-v99+psl-0123456789ab")).to_string();
+        assert!(newer.contains("upgrade the cleanroom CLI"), "{newer}");
+        assert!(newer.contains(&ours) && newer.contains("cleanroom-v99+psl-0123456789ab"));
+        let older = mismatch(Some("cleanroom-v1")).to_string();
+        assert!(
+            older.contains("ask its operator to upgrade cleanroom-server"),
+            "{older}"
+        );
+        let data = mismatch(Some(&format!(
+            "{}+psl-000000000000",
+            cleanroom_core::protocol::PROTOCOL_ID
+        )))
+        .to_string();
+        assert!(data.contains("Public Suffix List"), "{data}");
+        let unsaid = mismatch(None);
+        assert!(unsaid.to_string().contains("upgrade whichever is older"));
+        assert_eq!(unsaid.kind(), ErrorKind::Server);
+    }
+
+    #[test]
+    fn other_problems_stay_api_errors() {
+        let problem = Problem {
+            type_: "urn:cleanroom:problem:session-state".into(),
+            title: "Not allowed in the session's state".into(),
+            status: 409,
+            detail: None,
+            code: "session-state".into(),
+        };
+        assert!(matches!(
+            Error::from_problem(409, Some(problem), "Conflict", None),
+            Error::Api { status: 409, .. }
+        ));
+    }
+}

@@ -402,6 +402,17 @@ fn seg(id: &str) -> String {
     out
 }
 
+/// The `protocol_version` member of a `protocol-version-mismatch` problem:
+/// the version the server speaks.
+fn server_protocol_version(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Member {
+        protocol_version: Option<String>,
+    }
+    let member: Member = serde_json::from_slice(body).ok()?;
+    member.protocol_version
+}
+
 /// Turns an error status into an [`Error`], surfacing problem+json title and detail.
 async fn check(resp: Response, client: &Client) -> Result<Response> {
     let status = resp.status();
@@ -412,7 +423,12 @@ async fn check(resp: Response, client: &Client) -> Result<Response> {
     let body = resp.bytes().await.unwrap_or_default();
     client.count_received(body.len());
     let problem: Option<Problem> = serde_json::from_slice(&body).ok();
-    Err(Error::from_problem(status.as_u16(), problem, &reason))
+    Err(Error::from_problem(
+        status.as_u16(),
+        problem,
+        &reason,
+        server_protocol_version(&body),
+    ))
 }
 
 /// Whether an error is worth retrying: the network, or a 5xx / 429 from the
@@ -426,5 +442,30 @@ pub fn is_transient(e: &Error) -> bool {
             *status == StatusCode::TOO_MANY_REQUESTS.as_u16() || *status >= 500
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_mismatch_problem_names_the_servers_version() {
+        let body = br#"{"type": "urn:cleanroom:problem:protocol-version-mismatch",
+            "title": "Protocol version mismatch", "status": 422,
+            "code": "protocol-version-mismatch", "protocol_version": "cleanroom-v99+psl-0123456789ab",
+            "detail": "this server speaks protocol cleanroom-v99+psl-0123456789ab, the upload declares cleanroom-v2"}"#;
+        let problem: Option<Problem> = serde_json::from_slice(body).ok();
+        let e = Error::from_problem(
+            422,
+            problem,
+            "Unprocessable Entity",
+            server_protocol_version(body),
+        );
+        assert!(
+            matches!(&e, Error::VersionMismatch { server: Some(s), .. } if s == "cleanroom-v99+psl-0123456789ab"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("upgrade the cleanroom CLI"), "{e}");
     }
 }

@@ -160,6 +160,14 @@ pub async fn run_session(
     // Before any session is created or joined: an upload the server would
     // refuse at commit must not cost the pair a session of its budget.
     let limits = retry(|| client.limits()).await?;
+    // The server would refuse the upload at commit, after the session had
+    // cost the pair its budget: say now which side to upgrade.
+    if limits.protocol_version != protocol_version() {
+        return Err(Error::VersionMismatch {
+            client: protocol_version(),
+            server: Some(limits.protocol_version.clone()),
+        });
+    }
     let fitted;
     let input = if input.fits(&limits) {
         input

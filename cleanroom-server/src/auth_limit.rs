@@ -160,8 +160,7 @@ pub async fn limit_failed_auth(
 fn too_many(wait: Duration) -> axum::response::Response {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let resp = crate::error::problem_response(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "too-many-failed-attempts",
+        crate::problem::ProblemType::TooManyFailedAttempts,
         Some(format!(
             "too many failed authentications from this client or with this token; try again in {secs} s"
         )),

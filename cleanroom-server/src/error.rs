@@ -3,7 +3,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cleanroom_core::api::Problem;
+use cleanroom_core::protocol::protocol_version;
 
+use crate::problem::ProblemType;
 use crate::store::StoreError;
 
 /// The media type of every error body.
@@ -27,8 +29,8 @@ pub enum ApiError {
     /// Not allowed in the current state.
     #[error("{detail}")]
     Conflict {
-        /// Machine code.
-        code: &'static str,
+        /// A 409 problem type.
+        code: ProblemType,
         /// Explanation.
         detail: String,
         /// The open session, for `session-open`.
@@ -37,10 +39,19 @@ pub enum ApiError {
     /// Well-formed but invalid.
     #[error("{detail}")]
     Invalid {
-        /// Machine code.
-        code: &'static str,
+        /// A 422 problem type.
+        code: ProblemType,
         /// Explanation.
         detail: String,
+    },
+    /// The upload declares a protocol version other than the server's.
+    #[error(
+        "this server speaks protocol {}, the upload declares {declared}: client and server must speak the same version",
+        protocol_version()
+    )]
+    VersionMismatch {
+        /// The version the client declared, cut to 100 characters.
+        declared: String,
     },
     /// Malformed request.
     #[error("{0}")]
@@ -52,7 +63,7 @@ pub enum ApiError {
     #[error("{detail}")]
     Budget {
         /// `session-budget-exhausted` or `privacy-budget-exhausted`.
-        code: &'static str,
+        code: ProblemType,
         /// Which budget and how much is spent.
         detail: String,
         /// Unix seconds when a session fits again; `None` if it never will.
@@ -67,16 +78,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// A 422.
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+    /// A well-formed request the server refuses (a 422 code).
+    pub fn invalid(code: ProblemType, detail: impl Into<String>) -> Self {
+        debug_assert_eq!(code.status(), StatusCode::UNPROCESSABLE_ENTITY, "{code}");
         ApiError::Invalid {
             code,
             detail: detail.into(),
         }
     }
 
-    /// A 409.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    /// A request that does not fit the current state (a 409 code).
+    pub fn conflict(code: ProblemType, detail: impl Into<String>) -> Self {
+        debug_assert_eq!(code.status(), StatusCode::CONFLICT, "{code}");
         ApiError::Conflict {
             code,
             detail: detail.into(),
@@ -84,21 +97,21 @@ impl ApiError {
         }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str) {
+    /// The problem type answered for this error; its status is the response's.
+    pub fn problem_type(&self) -> ProblemType {
         match self {
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::TokenExpired => (StatusCode::UNAUTHORIZED, "token-expired"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::NotFound => (StatusCode::NOT_FOUND, "not-found"),
-            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request"),
-            ApiError::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type")
-            }
-            ApiError::Budget { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
-            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database-unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Unauthorized => ProblemType::Unauthorized,
+            ApiError::TokenExpired => ProblemType::TokenExpired,
+            ApiError::Forbidden(_) => ProblemType::Forbidden,
+            ApiError::NotFound => ProblemType::NotFound,
+            ApiError::Conflict { code, .. }
+            | ApiError::Invalid { code, .. }
+            | ApiError::Budget { code, .. } => *code,
+            ApiError::VersionMismatch { .. } => ProblemType::ProtocolVersionMismatch,
+            ApiError::BadRequest(_) => ProblemType::BadRequest,
+            ApiError::UnsupportedMediaType(_) => ProblemType::UnsupportedMediaType,
+            ApiError::Unavailable => ProblemType::DatabaseUnavailable,
+            ApiError::Internal(_) => ProblemType::Internal,
         }
     }
 }
@@ -135,55 +148,31 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// A fixed title per status.
-pub fn title_of(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "Bad request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not found",
-        405 => "Method not allowed",
-        409 => "Conflict with the current state",
-        413 => "Payload too large",
-        415 => "Unsupported media type",
-        422 => "Unprocessable content",
-        429 => "Too many requests",
-        503 => "Service unavailable",
-        s if s >= 500 => "Internal server error",
-        _ => "Request failed",
-    }
-}
-
-/// Builds a problem+json response.
+/// Builds a problem+json response; `session_id` is the open session of a
+/// `session-open` conflict.
 pub fn problem_response(
-    status: StatusCode,
-    code: &str,
+    problem: ProblemType,
     detail: Option<String>,
     session_id: Option<String>,
 ) -> Response {
-    problem_with(
-        status,
-        code,
-        detail,
-        session_id.map(|id| ("session_id", id)),
-    )
+    problem_with(problem, detail, session_id.map(|id| ("session_id", id)))
 }
 
 /// A problem+json response with one extension member.
 fn problem_with(
-    status: StatusCode,
-    code: &str,
+    problem: ProblemType,
     detail: Option<String>,
     extension: Option<(&str, String)>,
 ) -> Response {
-    let problem = Problem {
-        type_: format!("urn:cleanroom:problem:{code}"),
-        title: title_of(status).to_owned(),
+    let status = problem.status();
+    let body = Problem {
+        type_: problem.type_uri().to_owned(),
+        title: problem.title().to_owned(),
         status: status.as_u16(),
         detail,
-        code: code.to_owned(),
+        code: problem.code().to_owned(),
     };
-    let mut value = serde_json::to_value(&problem).unwrap_or_default();
+    let mut value = serde_json::to_value(&body).unwrap_or_default();
     if let (Some((name, v)), Some(obj)) = (extension, value.as_object_mut()) {
         obj.insert(name.into(), serde_json::Value::String(v));
     }
@@ -199,8 +188,7 @@ fn problem_with(
 /// A 429: the problem names the time the budget refreshes (`retry_at`,
 /// RFC 3339) and `Retry-After` says the same in seconds.
 fn budget_response(
-    status: StatusCode,
-    code: &str,
+    problem: ProblemType,
     detail: Option<String>,
     retry_at: Option<i64>,
 ) -> Response {
@@ -209,7 +197,7 @@ fn budget_response(
         None => format!("{d}; no session at this epsilon can ever fit: agree on a lower epsilon"),
     });
     let extra = retry_at.map(|at| ("retry_at", crate::routes::rfc3339(at)));
-    let resp = problem_with(status, code, detail, extra);
+    let resp = problem_with(problem, detail, extra);
     match retry_at {
         Some(at) => with_retry_after(resp, u64::try_from(at - crate::now()).unwrap_or(0)),
         None => resp,
@@ -225,21 +213,24 @@ pub fn with_retry_after(mut resp: Response, secs: u64) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.parts();
+        let problem = self.problem_type();
         if let ApiError::Internal(msg) = &self {
             tracing::error!(error = %msg, "internal error");
-            return problem_response(status, code, None, None);
+            return problem_response(problem, None, None);
         }
         let detail = Some(self.to_string());
         match self {
-            ApiError::Conflict { session_id, .. } => {
-                problem_response(status, code, detail, session_id)
-            }
-            ApiError::Budget { retry_at, .. } => budget_response(status, code, detail, retry_at),
-            ApiError::Unavailable => {
-                with_retry_after(problem_response(status, code, detail, None), 5)
-            }
-            _ => problem_response(status, code, detail, None),
+            ApiError::Conflict { session_id, .. } => problem_response(problem, detail, session_id),
+            ApiError::Budget { retry_at, .. } => budget_response(problem, detail, retry_at),
+            // The server's version as a member of its own, so a client can
+            // tell which side is behind without parsing the detail.
+            ApiError::VersionMismatch { .. } => problem_with(
+                problem,
+                detail,
+                Some(("protocol_version", protocol_version())),
+            ),
+            ApiError::Unavailable => with_retry_after(problem_response(problem, detail, None), 5),
+            _ => problem_response(problem, detail, None),
         }
     }
 }

@@ -43,6 +43,7 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod openapi;
+pub mod problem;
 pub mod routes;
 pub mod store;
 pub mod tls;
@@ -166,6 +167,11 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     })
 }
 
+/// HTTP/2's header list limit: the middleware's byte limit, 32 bytes per
+/// field it allows, and as much again for the pseudo-headers and the path.
+const H2_MAX_HEADER_LIST_BYTES: u32 =
+    (2 * (routes::MAX_HEADER_BYTES + 32 * routes::MAX_HEADER_FIELDS)) as u32;
+
 /// Whether the client sends anything within `timeout`. hyper's HTTP version
 /// detection waits for the first bytes with no deadline of its own, so a
 /// client that connects and stays silent would hold its slot forever.
@@ -196,7 +202,11 @@ async fn serve(
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
         .keep_alive_interval(Some(limits.header_read_timeout))
-        .keep_alive_timeout(limits.header_read_timeout);
+        .keep_alive_timeout(limits.header_read_timeout)
+        // HTTP/2 counts 32 bytes more per field and the pseudo-headers too:
+        // room above the middleware's limit, so a client gets its 431 as a
+        // problem rather than hyper's bare one.
+        .max_header_list_size(H2_MAX_HEADER_LIST_BYTES);
     let router = router.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
         limits.body_read_timeout,
     ));

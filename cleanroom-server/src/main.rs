@@ -50,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
             let (id, token) = match bootstrap::create_org(config.database_url.expose(), &name).await
             {
                 Err(cleanroom_server::error::ServerError::Store(
-                    cleanroom_server::store::StoreError::Conflict { .. },
+                    cleanroom_server::store::StoreError::OrgNameTaken,
                 )) => anyhow::bail!(
                     "an organization named {name:?} exists already. For another admin token for it: \
                      cleanroom-server admin create-token --org {name:?} --scope admin"

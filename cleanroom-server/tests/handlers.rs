@@ -9,6 +9,7 @@ use axum::http::{Request, StatusCode};
 use cleanroom_core::api::{Scope, SessionState};
 use cleanroom_core::wire::BlindedRecord;
 use cleanroom_core::{AccountKey, KeyType, SessionSecret};
+use cleanroom_server::problem::ProblemType;
 use cleanroom_server::store::Store as _;
 use cleanroom_server::{AppState, Config, bootstrap};
 use common::TestDb;
@@ -292,13 +293,23 @@ fn endpoints(f: &Fixture) -> Vec<(&'static str, String, Scope, Body, Option<&'st
     ]
 }
 
+/// A problem+json answer with `expected` status, whose code is a listed
+/// [`ProblemType`] answered with that status and title.
 fn assert_problem(status: StatusCode, ct: &str, v: &serde_json::Value, expected: StatusCode) {
     assert_eq!(status, expected, "{v}");
     assert_eq!(ct, "application/problem+json");
     assert_eq!(v["status"], expected.as_u16());
     let code = v["code"].as_str().unwrap();
     assert_eq!(v["type"], format!("urn:cleanroom:problem:{code}"));
-    assert!(v["title"].is_string());
+    let p = ProblemType::from_code(code).unwrap_or_else(|| panic!("{code} is not a ProblemType"));
+    assert_eq!(p.status(), expected, "{code}");
+    assert_eq!(v["title"], p.title(), "{code}");
+}
+
+/// [`assert_problem`] for a given problem type.
+fn assert_problem_type(status: StatusCode, ct: &str, v: &serde_json::Value, expected: ProblemType) {
+    assert_problem(status, ct, v, expected.status());
+    assert_eq!(v["code"], expected.code(), "{v}");
 }
 
 #[tokio::test]
@@ -514,10 +525,17 @@ async fn bad_input_is_a_4xx_problem() {
     bad[12] = 9;
     let (st, ct, v) = put(bad).await;
     assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
-    // Duplicate row.
-    let mut dup = record(&secret, 1, KeyType::Domain, "acme.com");
-    dup.extend(record(&secret, 1, KeyType::Domain, "acme.com"));
+    // Two names on one row (a row may carry up to 8 domains, but one name).
+    let mut dup = record(&secret, 1, KeyType::Name, "gb:acme");
+    dup.extend(record(&secret, 1, KeyType::Name, "gb:acme two"));
     let (st, ct, v) = put(dup).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "duplicate-key");
+    // Nine domains on one row.
+    let nine: Vec<u8> = (0..9)
+        .flat_map(|i| record(&secret, 1, KeyType::Domain, &format!("acme{i}.com")))
+        .collect();
+    let (st, ct, v) = put(nine).await;
     assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["code"], "duplicate-key");
     // Empty chunk.
@@ -614,7 +632,7 @@ async fn bad_input_is_a_4xx_problem() {
     assert_eq!(st, StatusCode::CONFLICT);
 
     // Commit: wrong protocol version, missing chunks, wrong record count.
-    let (st, _, _) = put(record(&secret, 1, KeyType::Domain, "acme.com")).await;
+    let (st, _, _) = put(record(&secret, 1, KeyType::Name, "gb:acme")).await;
     assert_eq!(st, StatusCode::OK);
     let commit = |pv: String, chunks: u32, records: u64| serde_json::json!({"protocol_version": pv, "populations": ["a"], "chunks": chunks, "records": records});
     let pv = cleanroom_core::protocol::protocol_version();
@@ -653,7 +671,7 @@ async fn bad_input_is_a_4xx_problem() {
         "PUT",
         &format!("/v1/sessions/{s}/blinded/1"),
         Some(&f.a_admin),
-        Body::from(record(&secret, 1, KeyType::Domain, "acme.com")),
+        Body::from(record(&secret, 1, KeyType::Name, "gb:acme two")),
         Some("application/octet-stream"),
     )
     .await;
@@ -981,4 +999,180 @@ async fn api_answers_are_not_cached() {
             resp.status()
         );
     }
+}
+
+/// What axum and the middleware answer by themselves (body too large, wrong
+/// media type, bad JSON, unknown path or method, too many header bytes or
+/// fields) is a problem with a listed code, like the handlers' own problems.
+#[tokio::test]
+async fn framework_rejections_are_listed_problems() {
+    let f = fixture().await;
+    let r = &f.router;
+    let s = &f.session;
+    let a = Some(f.a_admin.as_str());
+    let chunk = format!("/v1/sessions/{s}/blinded/0");
+    let json_body = || Body::from(r#"{"org": "B", "my_role": "vendor"}"#);
+    let big_json = serde_json::json!({"org": "x".repeat(70_000), "my_role": "vendor"});
+    let cases: Vec<(&str, &str, Body, Option<&str>, ProblemType)> = vec![
+        (
+            "POST",
+            "/v1/partnerships",
+            Body::from(big_json.to_string()),
+            Some("application/json"),
+            ProblemType::PayloadTooLarge,
+        ),
+        (
+            "PUT",
+            &chunk,
+            Body::from(vec![0u8; 48 * 101]),
+            Some("application/octet-stream"),
+            ProblemType::PayloadTooLarge,
+        ),
+        (
+            "POST",
+            "/v1/partnerships",
+            json_body(),
+            Some("text/plain"),
+            ProblemType::UnsupportedMediaType,
+        ),
+        (
+            "POST",
+            "/v1/partnerships",
+            json_body(),
+            None,
+            ProblemType::UnsupportedMediaType,
+        ),
+        (
+            "PUT",
+            &chunk,
+            Body::from(vec![0u8; 48]),
+            Some("application/json"),
+            ProblemType::UnsupportedMediaType,
+        ),
+        (
+            "POST",
+            "/v1/partnerships",
+            Body::from("{"),
+            Some("application/json"),
+            ProblemType::BadRequest,
+        ),
+        (
+            "POST",
+            "/v1/partnerships",
+            Body::from(r#"{"org": "B", "my_role": "reseller"}"#),
+            Some("application/json"),
+            ProblemType::Unprocessable,
+        ),
+        (
+            "GET",
+            "/v1/nope",
+            Body::empty(),
+            None,
+            ProblemType::NotFound,
+        ),
+        ("GET", "/nope", Body::empty(), None, ProblemType::NotFound),
+        (
+            "PATCH",
+            "/v1/me",
+            Body::empty(),
+            None,
+            ProblemType::MethodNotAllowed,
+        ),
+    ];
+    for (method, path, body, ct, expected) in cases {
+        let (st, ctype, v) = call(r, method, path, a, body, ct).await;
+        assert_problem_type(st, &ctype, &v, expected);
+    }
+
+    // Header fields: one too many, or one byte too many.
+    let limit = cleanroom_server::routes::MAX_HEADER_BYTES;
+    let fields = cleanroom_server::routes::MAX_HEADER_FIELDS;
+    let too_many = (0..fields).fold(Request::builder().uri("/v1/me"), |req, i| {
+        req.header(format!("x-filler-{i}"), "a")
+    });
+    // "authorization: Bearer <token>" and the filler field, 4 bytes each extra.
+    let auth = "authorization".len() + "Bearer ".len() + f.a_admin.len() + 4;
+    let filler = limit - auth - "x-filler".len() - 4 + 1;
+    let too_long = Request::builder()
+        .uri("/v1/me")
+        .header("x-filler", "a".repeat(filler));
+    let just_fits = Request::builder()
+        .uri("/v1/me")
+        .header("x-filler", "a".repeat(filler - 1));
+    for (req, expected) in [
+        (too_many, Some(ProblemType::HeadersTooLarge)),
+        (too_long, Some(ProblemType::HeadersTooLarge)),
+        (just_fits, None),
+    ] {
+        let req = req
+            .header("authorization", format!("Bearer {}", f.a_admin))
+            .body(Body::empty())
+            .unwrap();
+        let resp = r.clone().oneshot(req).await.unwrap();
+        let st = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        match expected {
+            Some(p) => assert_problem_type(st, &ct, &v, p),
+            None => assert_eq!(st, StatusCode::OK, "{v}"),
+        }
+    }
+}
+
+/// A client on another protocol version is refused at its first blinded
+/// commit, and the problem says which version the server speaks.
+#[tokio::test]
+async fn another_protocol_version_is_refused_with_the_servers_version() {
+    let f = fixture().await;
+    let r = &f.router;
+    let s = &f.session;
+    let record = record(&SessionSecret::generate(), 1, KeyType::Domain, "acme.com");
+    let (st, _, v) = call(
+        r,
+        "PUT",
+        &format!("/v1/sessions/{s}/blinded/0"),
+        Some(&f.a_admin),
+        Body::from(record),
+        Some("application/octet-stream"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let ours = cleanroom_core::protocol::protocol_version();
+    let (st, ct, v) = call(
+        r,
+        "POST",
+        &format!("/v1/sessions/{s}/blinded/commit"),
+        Some(&f.a_admin),
+        Body::from(
+            serde_json::json!({"protocol_version": "cleanroom-v1", "populations": ["a"], "chunks": 1, "records": 1})
+                .to_string(),
+        ),
+        Some("application/json"),
+    )
+    .await;
+    assert_problem_type(st, &ct, &v, ProblemType::ProtocolVersionMismatch);
+    assert_eq!(v["protocol_version"], ours.as_str());
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&ours) && detail.contains("cleanroom-v1"),
+        "{detail}"
+    );
+    // The limits a client reads before it creates or joins a session name
+    // the same version.
+    let (st, _, limits) = call(
+        r,
+        "GET",
+        "/v1/limits",
+        Some(&f.a_admin),
+        Body::empty(),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(limits["protocol_version"], ours.as_str());
 }

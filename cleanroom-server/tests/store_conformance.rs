@@ -6,6 +6,7 @@ use cleanroom_core::api::{
     CountsMode, Epsilon, PartnershipStatus, Role, Scope, SessionState, SharingPolicy,
 };
 use cleanroom_core::noise::NoiseSeed;
+use cleanroom_server::problem::ProblemType;
 use cleanroom_server::store::{
     AnyStore, AuditRow, ChunkCheck, ChunkKind, NewSession, OrgRow, PartnershipRow, PgStore,
     SqliteStore, Store, StoreError, StoreResult, TokenRow,
@@ -95,7 +96,7 @@ async fn conformance<S: Store>(s: &S) {
     s.create_org(&org("o2", "Two")).await.unwrap();
     assert!(matches!(
         s.create_org(&org("o3", "One")).await,
-        Err(StoreError::Conflict { .. })
+        Err(StoreError::OrgNameTaken)
     ));
     assert_eq!(s.org_by_name("Two").await.unwrap().unwrap().id, "o2");
     assert_eq!(s.org_by_id("o1").await.unwrap().unwrap().name, "One");
@@ -157,8 +158,11 @@ async fn conformance<S: Store>(s: &S) {
         .unwrap();
     assert_eq!(updated.status, PartnershipStatus::Active);
     assert!(matches!(
-        s.update_partnership("p1", &mut |_| Err(StoreError::conflict("x", "y")))
-            .await,
+        s.update_partnership("p1", &mut |_| Err(StoreError::conflict(
+            ProblemType::PartnershipState,
+            "y"
+        )))
+        .await,
         Err(StoreError::Conflict { .. })
     ));
     assert_eq!(
@@ -225,7 +229,7 @@ async fn conformance<S: Store>(s: &S) {
         s.commit_blinded("s1", Role::Vendor, &["a".into()], 2, 4, &mut NoCheck(0))
             .await,
         Err(StoreError::Invalid {
-            code: "chunks-mismatch",
+            code: ProblemType::ChunksMismatch,
             ..
         })
     ));
@@ -233,7 +237,7 @@ async fn conformance<S: Store>(s: &S) {
         s.commit_blinded("s1", Role::Vendor, &["a".into()], 1, 5, &mut NoCheck(0))
             .await,
         Err(StoreError::Invalid {
-            code: "record-count-mismatch",
+            code: ProblemType::RecordCountMismatch,
             ..
         })
     ));
@@ -309,7 +313,7 @@ async fn conformance<S: Store>(s: &S) {
     assert!(matches!(
         s.create_session(&new_session("s5", "p1", now + 3)).await,
         Err(StoreError::Budget {
-            code: "session-budget-exhausted",
+            code: ProblemType::SessionBudgetExhausted,
             ..
         })
     ));
@@ -466,7 +470,7 @@ fn budgeted(id: &str, p: &str, now: i64) -> NewSession {
 fn is_privacy_budget(r: &StoreResult<cleanroom_server::store::SessionRow>) -> Option<Option<i64>> {
     match r {
         Err(StoreError::Budget {
-            code: "privacy-budget-exhausted",
+            code: ProblemType::PrivacyBudgetExhausted,
             retry_at,
             ..
         }) => Some(*retry_at),

@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, PROBLEM_JSON, problem_response};
+use crate::problem::ProblemType;
 use crate::store::{AuditRow, ChunkKind, PartnershipRow, PartyRow, SessionRow, Store};
 
 pub mod audit;
@@ -111,6 +112,9 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %req.method(), route, request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost, so the limit applies to what the client sent, before
+        // any other layer reads a header.
+        .layer(middleware::from_fn(limit_headers))
         .with_state(state)
 }
 
@@ -127,28 +131,28 @@ async fn problems_and_metrics(State(state): State<AppState>, req: Request, next:
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let resp = next.run(req).await;
+    let resp = as_problem(next.run(req).await).await;
+    state
+        .metrics
+        .request(&method, &route, resp.status().as_u16());
+    resp
+}
+
+async fn as_problem(resp: Response) -> Response {
     let status = resp.status();
-    state.metrics.request(&method, &route, status.as_u16());
     if !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let is_problem = resp
+    let media = resp
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .map(|v| v.as_bytes().to_vec())
+        .unwrap_or_default();
     // Dashboard pages answer errors (bad sign-in, not found) as HTML for people.
-    let is_html = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if is_problem || is_html {
+    if media.starts_with(PROBLEM_JSON.as_bytes()) || media.starts_with(b"text/html") {
         return resp;
     }
-    let is_text = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    let is_text = media.starts_with(b"text/plain");
     let (_, body) = resp.into_parts();
     let detail = if is_text && status.is_client_error() {
         to_bytes(body, 2048)
@@ -164,18 +168,37 @@ async fn problems_and_metrics(State(state): State<AppState>, req: Request, next:
     } else {
         None
     };
-    let code = match status.as_u16() {
-        400 => "bad-request",
-        404 => "not-found",
-        405 => "method-not-allowed",
-        408 => "timeout",
-        413 => "payload-too-large",
-        415 => "unsupported-media-type",
-        422 => "unprocessable",
-        s if s >= 500 => "internal",
-        _ => "error",
-    };
-    problem_response(status, code, detail, None)
+    problem_response(ProblemType::for_status(status), detail, None)
+}
+
+/// At most this many bytes of header fields in a request, each field
+/// counting its name, its value and 4 bytes (`: ` and CRLF, as in HTTP/1.1).
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// At most this many header fields in a request. Below hyper's own
+/// HTTP/1.1 limit of 100 fields, which it answers with a bare 431 before any
+/// middleware runs: up to there a client gets a problem it can read.
+pub const MAX_HEADER_FIELDS: usize = 64;
+
+/// 431 `headers-too-large` above [`MAX_HEADER_BYTES`] or [`MAX_HEADER_FIELDS`].
+async fn limit_headers(req: Request, next: Next) -> Response {
+    let fields = req.headers().len();
+    let bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if fields > MAX_HEADER_FIELDS || bytes > MAX_HEADER_BYTES {
+        return problem_response(
+            ProblemType::HeadersTooLarge,
+            Some(format!(
+                "the request has {fields} header fields of {bytes} bytes; \
+                 this server takes at most {MAX_HEADER_FIELDS} fields and {MAX_HEADER_BYTES} bytes"
+            )),
+            None,
+        );
+    }
+    next.run(req).await
 }
 
 /// RFC 3339 of unix seconds.

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::problem_response;
+use crate::problem::ProblemType;
 use crate::store::Store;
 
 /// Liveness.
@@ -26,8 +27,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         Err(e) => {
             tracing::warn!(error = %e, "database ping failed");
             problem_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not-ready",
+                ProblemType::NotReady,
                 Some("the database is unreachable".into()),
                 None,
             )

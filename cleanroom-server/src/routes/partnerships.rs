@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::config::Guardrails;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::problem::ProblemType;
 use crate::routes::{audit, member_partnership, partnership_view};
 use crate::store::{PartnershipRow, Store, StoreError};
 
@@ -34,7 +35,7 @@ pub(crate) fn check_epsilon(g: &Guardrails, mode: CountsMode, hint: &str) -> Res
     match mode {
         CountsMode::Noisy { epsilon } if epsilon < g.epsilon_min || epsilon > g.epsilon_max => {
             Err(ApiError::invalid(
-                "epsilon-out-of-range",
+                ProblemType::EpsilonOutOfRange,
                 format!(
                     "epsilon {epsilon} is outside the {} to {} this server allows{hint}",
                     g.epsilon_min, g.epsilon_max
@@ -60,7 +61,7 @@ pub async fn invite(
         .ok_or(ApiError::NotFound)?;
     if other.id == caller.org.id {
         return Err(ApiError::invalid(
-            "self-partnership",
+            ProblemType::SelfPartnership,
             "an organization cannot partner with itself",
         ));
     }
@@ -70,7 +71,7 @@ pub async fn invite(
             && (p.vendor_org_id == other.id || p.partner_org_id == other.id)
     }) {
         return Err(ApiError::conflict(
-            "partnership-exists",
+            ProblemType::PartnershipExists,
             "a partnership with that organization already exists",
         ));
     }
@@ -145,13 +146,13 @@ pub async fn accept(
         .update_partnership(&id, &mut |p| {
             if p.status != PartnershipStatus::Invited {
                 return Err(StoreError::conflict(
-                    "partnership-state",
+                    ProblemType::PartnershipState,
                     "only an invited partnership can be accepted",
                 ));
             }
             if p.invited_by == role {
                 return Err(StoreError::conflict(
-                    "partnership-state",
+                    ProblemType::PartnershipState,
                     "only the invited organization can accept",
                 ));
             }
@@ -188,7 +189,7 @@ pub async fn policy(
             agreed = false;
             if p.status != PartnershipStatus::Active {
                 return Err(StoreError::conflict(
-                    "partnership-state",
+                    ProblemType::PartnershipState,
                     "the policy of a partnership can change only while it is active",
                 ));
             }

@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::compute::decode_result;
 use crate::error::ApiError;
+use crate::problem::ProblemType;
 use crate::routes::{audit, member_session, org_view, rfc3339};
 use crate::store::{SessionRow, Store};
 
@@ -20,7 +21,7 @@ fn require_completed(s: &SessionRow) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::conflict(
-            "session-state",
+            ProblemType::SessionState,
             format!(
                 "results are available once the session is completed (it is {})",
                 s.state.as_str()

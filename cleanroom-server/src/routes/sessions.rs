@@ -27,6 +27,7 @@ use crate::auth::Caller;
 use crate::compute;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::problem::ProblemType;
 use crate::routes::partnerships::check_epsilon;
 use crate::routes::{audit, member_partnership, member_session, octet_stream, session_view};
 use crate::store::{ChunkCheck, ChunkKind, ChunkQuota, NewSession, Store, StoreError, StoreResult};
@@ -182,8 +183,8 @@ struct BlindedCheck {
     min_population_size: u64,
     max_populations_per_row: u64,
     populations: Vec<String>,
-    /// row id → (population bits, key-type bitmap)
-    rows: HashMap<u32, (u64, u8)>,
+    /// row id → (population bits, keys per type indexed by the wire byte)
+    rows: HashMap<u32, (u64, [u8; 4])>,
     /// The first 16 bytes of every point (equal points have equal prefixes;
     /// an uploader who crafts distinct points with equal prefixes only gets
     /// its own upload refused).
@@ -216,7 +217,7 @@ impl BlindedCheck {
         self.index += 1;
         if r.populations & !wire::population_mask(self.declared) != 0 {
             return Err(StoreError::invalid(
-                "undeclared-population",
+                ProblemType::UndeclaredPopulation,
                 format!(
                     "record {index}: population bits outside the {} declared populations",
                     self.declared
@@ -225,31 +226,32 @@ impl BlindedCheck {
         }
         if u64::from(r.populations.count_ones()) > self.max_populations_per_row {
             return Err(StoreError::invalid(
-                "too-many-populations-per-row",
+                ProblemType::TooManyPopulationsPerRow,
                 format!(
                     "record {index}: an account may be in at most {} population(s) on this server",
                     self.max_populations_per_row
                 ),
             ));
         }
-        let bit = 1u8 << r.key_type.to_byte();
-        let entry = self.rows.entry(r.row_id).or_insert((r.populations, 0));
+        let slot = usize::from(r.key_type.to_byte());
+        let entry = self.rows.entry(r.row_id).or_insert((r.populations, [0; 4]));
         if entry.0 != r.populations {
             return Err(StoreError::invalid(
-                "inconsistent-row",
+                ProblemType::InconsistentRow,
                 format!("record {index}: a row's keys carry different population bits"),
             ));
         }
-        if entry.1 & bit != 0 {
+        let limit = wire::max_keys_of(r.key_type);
+        if entry.1[slot] >= limit {
             return Err(StoreError::invalid(
-                "duplicate-key",
+                ProblemType::DuplicateKey,
                 format!(
-                    "record {index}: a row has two {} keys (duplicate row?)",
+                    "record {index}: a row has more than {limit} {} key(s) (duplicate row?)",
                     r.key_type
                 ),
             ));
         }
-        entry.1 |= bit;
+        entry.1[slot] += 1;
         let mut prefix = [0u8; 16];
         prefix.copy_from_slice(&r.point[..16]);
         self.points.push(u128::from_be_bytes(prefix));
@@ -263,7 +265,7 @@ impl BlindedCheck {
         self.points.par_sort_unstable();
         if self.points.windows(2).any(|w| w[0] == w[1]) {
             return Err(StoreError::invalid(
-                "duplicate-point",
+                ProblemType::DuplicatePoint,
                 "the same blinded key appears on two records; a key shared by several accounts is ambiguous and must not be uploaded",
             ));
         }
@@ -293,7 +295,7 @@ impl ChunkCheck for BlindedCheck {
             buf.copy_from_slice(rec);
             // Points were validated at upload; re-check only the cheap fields.
             let r = BlindedRecord::decode_unchecked(&buf, self.index)
-                .map_err(|e| StoreError::invalid("malformed-records", e.to_string()))?;
+                .map_err(|e| StoreError::invalid(ProblemType::MalformedRecords, e.to_string()))?;
             self.record(&r)?;
         }
         Ok(())
@@ -303,7 +305,7 @@ impl ChunkCheck for BlindedCheck {
         self.check_unique_points()?;
         let too_small = |name: &str| {
             StoreError::invalid(
-                "population-too-small",
+                ProblemType::PopulationTooSmall,
                 format!(
                     "population \"{name}\" has fewer than the minimum of {} accounts required for matching",
                     self.min_population_size
@@ -322,7 +324,7 @@ impl ChunkCheck for BlindedCheck {
         }
         if other > 0 && self.declared >= MAX_POPULATIONS {
             return Err(StoreError::invalid(
-                "invalid-populations",
+                ProblemType::InvalidPopulations,
                 format!(
                     "rows in no population form the implicit population \"{}\", which needs one of the {MAX_POPULATIONS} population slots",
                     wire::OTHER_POPULATION
@@ -378,7 +380,7 @@ fn chunk_upload(headers: &HeaderMap, seq: &str, max_records: u64) -> Result<u32,
     // Every chunk holds a record, so a side's chunk numbers stay below its record quota.
     if u64::from(seq) >= max_records {
         return Err(ApiError::invalid(
-            "quota-exceeded",
+            ProblemType::QuotaExceeded,
             format!("chunk numbers stay below the quota of {max_records} records per side"),
         ));
     }
@@ -398,7 +400,7 @@ pub async fn put_blinded(
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if s.state != SessionState::AwaitingBlinded {
         return Err(ApiError::conflict(
-            "session-state",
+            ProblemType::SessionState,
             format!(
                 "uploading blinded records is not allowed while the session is {}",
                 s.state.as_str()
@@ -407,7 +409,7 @@ pub async fn put_blinded(
     }
     if body.is_empty() {
         return Err(ApiError::invalid(
-            "empty-chunk",
+            ProblemType::EmptyChunk,
             "a chunk holds at least one record",
         ));
     }
@@ -417,7 +419,7 @@ pub async fn put_blinded(
         let body = body.clone();
         tokio::task::spawn_blocking(move || -> Result<usize, ApiError> {
             let records = wire::decode_blinded_records(&body, 0, MAX_POPULATIONS)
-                .map_err(|e| ApiError::invalid("malformed-records", e.to_string()))?;
+                .map_err(|e| ApiError::invalid(ProblemType::MalformedRecords, e.to_string()))?;
             let mut check = BlindedCheck::new(Vec::new(), 0, max_populations_per_row);
             check.declared = MAX_POPULATIONS;
             for r in &records {
@@ -455,31 +457,26 @@ pub async fn commit_blinded(
     caller.require(Scope::Upload)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if req.protocol_version != protocol_version() {
-        return Err(ApiError::invalid(
-            "protocol-version-mismatch",
-            format!(
-                "the server speaks protocol {}, the upload declares {}",
-                protocol_version(),
-                req.protocol_version.chars().take(100).collect::<String>()
-            ),
-        ));
+        return Err(ApiError::VersionMismatch {
+            declared: req.protocol_version.chars().take(100).collect(),
+        });
     }
     if req.populations.is_empty() || req.populations.len() > MAX_POPULATIONS {
         return Err(ApiError::invalid(
-            "invalid-populations",
+            ProblemType::InvalidPopulations,
             format!("declare between 1 and {MAX_POPULATIONS} populations"),
         ));
     }
     for (i, name) in req.populations.iter().enumerate() {
         if name.trim().is_empty() || name.chars().count() > 100 {
             return Err(ApiError::invalid(
-                "invalid-populations",
+                ProblemType::InvalidPopulations,
                 "population names are 1 to 100 characters",
             ));
         }
         if name == wire::OTHER_POPULATION {
             return Err(ApiError::invalid(
-                "invalid-populations",
+                ProblemType::InvalidPopulations,
                 format!(
                     "\"{}\" is the implicit population of rows in none; choose another name",
                     wire::OTHER_POPULATION
@@ -488,7 +485,7 @@ pub async fn commit_blinded(
         }
         if req.populations[..i].contains(name) {
             return Err(ApiError::invalid(
-                "invalid-populations",
+                ProblemType::InvalidPopulations,
                 "population names must be unique",
             ));
         }
@@ -543,7 +540,7 @@ pub async fn counterpart_points(
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if s.state != SessionState::AwaitingTokens {
         return Err(ApiError::conflict(
-            "session-state",
+            ProblemType::SessionState,
             format!(
                 "the counterpart's points are available only while the session awaits tokens (it is {})",
                 s.state.as_str()
@@ -606,12 +603,12 @@ pub async fn put_tokens(
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     if body.is_empty() {
         return Err(ApiError::invalid(
-            "empty-chunk",
+            ProblemType::EmptyChunk,
             "a chunk holds at least one token",
         ));
     }
     let records = wire::count_tokens(&body)
-        .map_err(|e| ApiError::invalid("malformed-tokens", e.to_string()))?
+        .map_err(|e| ApiError::invalid(ProblemType::MalformedTokens, e.to_string()))?
         as u64;
     state
         .store

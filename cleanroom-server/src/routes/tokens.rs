@@ -10,6 +10,7 @@ use cleanroom_core::api::{
 use crate::AppState;
 use crate::auth::{Caller, issue_token};
 use crate::error::ApiError;
+use crate::problem::ProblemType;
 use crate::routes::{audit, rfc3339};
 use crate::store::{Store, TokenRow};
 
@@ -60,7 +61,7 @@ pub async fn create(
     let label = req.label.trim();
     if label.is_empty() || label.chars().count() > 100 {
         return Err(ApiError::invalid(
-            "invalid-label",
+            ProblemType::InvalidLabel,
             "a token label is 1 to 100 characters",
         ));
     }
@@ -69,7 +70,7 @@ pub async fn create(
         Some(d) if (1..=3650).contains(&d) => Some(crate::now() + i64::from(d) * 86_400),
         Some(_) => {
             return Err(ApiError::invalid(
-                "invalid-expiry",
+                ProblemType::InvalidExpiry,
                 "expires_in_days must be between 1 and 3650",
             ));
         }

@@ -19,17 +19,23 @@ pub mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use crate::problem::ProblemType;
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The row does not exist.
     #[error("not found")]
     NotFound,
+    /// An organization with that name exists (only the admin command creates
+    /// organizations, so this is never an HTTP answer).
+    #[error("an organization with that name exists")]
+    OrgNameTaken,
     /// The request does not fit the current state (HTTP 409).
     #[error("{detail}")]
     Conflict {
-        /// Machine code.
-        code: &'static str,
+        /// A 409 problem type.
+        code: ProblemType,
         /// Human explanation, never account data.
         detail: String,
         /// The open session, for a session-already-open conflict.
@@ -38,8 +44,8 @@ pub enum StoreError {
     /// The request is well-formed but invalid (HTTP 422).
     #[error("{detail}")]
     Invalid {
-        /// Machine code.
-        code: &'static str,
+        /// A 422 problem type.
+        code: ProblemType,
         /// Human explanation, never account data.
         detail: String,
     },
@@ -47,7 +53,7 @@ pub enum StoreError {
     #[error("{detail}")]
     Budget {
         /// `session-budget-exhausted` or `privacy-budget-exhausted`.
-        code: &'static str,
+        code: ProblemType,
         /// Which budget, in words; never account data.
         detail: String,
         /// Unix seconds at which a session at the same ε fits again, if ever.
@@ -92,7 +98,7 @@ impl StoreError {
 
 impl StoreError {
     /// A 409 with a code and detail.
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ProblemType, detail: impl Into<String>) -> Self {
         StoreError::Conflict {
             code,
             detail: detail.into(),
@@ -101,7 +107,7 @@ impl StoreError {
     }
 
     /// A 422 with a code and detail.
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn invalid(code: ProblemType, detail: impl Into<String>) -> Self {
         StoreError::Invalid {
             code,
             detail: detail.into(),

@@ -56,6 +56,7 @@ macro_rules! impl_sql_store {
         use cleanroom_core::api::{PendingPolicy, Role, SessionState};
         use sqlx::Row as _;
 
+        use crate::problem::ProblemType;
         use crate::store::sql::chunk_sql;
         use crate::store::text;
         use crate::store::{
@@ -77,7 +78,7 @@ macro_rules! impl_sql_store {
         }
 
         fn i64_of(v: u64) -> StoreResult<i64> {
-            i64::try_from(v).map_err(|_| StoreError::invalid("out-of-range", "count out of range"))
+            i64::try_from(v).map_err(|_| StoreError::invalid(ProblemType::OutOfRange, "count out of range"))
         }
 
         fn org_row(r: &$row) -> StoreResult<OrgRow> {
@@ -281,7 +282,7 @@ macro_rules! impl_sql_store {
                 let missing = (0..chunks).filter(|s| !have.contains(s)).count();
                 let extra = have.iter().filter(|s| **s >= chunks).count();
                 return Err(StoreError::invalid(
-                    "chunks-mismatch",
+                    ProblemType::ChunksMismatch,
                     format!(
                         "commit declares chunks 0..{chunks}: {missing} missing, {extra} beyond the declared range"
                     ),
@@ -290,7 +291,7 @@ macro_rules! impl_sql_store {
             let total: u64 = list.iter().map(|c| c.records).sum();
             if total != records {
                 return Err(StoreError::invalid(
-                    "record-count-mismatch",
+                    ProblemType::RecordCountMismatch,
                     format!("commit declares {records} records, the chunks hold {total}"),
                 ));
             }
@@ -346,7 +347,7 @@ macro_rules! impl_sql_store {
                 .sum();
             if side + records > q.max_records_per_side {
                 return Err(StoreError::invalid(
-                    "quota-exceeded",
+                    ProblemType::QuotaExceeded,
                     format!(
                         "one side of a session may upload at most {} records",
                         q.max_records_per_side
@@ -386,7 +387,7 @@ macro_rules! impl_sql_store {
             }
             if bytes > q.max_bytes_per_org {
                 return Err(StoreError::invalid(
-                    "quota-exceeded",
+                    ProblemType::QuotaExceeded,
                     format!(
                         "an organization may keep at most {} MiB of uploads in open sessions; finish or cancel one first",
                         q.max_bytes_per_org / (1024 * 1024)
@@ -398,7 +399,7 @@ macro_rules! impl_sql_store {
 
         fn state_conflict(what: &str, state: SessionState) -> StoreError {
             StoreError::conflict(
-                "session-state",
+                ProblemType::SessionState,
                 format!("{what} is not allowed while the session is {}", text::state(state)),
             )
         }
@@ -418,9 +419,7 @@ macro_rules! impl_sql_store {
                     .await;
                 match res {
                     Ok(_) => Ok(()),
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(
-                        StoreError::conflict("org-exists", "an organization with that name exists"),
-                    ),
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::OrgNameTaken),
                     Err(e) => Err(e.into()),
                 }
             }
@@ -606,7 +605,7 @@ macro_rules! impl_sql_store {
                     .await?;
                 let mut p = partnership_row(&r)?;
                 if p.status == cleanroom_core::api::PartnershipStatus::Revoked {
-                    return Err(StoreError::conflict("partnership-revoked", "the partnership is already revoked"));
+                    return Err(StoreError::conflict(ProblemType::PartnershipRevoked, "the partnership is already revoked"));
                 }
                 p.status = cleanroom_core::api::PartnershipStatus::Revoked;
                 p.pending = None;
@@ -652,7 +651,7 @@ macro_rules! impl_sql_store {
                 let p = partnership_row(&r)?;
                 if p.status != cleanroom_core::api::PartnershipStatus::Active {
                     return Err(StoreError::conflict(
-                        "partnership-not-active",
+                        ProblemType::PartnershipNotActive,
                         format!("sessions need an active partnership; this one is {}", text::status(p.status)),
                     ));
                 }
@@ -667,7 +666,7 @@ macro_rules! impl_sql_store {
                 .transpose()?;
                 if let Some(open) = open {
                     return Err(StoreError::Conflict {
-                        code: "session-open",
+                        code: ProblemType::SessionOpen,
                         detail: format!("session {open} is still open for this partnership"),
                         session_id: Some(open),
                     });
@@ -704,7 +703,7 @@ macro_rules! impl_sql_store {
                 if usage.sessions_last_day >= new.sessions_per_day {
                     let oldest = usage.session_times.len().saturating_sub(new.sessions_per_day as usize);
                     return Err(StoreError::Budget {
-                        code: "session-budget-exhausted",
+                        code: ProblemType::SessionBudgetExhausted,
                         detail: format!(
                             "the two organizations have used their budget of {} sessions per 24 hours",
                             new.sessions_per_day
@@ -723,7 +722,7 @@ macro_rules! impl_sql_store {
                     let fits = usage.epsilon_fits_at(eps, new.epsilon_budget_micro, new.epsilon_window_secs);
                     if fits != Some(0) {
                         return Err(StoreError::Budget {
-                            code: "privacy-budget-exhausted",
+                            code: ProblemType::PrivacyBudgetExhausted,
                             detail: format!(
                                 "a session at epsilon {} does not fit in the privacy budget of the two organizations \
                                  ({} of {} spent in the last {} days)",
@@ -881,7 +880,7 @@ macro_rules! impl_sql_store {
                         }
                         if party.blinded_committed {
                             return Err(StoreError::conflict(
-                                "already-committed",
+                                ProblemType::AlreadyCommitted,
                                 "your blinded records are already committed",
                             ));
                         }
@@ -892,7 +891,7 @@ macro_rules! impl_sql_store {
                         }
                         if party.tokens_committed {
                             return Err(StoreError::conflict(
-                                "already-committed",
+                                ProblemType::AlreadyCommitted,
                                 "your tokens are already committed",
                             ));
                         }
@@ -969,7 +968,7 @@ macro_rules! impl_sql_store {
                 let me = party_in(&mut tx, session_id, role).await?;
                 if me.blinded_committed {
                     return Err(StoreError::conflict(
-                        "already-committed",
+                        ProblemType::AlreadyCommitted,
                         "your blinded records are already committed",
                     ));
                 }
@@ -1022,13 +1021,13 @@ macro_rules! impl_sql_store {
                 }
                 let me = party_in(&mut tx, session_id, role).await?;
                 if me.tokens_committed {
-                    return Err(StoreError::conflict("already-committed", "your tokens are already committed"));
+                    return Err(StoreError::conflict(ProblemType::AlreadyCommitted, "your tokens are already committed"));
                 }
                 let other = party_in(&mut tx, session_id, role.other()).await?;
                 let expected = other.records.ok_or(StoreError::Corrupt("records"))?;
                 if records != expected {
                     return Err(StoreError::invalid(
-                        "token-count-mismatch",
+                        ProblemType::TokenCountMismatch,
                         format!("expected one token per counterpart record: {expected}, got {records}"),
                     ));
                 }
