@@ -1,14 +1,22 @@
 //! Merging rows that describe the same account.
 //!
 //! Rows sharing a domain or DUNS key are one account (union-find, so chains
-//! merge too). Company names are weak: two rows with the same name but
-//! different websites are often different companies, so a name only merges
-//! rows that have no domain or DUNS at all. A merged account keeps one key of
-//! each type (the server rejects two keys of one type on a row): the value
-//! most of its rows carry, ties going to the earliest line.
+//! merge too). A company name never merges rows, not even rows without a
+//! website: two rows with one name are as often two companies (a
+//! subsidiary abroad, a namesake) as one, and version 1, which merged
+//! website-less rows on their name, joined different companies into one
+//! account. A name several accounts share is instead left out of all of them
+//! ([`drop_ambiguous`]).
+//!
+//! A merged account keeps what the server accepts on one row
+//! ([`max_keys_of`]): up to
+//! [`MAX_DOMAIN_KEYS_PER_ROW`](cleanroom_core::wire::MAX_DOMAIN_KEYS_PER_ROW)
+//! distinct domains, one name and one DUNS, the values most of its rows
+//! carry first, ties going to the earliest line.
 
 use std::collections::HashMap;
 
+use cleanroom_core::wire::max_keys_of;
 use cleanroom_core::{AccountKey, KeyType};
 
 /// One CSV row's normalized keys and populations.
@@ -16,7 +24,8 @@ use cleanroom_core::{AccountKey, KeyType};
 pub struct RowKeys {
     /// 1-based line in the CSV.
     pub line: u64,
-    /// At most one key of each type.
+    /// Up to [`max_keys_of`] distinct keys of each type (more are cut when
+    /// the row becomes an account).
     pub keys: Vec<AccountKey>,
     /// Population bits.
     pub populations: u64,
@@ -25,7 +34,8 @@ pub struct RowKeys {
 /// One account after merging: the unit that gets a row id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
-    /// At most one key of each type, in [`KeyType`] order.
+    /// Distinct keys, at most [`max_keys_of`] of each type, grouped in
+    /// [`KeyType`] order (domains first, most common first).
     pub keys: Vec<AccountKey>,
     /// Union of the merged rows' populations.
     pub populations: u64,
@@ -33,16 +43,32 @@ pub struct Account {
     pub lines: Vec<u64>,
 }
 
+impl Account {
+    /// How many domain keys the account carries.
+    pub fn domain_count(&self) -> usize {
+        self.keys
+            .iter()
+            .filter(|k| k.kind() == KeyType::Domain)
+            .count()
+    }
+}
+
 /// What merging did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DedupeStats {
     /// Rows folded into another row's account.
     pub rows_merged: u64,
-    /// Keys left out because a merged account had another value of that type.
+    /// Names and DUNS numbers left out because a merged account had another
+    /// value of that type (an account carries one of each).
     pub keys_dropped: u64,
+    /// Domains left out because a merged account had more than
+    /// [`MAX_DOMAIN_KEYS_PER_ROW`](cleanroom_core::wire::MAX_DOMAIN_KEYS_PER_ROW).
+    pub domains_cut: u64,
     /// Distinct key values left out because several accounts carry them
     /// ([`drop_ambiguous`]).
     pub ambiguous_keys: u64,
+    /// Of [`ambiguous_keys`](Self::ambiguous_keys), the company names.
+    pub ambiguous_names: u64,
     /// Accounts left out because all their keys were ambiguous.
     pub accounts_without_keys: u64,
 }
@@ -75,11 +101,7 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
     {
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(n * 2);
         for (i, row) in rows.iter().enumerate() {
-            let has_strong = row.keys.iter().any(|k| k.kind().is_strong());
-            for k in &row.keys {
-                if !k.kind().is_strong() && has_strong {
-                    continue;
-                }
+            for k in row.keys.iter().filter(|k| k.kind().is_strong()) {
                 match first.get(k.message()) {
                     Some(&j) => uf.union(i, j),
                     None => {
@@ -125,10 +147,11 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
         .windows(2)
         .map(|w| match &members[w[0]..w[1]] {
             // Most rows are accounts of their own: take their keys as they are
-            // (unless a caller broke the one-key-per-type rule; `merge` fixes that).
-            &[only] if one_key_per_type(&rows[only].keys) => {
+            // (unless a caller broke the per-type limits; `merge` fixes that).
+            &[only] if within_limits(&rows[only].keys) => {
                 let row = &mut rows[only];
                 let mut keys = std::mem::take(&mut row.keys);
+                // Stable: the domains keep their order.
                 keys.sort_by_key(|k| k.kind());
                 Account {
                     keys,
@@ -149,8 +172,10 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
 /// Such a key cannot say which of the accounts matched, and the server
 /// refuses an upload in which one blinded point sits on two rows: a
 /// duplicated point would let an uploader probe the other side's list. After
-/// [`dedupe`] only weak keys (names) can be shared, since a shared domain or
-/// DUNS merges the rows into one account.
+/// [`dedupe`] only names can be shared, since a shared domain or DUNS merges
+/// the rows into one account: a name (with its country) on two of one's own
+/// accounts names two companies, or one company twice without a shared
+/// website, and neither may be matched on the name.
 pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
     let ambiguous: std::collections::HashSet<AccountKey> = {
         // `true` once a second account carries the key.
@@ -171,6 +196,10 @@ pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
         return;
     }
     stats.ambiguous_keys += ambiguous.len() as u64;
+    stats.ambiguous_names += ambiguous
+        .iter()
+        .filter(|k| k.kind() == KeyType::Name)
+        .count() as u64;
     let before = accounts.len();
     accounts.retain_mut(|a| {
         a.keys.retain(|k| !ambiguous.contains(k));
@@ -179,14 +208,20 @@ pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
     stats.accounts_without_keys += (before - accounts.len()) as u64;
 }
 
-fn one_key_per_type(keys: &[AccountKey]) -> bool {
-    keys.iter()
-        .enumerate()
-        .all(|(i, k)| keys[..i].iter().all(|earlier| earlier.kind() != k.kind()))
+/// Whether a row's keys can be uploaded as they are: distinct, and no more of
+/// a type than one row may carry.
+fn within_limits(keys: &[AccountKey]) -> bool {
+    keys.iter().enumerate().all(|(i, k)| {
+        let earlier = &keys[..i];
+        !earlier.contains(k)
+            && earlier.iter().filter(|e| e.kind() == k.kind()).count()
+                < usize::from(max_keys_of(k.kind()))
+    })
 }
 
-/// One account from several rows: the union of their populations and, per key
-/// type, the value most of them carry.
+/// One account from several rows (or from one row over the limits): the
+/// union of their populations and, per key type, the values most of them
+/// carry, up to what one account may carry.
 fn merge(rows: &[RowKeys], members: &[usize], stats: &mut DedupeStats) -> Account {
     stats.rows_merged += members.len() as u64 - 1;
     let mut populations = 0;
@@ -198,21 +233,32 @@ fn merge(rows: &[RowKeys], members: &[usize], stats: &mut DedupeStats) -> Accoun
     lines.sort_unstable();
     let mut keys = Vec::new();
     for kind in KeyType::ALL {
-        // Candidate values in order of first appearance, with counts.
+        // Candidate values in order of first appearance (members ascend by
+        // line), with the number of rows carrying each.
         let mut cands: Vec<(&AccountKey, usize)> = Vec::new();
         for &m in members {
-            for k in rows[m].keys.iter().filter(|k| k.kind() == kind) {
+            let row_keys = &rows[m].keys;
+            for (i, k) in row_keys.iter().enumerate() {
+                // A row listing a value twice counts once.
+                if k.kind() != kind || row_keys[..i].contains(k) {
+                    continue;
+                }
                 match cands.iter_mut().find(|(c, _)| *c == k) {
                     Some((_, n)) => *n += 1,
                     None => cands.push((k, 1)),
                 }
             }
         }
-        // The most common value wins; ties go to the first seen.
-        if let Some((k, _)) = cands.iter().rev().max_by_key(|c| c.1) {
-            keys.push((*k).clone());
-            stats.keys_dropped += cands.len() as u64 - 1;
+        // Most common first; stable, so ties keep the earliest line first.
+        cands.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        let limit = usize::from(max_keys_of(kind));
+        let left_out = cands.len().saturating_sub(limit) as u64;
+        if kind == KeyType::Domain {
+            stats.domains_cut += left_out;
+        } else {
+            stats.keys_dropped += left_out;
         }
+        keys.extend(cands.into_iter().take(limit).map(|(k, _)| k.clone()));
     }
     Account {
         keys,
@@ -263,25 +309,79 @@ mod tests {
     }
 
     #[test]
-    fn names_merge_only_rows_without_strong_keys() {
-        let (acc, _) = dedupe(vec![
-            row(2, &[(D, "acme.co.uk"), (N, "acme")], 1),
-            row(3, &[(D, "acme.com.au"), (N, "acme")], 1),
-            row(4, &[(N, "acme")], 2),
-            row(5, &[(N, "acme")], 4),
+    fn a_shared_name_never_merges_rows() {
+        let (acc, stats) = dedupe(vec![
+            row(2, &[(D, "acme.co.uk"), (N, "gb:acme")], 1),
+            row(3, &[(D, "acme.com.au"), (N, "gb:acme")], 1),
+            // Two rows known by the same name only: in version 1 one account,
+            // now two, whose shared name `drop_ambiguous` leaves out.
+            row(4, &[(N, ":acme")], 2),
+            row(5, &[(N, ":acme")], 4),
         ]);
-        assert_eq!(acc.len(), 3);
-        assert_eq!(acc[2].lines, vec![4, 5]);
-        assert_eq!(acc[2].populations, 6);
+        assert_eq!(acc.len(), 4);
+        assert_eq!(stats.rows_merged, 0);
+        let lines: Vec<Vec<u64>> = acc.iter().map(|a| a.lines.clone()).collect();
+        assert_eq!(lines, vec![vec![2], vec![3], vec![4], vec![5]]);
     }
 
     #[test]
-    fn a_lone_row_with_two_keys_of_one_type_keeps_one() {
+    fn a_lone_row_keeps_eight_domains_and_one_name() {
         let (acc, stats) = dedupe(vec![row(2, &[(N, "b"), (D, "a.com"), (D, "c.com")], 1)]);
         assert_eq!(acc.len(), 1);
         let kinds: Vec<KeyType> = acc[0].keys.iter().map(|k| k.kind()).collect();
-        assert_eq!(kinds, vec![D, N]);
-        assert_eq!(stats.keys_dropped, 1);
+        assert_eq!(kinds, vec![D, D, N]);
+        assert_eq!(acc[0].keys[0].value(), "a.com");
+        assert_eq!(acc[0].domain_count(), 2);
+        assert_eq!(stats, DedupeStats::default());
+
+        // Over the limits (a caller that did not cut): the first eight
+        // domains and the first name stay.
+        let domains: Vec<String> = (0..10).map(|i| format!("d{i}.com")).collect();
+        let mut keys: Vec<(KeyType, &str)> = domains.iter().map(|d| (D, d.as_str())).collect();
+        keys.extend([(N, "x"), (N, "y"), (D, "d0.com")]);
+        let (acc, stats) = dedupe(vec![row(2, &keys, 1)]);
+        let values: Vec<&str> = acc[0].keys.iter().map(|k| k.value()).collect();
+        assert_eq!(
+            values,
+            vec![
+                "d0.com", "d1.com", "d2.com", "d3.com", "d4.com", "d5.com", "d6.com", "d7.com", "x"
+            ]
+        );
+        assert_eq!((stats.domains_cut, stats.keys_dropped), (2, 1));
+    }
+
+    #[test]
+    fn a_merged_account_keeps_its_most_common_domains() {
+        // Eleven rows chained through a.com, each with a second domain:
+        // b.com on three rows, c.com on two, six others on one each.
+        let seconds = [
+            "x1.com", "b.com", "c.com", "b.com", "x2.com", "c.com", "b.com", "x3.com", "x4.com",
+            "x5.com", "x6.com",
+        ];
+        let rows: Vec<RowKeys> = seconds
+            .iter()
+            .enumerate()
+            .map(|(i, d)| row(i as u64 + 2, &[(D, "a.com"), (D, d)], 1))
+            .collect();
+        let (acc, stats) = dedupe(rows);
+        assert_eq!(acc.len(), 1);
+        let values: Vec<&str> = acc[0].keys.iter().map(|k| k.value()).collect();
+        // By count, then by first line: x6.com, the ninth, goes.
+        assert_eq!(
+            values,
+            vec![
+                "a.com", "b.com", "c.com", "x1.com", "x2.com", "x3.com", "x4.com", "x5.com"
+            ]
+        );
+        assert_eq!(stats.domains_cut, 1);
+        let rows: Vec<RowKeys> = (0..10)
+            .map(|i| row(i + 2, &[(D, "a.com"), (D, &format!("y{i}.com"))], 1))
+            .collect();
+        let (acc, stats) = dedupe(rows);
+        assert_eq!(acc[0].domain_count(), 8);
+        assert_eq!(acc[0].keys[0].value(), "a.com");
+        assert_eq!(acc[0].keys[7].value(), "y6.com");
+        assert_eq!(stats.domains_cut, 3);
     }
 
     #[test]
@@ -297,6 +397,7 @@ mod tests {
         assert_eq!(acc.len(), 4);
         drop_ambiguous(&mut acc, &mut stats);
         assert_eq!(stats.ambiguous_keys, 1);
+        assert_eq!(stats.ambiguous_names, 1);
         assert_eq!(stats.accounts_without_keys, 1);
         let lines: Vec<u64> = acc.iter().map(|a| a.lines[0]).collect();
         assert_eq!(lines, vec![2, 3, 5]);
@@ -329,24 +430,27 @@ mod tests {
 
     proptest::proptest! {
         /// Whatever the rows: every line lands in exactly one account, accounts
-        /// come in order of first line with one key per type in type order, and
-        /// rows sharing a strong key share an account.
+        /// come in order of first line with their keys grouped in type order
+        /// and within the per-type limits, rows sharing a strong key share an
+        /// account, and rows sharing only a name do not.
         #[test]
         fn accounts_partition_the_rows(
             specs in proptest::collection::vec(
-                (proptest::option::of(0u8..6), proptest::option::of(0u8..6), proptest::option::of(0u8..6), 1u64..8),
+                (proptest::collection::vec(0u8..12, 0..11), proptest::option::of(0u8..6), proptest::option::of(0u8..6), 1u64..8),
                 0..60,
             )
         ) {
             let rows: Vec<RowKeys> = specs
                 .iter()
                 .enumerate()
-                .map(|(i, &(d, n, u, populations))| {
+                .map(|(i, (ds, n, u, populations))| {
+                    let (n, u, populations) = (*n, *u, *populations);
                     let mut keys = Vec::new();
-                    // Deliberately not in type order.
+                    // Deliberately not in type order, and up to ten domains
+                    // with repeats.
                     if let Some(u) = u { keys.push(AccountKey::from_normalized(U, &format!("{u:09}"))); }
                     if let Some(n) = n { keys.push(AccountKey::from_normalized(N, &format!("n{n}"))); }
-                    if let Some(d) = d { keys.push(AccountKey::from_normalized(D, &format!("d{d}.com"))); }
+                    for d in ds { keys.push(AccountKey::from_normalized(D, &format!("d{d}.com"))); }
                     RowKeys { line: i as u64 + 2, keys, populations }
                 })
                 .collect();
@@ -356,7 +460,16 @@ mod tests {
                 for &l in &account.lines {
                     proptest::prop_assert!(account_of.insert(l, a).is_none());
                 }
-                proptest::prop_assert!(account.keys.windows(2).all(|w| w[0].kind() < w[1].kind()));
+                proptest::prop_assert!(account.keys.windows(2).all(|w| w[0].kind() <= w[1].kind()));
+                for kind in KeyType::ALL {
+                    let n = account.keys.iter().filter(|k| k.kind() == kind).count();
+                    proptest::prop_assert!(n <= usize::from(max_keys_of(kind)));
+                }
+                // A name alone never merges: a row without a strong key stays alone.
+                let weak_only = |l: &u64| rows.iter().any(|r| r.line == *l && !r.keys.iter().any(|k| k.kind().is_strong()));
+                if account.lines.len() > 1 {
+                    proptest::prop_assert!(!account.lines.iter().any(weak_only));
+                }
                 let pops = rows.iter().filter(|r| account.lines.contains(&r.line)).fold(0, |p, r| p | r.populations);
                 proptest::prop_assert_eq!(account.populations, pops);
             }

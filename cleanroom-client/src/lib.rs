@@ -21,7 +21,13 @@
 //!
 //! # async fn demo() -> Result<(), cleanroom_client::Error> {
 //! let client = Client::new(ClientConfig::new("https://broker.example.com", "crt_…"))?;
-//! let input = cleanroom_client::prepare_file_quiet("accounts.csv".as_ref(), &InputOptions::default())?;
+//! // Both sides must treat names without a country alike: the partnership says how.
+//! let policy = client.partnership("partnership-id").await?.policy;
+//! let options = InputOptions {
+//!     names_without_country: policy.names_without_country,
+//!     ..InputOptions::default()
+//! };
+//! let input = cleanroom_client::prepare_file_quiet("accounts.csv".as_ref(), &options)?;
 //! let mut opts = SessionOptions::new("partnership-id", StateDir::default_location()?);
 //! opts.progress = std::sync::Arc::new(|p| eprintln!("{:?} {}/{:?}", p.phase, p.done, p.total));
 //! let outcome = cleanroom_client::run_session(&client, &input, &opts).await?;

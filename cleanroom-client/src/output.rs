@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use cleanroom_core::api::{CountsMode, Role, SessionResults};
+use cleanroom_core::KeyType;
+use cleanroom_core::api::{CountsMode, NamesWithoutCountry, Role, SessionResults};
 use cleanroom_core::disclosure::{Count, group_thousands};
-use cleanroom_core::wire::OTHER_POPULATION;
+use cleanroom_core::wire::{MAX_DOMAIN_KEYS_PER_ROW, OTHER_POPULATION};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
@@ -206,11 +207,26 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         .iter()
         .map(|(k, c)| format!("{k}={c:?}"))
         .collect();
+    let mut sources = cols.join(", ");
+    if !rep.extra_domain_columns.is_empty() {
+        let extra: Vec<String> = rep
+            .extra_domain_columns
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect();
+        sources.push_str(&format!("; more domains from {}", extra.join(", ")));
+    }
+    match &rep.country_column {
+        Some(c) => sources.push_str(&format!("; country from {c:?}")),
+        None if rep.key_columns.iter().any(|(k, _)| *k == KeyType::Name) => {
+            sources.push_str("; no country column")
+        }
+        None => {}
+    }
     s.push_str(&format!(
-        "Read {} rows ({} layout; keys from {}).\n",
+        "Read {} rows ({} layout; keys from {sources}).\n",
         group_thousands(rep.rows),
         rep.preset.map(|p| p.as_str()).unwrap_or("?"),
-        cols.join(", ")
     ));
     if rep.skipped_rows > 0 {
         let why: Vec<String> = rep
@@ -235,11 +251,32 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
             why.join(", ")
         ));
     }
+    if rep.names_without_country > 0 {
+        s.push_str(&match rep.names_without_country_rule {
+            NamesWithoutCountry::Omit => format!(
+                "Left out {} company names without a usable country (rule for names without a country: omit).\n",
+                group_thousands(rep.names_without_country)
+            ),
+            NamesWithoutCountry::Unqualified => format!(
+                "Uploaded {} company names without a country; they only match the partner's names without one (rule for names without a country: unqualified).\n",
+                group_thousands(rep.names_without_country)
+            ),
+        });
+    }
     if rep.dedupe.ambiguous_keys > 0 {
-        s.push_str(&format!(
-            "Left out {} ambiguous keys shared by several accounts",
-            group_thousands(rep.dedupe.ambiguous_keys)
-        ));
+        let (n, names) = (rep.dedupe.ambiguous_keys, rep.dedupe.ambiguous_names);
+        if n == names {
+            s.push_str(&format!(
+                "Left out {} ambiguous names, each shared by several of your accounts",
+                group_thousands(n)
+            ));
+        } else {
+            s.push_str(&format!(
+                "Left out {} ambiguous keys shared by several accounts ({} of them names)",
+                group_thousands(n),
+                group_thousands(names)
+            ));
+        }
         if rep.dedupe.accounts_without_keys > 0 {
             s.push_str(&format!(
                 " ({} accounts had no other key and were left out)",
@@ -279,6 +316,9 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
             ));
         }
     }
+    if let Some(line) = domains_line(rep) {
+        s.push_str(&line);
+    }
     let mut pops: Vec<String> = populations
         .iter()
         .zip(&rep.population_sizes)
@@ -296,6 +336,42 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         pops.join(", ")
     ));
     s
+}
+
+/// `Domains per account: none 120, one 18,000, 2 to 8 1,200 (2,345 from
+/// further website columns and multi-valued cells; 12 beyond 8 left out).`
+fn domains_line(rep: &InputReport) -> Option<String> {
+    let by = &rep.accounts_by_domains;
+    let several: u64 = by.iter().skip(2).sum();
+    let cut = rep.domains_cut + rep.dedupe.domains_cut;
+    if several == 0 && rep.extra_domains == 0 && cut == 0 {
+        return None;
+    }
+    let at = |i: usize| group_thousands(by.get(i).copied().unwrap_or(0));
+    let mut notes = Vec::new();
+    if rep.extra_domains > 0 {
+        notes.push(format!(
+            "{} from further website columns and multi-valued cells",
+            group_thousands(rep.extra_domains)
+        ));
+    }
+    if cut > 0 {
+        notes.push(format!(
+            "{} beyond {MAX_DOMAIN_KEYS_PER_ROW} per account left out",
+            group_thousands(cut)
+        ));
+    }
+    let notes = if notes.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", notes.join("; "))
+    };
+    Some(format!(
+        "Domains per account: none {}, one {}, 2 to {MAX_DOMAIN_KEYS_PER_ROW} {}{notes}.\n",
+        at(0),
+        at(1),
+        group_thousands(several)
+    ))
 }
 
 /// Writes `--rejects`: line, column, reason, whether the row was skipped.
@@ -329,7 +405,7 @@ mod tests {
             "session_id": "s", "partnership_id": "p", "computed_at": "2026-11-29T10:00:00Z",
             "my_role": "partner", "min_cell_size": 5,
             "policy": {"records": "counts", "vendor_shares_white_space": false,
-                       "partner_shares_white_space": true, "name_matching": "when-domain-missing",
+                       "partner_shares_white_space": true, "name_matching": "when-strong-key-missing",
                        "counts": {"mode": "noisy", "epsilon": 1.0}},
             "disclosure": {"counts": {"mode": "noisy", "epsilon": 1.0}, "sensitivity": 11,
                            "interval_half_width": 33, "max_populations_per_row": 1, "max_keys_per_row": 3},

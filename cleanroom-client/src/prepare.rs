@@ -1,12 +1,13 @@
 //! From a CSV export to the accounts one side uploads: column mapping,
 //! normalization, populations, rejects and dedupe. Everything here is local.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
-use cleanroom_core::KeyType;
-use cleanroom_core::api::Limits;
-use cleanroom_core::normalize;
+use cleanroom_core::api::{Limits, NamesWithoutCountry};
+use cleanroom_core::normalize::{self, RejectReason};
+use cleanroom_core::wire::MAX_DOMAIN_KEYS_PER_ROW;
+use cleanroom_core::{AccountKey, KeyType};
 use sha2::{Digest, Sha256};
 
 use crate::csv_input::{CsvRow, CsvTable, read_csv};
@@ -25,7 +26,19 @@ pub struct InputOptions {
     pub columns: ColumnOverrides,
     /// Population rules; empty means the preset's defaults.
     pub populations: Vec<Population>,
+    /// What an account without a usable country uploads for its name: the
+    /// partnership's [`SharingPolicy::names_without_country`](cleanroom_core::api::SharingPolicy::names_without_country),
+    /// which [`run_session`](crate::run_session) checks the input against.
+    pub names_without_country: NamesWithoutCountry,
 }
+
+/// Reason code of a company name that gave no key because its row has no
+/// usable country (under [`NamesWithoutCountry::Omit`]).
+pub const NO_COUNTRY: &str = "no-country";
+
+/// Characters that separate several domains in one cell (HubSpot's
+/// `Additional Domains` uses `;`; hand-kept lists use the others).
+const DOMAIN_SEPARATORS: [char; 3] = [';', ',', '|'];
 
 /// One value that gave no key. Carries no content, only where and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,8 +47,9 @@ pub struct Reject {
     pub line: u64,
     /// The column's header name.
     pub column: String,
-    /// The stable reason code ([`normalize::RejectReason::as_str`]), or
-    /// `no-key` for a row none of whose columns gave a key.
+    /// The stable reason code ([`normalize::RejectReason::as_str`]),
+    /// [`NO_COUNTRY`] for a name left out for want of a country, or `empty`
+    /// for a skipped row none of whose columns had a value.
     pub reason: &'static str,
     /// Whether the whole row was skipped.
     pub row_skipped: bool,
@@ -48,6 +62,26 @@ pub struct InputReport {
     pub preset: Option<Preset>,
     /// Header names of the domain, name and DUNS columns used.
     pub key_columns: Vec<(KeyType, String)>,
+    /// Header names of the further website columns read on every row.
+    pub extra_domain_columns: Vec<String>,
+    /// Header name of the country column, if one was found.
+    pub country_column: Option<String>,
+    /// Domain keys rows had beyond their first (from the extra columns and
+    /// multi-valued cells), after removing repeats.
+    pub extra_domains: u64,
+    /// Distinct domains left out of rows with more than
+    /// [`MAX_DOMAIN_KEYS_PER_ROW`] (merged accounts: [`DedupeStats::domains_cut`]).
+    pub domains_cut: u64,
+    /// Accounts by their number of domain keys: index 0 for none, up to
+    /// [`MAX_DOMAIN_KEYS_PER_ROW`].
+    pub accounts_by_domains: Vec<u64>,
+    /// Rows with a valid company name and a usable country.
+    pub names_with_country: u64,
+    /// Rows with a valid company name but no usable country (none, or one
+    /// not recognized).
+    pub names_without_country: u64,
+    /// What those rows uploaded for their name.
+    pub names_without_country_rule: NamesWithoutCountry,
     /// Data rows read.
     pub rows: u64,
     /// Rows skipped because no column gave a key.
@@ -92,15 +126,25 @@ pub struct PreparedInput {
     pub populations: Vec<String>,
     /// Accounts, in order of their first CSV line.
     pub accounts: Vec<Account>,
+    /// What accounts without a usable country carry for their name; a
+    /// session refuses an input prepared under another rule than its
+    /// partnership's policy.
+    pub names_without_country: NamesWithoutCountry,
     /// What happened while reading.
     pub report: InputReport,
 }
 
 impl PreparedInput {
-    /// A digest of the accounts, keys, populations and lines: equal digests
-    /// mean a resumed session uploads exactly the same records.
+    /// A digest of the accounts, keys, populations and lines, and of the
+    /// rule for names without a country: equal digests mean a resumed
+    /// session uploads exactly the same records under the same rule.
     pub fn fingerprint(&self) -> String {
         let mut h = Sha256::new();
+        // The rule is hashed even though the keys already show its effect:
+        // an input with no country-less name has equal keys under both rules,
+        // but was prepared for a different policy.
+        h.update(self.names_without_country.as_str().as_bytes());
+        h.update([0]);
         for p in &self.populations {
             h.update(p.as_bytes());
             h.update([0]);
@@ -187,11 +231,18 @@ impl PreparedInput {
             .map(|(name, &n)| (name.as_str(), n))
     }
 
-    /// Recomputes the population sizes of the report from the accounts.
+    /// Recomputes the population sizes and the domains per account of the
+    /// report from the accounts.
     fn recount(&mut self) {
         let (sizes, other) = population_sizes(&self.accounts, self.populations.len());
         self.report.population_sizes = sizes;
         self.report.other_accounts = other;
+        let mut by_domains = vec![0u64; usize::from(MAX_DOMAIN_KEYS_PER_ROW) + 1];
+        for a in &self.accounts {
+            let n = a.domain_count().min(by_domains.len() - 1);
+            by_domains[n] += 1;
+        }
+        self.report.accounts_by_domains = by_domains;
     }
 }
 
@@ -258,8 +309,26 @@ pub fn prepare(
 struct Setup {
     preset: Preset,
     bound: BoundPopulations,
-    fallback: Option<usize>,
-    cols: Vec<(KeyType, usize)>,
+    /// The domain column first, then the extra ones.
+    domain_cols: Vec<usize>,
+    name: Option<usize>,
+    duns: Option<usize>,
+    country: Option<usize>,
+    names_without_country: NamesWithoutCountry,
+}
+
+/// One row's keys and rejected values, as [`Setup::row_keys`] found them.
+struct RowOutcome {
+    keys: Vec<AccountKey>,
+    rejected: Vec<Reject>,
+    /// Distinct domains beyond the first.
+    extra_domains: u64,
+    /// Distinct domains beyond [`MAX_DOMAIN_KEYS_PER_ROW`].
+    domains_cut: u64,
+    /// A valid name with a usable country.
+    name_with_country: bool,
+    /// A valid name without a usable country.
+    name_without_country: bool,
 }
 
 impl Setup {
@@ -272,21 +341,122 @@ impl Setup {
             opts.populations.clone()
         };
         let bound = BoundPopulations::bind(&populations, table)?;
-        let fallback = mapping.domain_fallback;
-        let cols: Vec<(KeyType, usize)> = [
-            (KeyType::Domain, mapping.domain),
-            (KeyType::Name, mapping.name),
-            (KeyType::Duns, mapping.duns),
-        ]
-        .into_iter()
-        .filter_map(|(k, c)| c.map(|c| (k, c)))
-        .collect();
+        let domain_cols = mapping
+            .domain
+            .into_iter()
+            .chain(mapping.extra_domains.iter().copied())
+            .collect();
         Ok(Setup {
             preset,
             bound,
-            fallback,
-            cols,
+            domain_cols,
+            name: mapping.name,
+            duns: mapping.duns,
+            country: mapping.country,
+            names_without_country: opts.names_without_country,
         })
+    }
+
+    fn reject(table: &CsvTable, row: &CsvRow, col: usize, reason: &'static str) -> Reject {
+        Reject {
+            line: row.line,
+            column: table.headers[col].clone(),
+            reason,
+            row_skipped: false,
+        }
+    }
+
+    /// Normalizes one row's key columns.
+    fn row_keys(&self, table: &CsvTable, row: &CsvRow) -> RowOutcome {
+        let mut out = RowOutcome {
+            keys: Vec::new(),
+            rejected: Vec::new(),
+            extra_domains: 0,
+            domains_cut: 0,
+            name_with_country: false,
+            name_without_country: false,
+        };
+        let mut domains: Vec<AccountKey> = Vec::new();
+        // Values beyond the limit, so that one repeated is counted once (a
+        // set: a cell may list thousands).
+        let mut cut: HashSet<AccountKey> = HashSet::new();
+        for &col in &self.domain_cols {
+            let cell = row.get(col);
+            for value in cell.split(|c: char| DOMAIN_SEPARATORS.contains(&c) || c.is_whitespace()) {
+                match normalize::domain(value) {
+                    Ok(k) if domains.contains(&k) => {}
+                    Ok(k) if domains.len() < usize::from(MAX_DOMAIN_KEYS_PER_ROW) => {
+                        domains.push(k)
+                    }
+                    Ok(k) => {
+                        cut.insert(k);
+                    }
+                    Err(RejectReason::Empty) => {}
+                    Err(reason) => {
+                        out.rejected
+                            .push(Self::reject(table, row, col, reason.as_str()))
+                    }
+                }
+            }
+        }
+        out.domains_cut = cut.len() as u64;
+        out.extra_domains = domains.len().saturating_sub(1) as u64;
+        out.keys.extend(domains);
+
+        // The country only qualifies a name: a row without one is not
+        // checked for a country either.
+        if let Some(col) = self.name.filter(|&c| !row.get(c).trim().is_empty()) {
+            let country = self
+                .country
+                .and_then(|c| match normalize::country(row.get(c)) {
+                    Ok(country) => Some(country),
+                    Err(RejectReason::Empty) => None,
+                    // Reported without the value, like every reject; the row is
+                    // then one without a usable country.
+                    Err(reason) => {
+                        out.rejected
+                            .push(Self::reject(table, row, c, reason.as_str()));
+                        None
+                    }
+                });
+            // Normalized even when it is to be left out, so that an unusable
+            // name is reported as such rather than as a missing country.
+            match normalize::company_name(row.get(col), country) {
+                Ok(k) if country.is_some() => {
+                    out.name_with_country = true;
+                    out.keys.push(k);
+                }
+                Ok(k) => {
+                    out.name_without_country = true;
+                    match self.names_without_country {
+                        NamesWithoutCountry::Unqualified => out.keys.push(k),
+                        // Only a file with a country column gets a reject
+                        // line for every such name: without the column every
+                        // row would have one, and the warning about the
+                        // missing column says it once.
+                        NamesWithoutCountry::Omit if self.country.is_some() => {
+                            out.rejected.push(Self::reject(table, row, col, NO_COUNTRY))
+                        }
+                        NamesWithoutCountry::Omit => {}
+                    }
+                }
+                Err(RejectReason::Empty) => {}
+                Err(reason) => out
+                    .rejected
+                    .push(Self::reject(table, row, col, reason.as_str())),
+            }
+        }
+
+        if let Some(col) = self.duns {
+            match normalize::duns(row.get(col)) {
+                Ok(k) => out.keys.push(k),
+                Err(RejectReason::Empty) => {}
+                Err(reason) => out
+                    .rejected
+                    .push(Self::reject(table, row, col, reason.as_str())),
+            }
+        }
+        out
     }
 
     /// Normalizes `rows` (the table's rows, borrowed or taken out of it).
@@ -297,18 +467,24 @@ impl Setup {
         n_rows: usize,
         progress: &ProgressFn,
     ) -> Result<PreparedInput> {
-        let Setup {
-            preset,
-            bound,
-            fallback,
-            cols,
-        } = self;
+        let header = |c: usize| table.headers[c].clone();
+        let mut key_columns = Vec::new();
+        if let Some(&c) = self.domain_cols.first() {
+            key_columns.push((KeyType::Domain, header(c)));
+        }
+        key_columns.extend(self.name.map(|c| (KeyType::Name, header(c))));
+        key_columns.extend(self.duns.map(|c| (KeyType::Duns, header(c))));
         let mut rep = InputReport {
-            preset: Some(preset),
-            key_columns: cols
+            preset: Some(self.preset),
+            key_columns,
+            extra_domain_columns: self
+                .domain_cols
                 .iter()
-                .map(|&(k, c)| (k, table.headers[c].clone()))
+                .skip(1)
+                .map(|&c| header(c))
                 .collect(),
+            country_column: self.country.map(header),
+            names_without_country_rule: self.names_without_country,
             rows: n_rows as u64,
             ..Default::default()
         };
@@ -319,29 +495,23 @@ impl Setup {
             if i % 20_000 == 0 {
                 report(progress, Phase::Normalize, i as u64, Some(total), false);
             }
-            let mut keys = Vec::with_capacity(cols.len());
-            let mut rejected: Vec<Reject> = Vec::new();
-            for &(kind, col) in &cols {
-                let mut col = col;
-                if let (KeyType::Domain, Some(f)) = (kind, fallback) {
-                    if row.get(col).trim().is_empty() {
-                        col = f;
-                    }
-                }
-                let raw = row.get(col);
-                match normalize::key(kind, raw) {
-                    Ok(k) => keys.push(k),
-                    Err(normalize::RejectReason::Empty) => {}
-                    Err(reason) => rejected.push(Reject {
-                        line: row.line,
-                        column: table.headers[col].clone(),
-                        reason: reason.as_str(),
-                        row_skipped: false,
-                    }),
-                }
-            }
+            let RowOutcome {
+                keys,
+                mut rejected,
+                extra_domains,
+                domains_cut,
+                name_with_country,
+                name_without_country,
+            } = self.row_keys(table, row);
             if keys.is_empty() {
                 rep.skipped_rows += 1;
+                if name_without_country && self.country.is_none() {
+                    // A skipped row always gets a reject line: here the one
+                    // `row_keys` left out for its name.
+                    if let Some(col) = self.name {
+                        rejected.push(Self::reject(table, row, col, NO_COUNTRY));
+                    }
+                }
                 let reason = rejected.first().map(|r| r.reason).unwrap_or("empty");
                 *rep.skipped_by_reason.entry(reason).or_default() += 1;
                 if rejected.is_empty() {
@@ -356,25 +526,30 @@ impl Setup {
                     r.row_skipped = true;
                 }
             } else {
-                for r in &rejected {
+                for r in rejected.iter().filter(|r| r.reason != NO_COUNTRY) {
                     *rep.rejected_values_by_reason.entry(r.reason).or_default() += 1;
                 }
+                rep.extra_domains += extra_domains;
+                rep.domains_cut += domains_cut;
                 rows.push(RowKeys {
                     line: row.line,
                     keys,
-                    populations: bound.mask(row),
+                    populations: self.bound.mask(row),
                 });
             }
+            rep.names_with_country += u64::from(name_with_country);
+            rep.names_without_country += u64::from(name_without_country);
             rep.rejects.extend(rejected);
         }
         report(progress, Phase::Normalize, total, Some(total), true);
         let (mut accounts, mut stats) = dedupe(rows);
         drop_ambiguous(&mut accounts, &mut stats);
         rep.dedupe = stats;
-        let names = bound.names().to_vec();
+        let names = self.bound.names().to_vec();
         let mut prepared = PreparedInput {
             populations: names,
             accounts,
+            names_without_country: self.names_without_country,
             report: rep,
         };
         prepared.recount();
@@ -489,29 +664,199 @@ pub(crate) mod tests {
         assert!(p.fit_limits(&limits(2, 1)).is_ok());
     }
 
+    fn prep(csv: &str, opts: &InputOptions) -> PreparedInput {
+        let t = parse_csv(csv.as_bytes(), Path::new("x.csv")).unwrap();
+        prepare(&t, opts, &no_progress()).unwrap()
+    }
+
+    fn messages(a: &Account) -> Vec<&str> {
+        a.keys.iter().map(|k| k.message()).collect()
+    }
+
     #[test]
     fn ambiguous_keys_are_left_out_and_reported() {
-        let csv = "Account Name,Website\n\
-            Acme,acme.co.uk\n\
-            Acme,acme.com.au\n\
-            Beta,beta.io\n";
-        let t = parse_csv(csv.as_bytes(), Path::new("x.csv")).unwrap();
-        let p = prepare(&t, &InputOptions::default(), &no_progress()).unwrap();
+        let csv = "Account Name,Website,Billing Country\n\
+            Acme,acme.co.uk,UK\n\
+            Acme,acme.com.au,United Kingdom\n\
+            Beta,beta.io,UK\n";
+        let p = prep(csv, &InputOptions::default());
         assert_eq!(p.accounts.len(), 3);
         assert_eq!(p.report.dedupe.ambiguous_keys, 1);
+        assert_eq!(p.report.dedupe.ambiguous_names, 1);
         assert_eq!(p.record_count(), 4);
         assert!(p.accounts[..2].iter().all(|a| a.keys.len() == 1));
     }
 
     #[test]
+    fn the_country_reaches_the_name_key() {
+        let csv = "Account Name,Website,Billing Country\n\
+            Acme Holdings Ltd,acme.co.uk,United Kingdom\n\
+            Beta GmbH,beta.de,Deutschland\n\
+            Gamma Inc,,U.S.A.\n\
+            Delta SA,delta.fr,Atlantis\n";
+        let p = prep(csv, &InputOptions::default());
+        assert_eq!(p.report.country_column.as_deref(), Some("Billing Country"));
+        assert_eq!(
+            messages(&p.accounts[0]),
+            vec!["domain:acme.co.uk", "name:gb:acme holdings"]
+        );
+        assert_eq!(
+            messages(&p.accounts[1]),
+            vec!["domain:beta.de", "name:de:beta"]
+        );
+        assert_eq!(messages(&p.accounts[2]), vec!["name:us:gamma"]);
+        // An unknown country is a reject of the country column, without its
+        // value, and leaves the name without a country.
+        assert_eq!(messages(&p.accounts[3]), vec!["domain:delta.fr"]);
+        assert_eq!(p.report.names_without_country, 1);
+        assert_eq!(p.report.names_with_country, 3);
+        assert_eq!(
+            p.report.rejected_values_by_reason.get("unknown-country"),
+            Some(&1)
+        );
+        let rejects: Vec<(u64, &str, &str)> = p
+            .report
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.column.as_str(), r.reason))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (5, "Billing Country", "unknown-country"),
+                (5, "Account Name", NO_COUNTRY)
+            ]
+        );
+        // `no-country` is reported on its own line of the summary, not
+        // among the rejected values.
+        assert_eq!(p.report.rejected_values_by_reason.get(NO_COUNTRY), None);
+    }
+
+    #[test]
+    fn names_without_a_country_are_omitted_or_unqualified_as_agreed() {
+        let csv = "Account Name,Website\n\
+            Acme Inc,acme.com\n\
+            Beta Inc,\n";
+        let omit = prep(csv, &InputOptions::default());
+        assert_eq!(omit.names_without_country, NamesWithoutCountry::Omit);
+        assert_eq!(omit.report.country_column, None);
+        assert_eq!(omit.report.names_without_country, 2);
+        assert_eq!(omit.accounts.len(), 1);
+        assert_eq!(messages(&omit.accounts[0]), vec!["domain:acme.com"]);
+        // The row whose only key was its name is skipped, with one reject
+        // line saying why.
+        assert_eq!(omit.report.skipped_by_reason.get(NO_COUNTRY), Some(&1));
+        assert_eq!(omit.report.rejects.len(), 1);
+        assert_eq!(omit.report.rejects[0].line, 3);
+        assert!(omit.report.rejects[0].row_skipped);
+
+        let opts = InputOptions {
+            names_without_country: NamesWithoutCountry::Unqualified,
+            ..InputOptions::default()
+        };
+        let unq = prep(csv, &opts);
+        assert_eq!(unq.names_without_country, NamesWithoutCountry::Unqualified);
+        assert_eq!(unq.report.names_without_country, 2);
+        assert_eq!(unq.accounts.len(), 2);
+        assert_eq!(
+            messages(&unq.accounts[0]),
+            vec!["domain:acme.com", "name::acme"]
+        );
+        assert_eq!(messages(&unq.accounts[1]), vec!["name::beta"]);
+        assert!(unq.report.rejects.is_empty());
+
+        // Equal keys, other rule: another fingerprint.
+        let csv = "Account Name,Website,Country\nAcme Inc,acme.com,FR\n";
+        let a = prep(csv, &InputOptions::default());
+        let b = prep(csv, &opts);
+        assert_eq!(a.accounts, b.accounts);
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn rows_of_one_name_without_a_website_are_not_merged() {
+        // Version 1 merged these two rows on their name into one account;
+        // they may be two companies. Now they stay two accounts, and their
+        // shared name, which would not say which one matched, is left out.
+        let csv = "Account Name,Website,Country,Type\n\
+            Acme Ltd,,UK,Customer\n\
+            ACME Limited,,United Kingdom,Prospect\n\
+            Beta Ltd,,UK,Customer\n";
+        let p = prep(csv, &InputOptions::default());
+        assert_eq!(p.report.dedupe.rows_merged, 0);
+        assert_eq!(p.report.dedupe.ambiguous_names, 1);
+        assert_eq!(p.report.dedupe.accounts_without_keys, 2);
+        assert_eq!(p.accounts.len(), 1);
+        assert_eq!(messages(&p.accounts[0]), vec!["name:gb:beta"]);
+    }
+
+    #[test]
+    fn hubspot_additional_domains_are_read() {
+        let csv = "Company name,Company Domain Name,Website URL,Additional Domains,Country/Region,Lifecycle Stage\n\
+            Acme,acme.com,https://www.acme.io/en,\"acme.de; acme.fr;https://shop.acme.co.uk/x, acme.com\",Germany,customer\n\
+            Beta,,https://beta.io,,,customer\n\
+            Acme Europe,,,acme.fr,Germany,lead\n";
+        let p = prep(csv, &InputOptions::default());
+        assert_eq!(p.report.preset, Some(Preset::HubSpot));
+        assert_eq!(
+            p.report.extra_domain_columns,
+            vec!["Website URL".to_owned(), "Additional Domains".to_owned()]
+        );
+        assert_eq!(p.report.country_column.as_deref(), Some("Country/Region"));
+        // Line 4 shares acme.fr with line 2: one account.
+        assert_eq!(p.accounts.len(), 2);
+        assert_eq!(p.accounts[0].lines, vec![2, 4]);
+        assert_eq!(
+            messages(&p.accounts[0]),
+            vec![
+                "domain:acme.fr",
+                "domain:acme.com",
+                "domain:acme.io",
+                "domain:acme.de",
+                "domain:acme.co.uk",
+                "name:de:acme",
+            ]
+        );
+        assert_eq!(messages(&p.accounts[1]), vec!["domain:beta.io"]);
+        // acme.io, acme.de, acme.fr and acme.co.uk beyond line 2's first.
+        assert_eq!(p.report.extra_domains, 4);
+        assert_eq!(p.report.accounts_by_domains[1], 1);
+        assert_eq!(p.report.accounts_by_domains[5], 1);
+        // The two names of the merged account: the first one stays.
+        assert_eq!(p.report.dedupe.keys_dropped, 1);
+    }
+
+    #[test]
+    fn more_than_eight_domains_are_cut() {
+        let many: Vec<String> = (0..11).map(|i| format!("d{i}.com")).collect();
+        let csv = format!(
+            "Company,Website,Other Websites\nAcme,d0.com,\"{} | d1.com localhost\"\n",
+            many.join(",")
+        );
+        let p = prep(&csv, &InputOptions::default());
+        assert_eq!(p.accounts.len(), 1);
+        let domains: Vec<&str> = p.accounts[0].keys.iter().map(|k| k.value()).collect();
+        assert_eq!(
+            domains,
+            many[..8].iter().map(String::as_str).collect::<Vec<_>>()
+        );
+        assert_eq!(p.report.domains_cut, 3);
+        assert_eq!(p.report.extra_domains, 7);
+        assert_eq!(p.report.accounts_by_domains[8], 1);
+        // Each value of a multi-valued cell is checked on its own.
+        let rejected: u64 = p.report.rejected_values_by_reason.values().sum();
+        assert_eq!(rejected, 1, "{:?}", p.report.rejected_values_by_reason);
+    }
+
+    #[test]
     fn salesforce_export_end_to_end() {
-        let csv = "\u{feff}Account Name,Website,D-U-N-S Number,Type\r\n\
-            \"Acme, Inc.\",https://www.acme.com/about,,Customer\r\n\
-            ACME Inc,acme.com,,Prospect\r\n\
-            ,,,Customer\r\n\
-            Gmail User,gmail.com,,Prospect\r\n\
-            Beta Ltd,beta.co.uk,12-345-6789,Partner\r\n\
-            !!!,localhost,,Other\r\n";
+        let csv = "\u{feff}Account Name,Website,D-U-N-S Number,Type,Billing Country\r\n\
+            \"Acme, Inc.\",https://www.acme.com/about,,Customer,United States\r\n\
+            ACME Inc,acme.com,,Prospect,USA\r\n\
+            ,,,Customer,\r\n\
+            Gmail User,gmail.com,,Prospect,US\r\n\
+            Beta Ltd,beta.co.uk,12-345-6789,Partner,UK\r\n\
+            !!!,localhost,,Other,\r\n";
         let t = parse_csv(csv.as_bytes(), Path::new("x.csv")).unwrap();
         let p = prepare(&t, &InputOptions::default(), &no_progress()).unwrap();
         assert_eq!(p.populations, vec!["customers", "prospects", "partners"]);

@@ -20,13 +20,17 @@ pub enum Preset {
 pub struct ColumnMapping {
     /// Website or domain column.
     pub domain: Option<usize>,
-    /// A second website column read when `domain` is empty on a row (HubSpot
-    /// exports have both `Company Domain Name` and `Website URL`).
-    pub domain_fallback: Option<usize>,
+    /// Further website columns read on every row, besides `domain` (HubSpot's
+    /// `Website URL` and `Additional Domains`, a second website field). Their
+    /// domains join the account's up to
+    /// [`MAX_DOMAIN_KEYS_PER_ROW`](cleanroom_core::wire::MAX_DOMAIN_KEYS_PER_ROW).
+    pub extra_domains: Vec<usize>,
     /// Company name column.
     pub name: Option<usize>,
     /// DUNS column.
     pub duns: Option<usize>,
+    /// Country column, which qualifies the company name's key.
+    pub country: Option<usize>,
 }
 
 /// Explicit column names that override a preset.
@@ -34,34 +38,78 @@ pub struct ColumnMapping {
 pub struct ColumnOverrides {
     /// `--domain-col`.
     pub domain: Option<String>,
+    /// `--extra-domain-col` (repeatable); when given, replaces the preset's
+    /// extra website columns.
+    pub extra_domains: Vec<String>,
     /// `--name-col`.
     pub name: Option<String>,
     /// `--duns-col`.
     pub duns: Option<String>,
+    /// `--country-col`.
+    pub country: Option<String>,
 }
 
-const SF_NAME: &[&str] = &["Account Name", "Name", "AccountName"];
-const SF_DOMAIN: &[&str] = &["Website", "Account Website", "Domain"];
-const SF_DUNS: &[&str] = &["D-U-N-S Number", "DunsNumber", "DUNS Number", "DUNS"];
-const HS_NAME: &[&str] = &["Company name", "Name", "Company"];
-const HS_DOMAIN: &[&str] = &["Company Domain Name", "Website URL", "Domain", "Website"];
-const HS_DUNS: &[&str] = &["DUNS Number", "D-U-N-S Number", "DUNS"];
-const GEN_NAME: &[&str] = &[
-    "Account Name",
-    "Company name",
-    "Company",
-    "Name",
-    "Organization",
-];
-const GEN_DOMAIN: &[&str] = &[
-    "Website",
-    "Domain",
-    "Company Domain Name",
-    "Website URL",
-    "URL",
-    "Email",
-];
-const GEN_DUNS: &[&str] = &["DUNS", "DUNS Number", "D-U-N-S Number", "DunsNumber"];
+/// The column names a preset looks for, each list in order of preference.
+struct Candidates {
+    domain: &'static [&'static str],
+    /// Every one of these that is present (and is not the domain column) is
+    /// read as well.
+    extra_domains: &'static [&'static str],
+    name: &'static [&'static str],
+    duns: &'static [&'static str],
+    country: &'static [&'static str],
+}
+
+const SALESFORCE: Candidates = Candidates {
+    domain: &["Website", "Account Website", "Domain"],
+    extra_domains: &["Additional Websites", "Website 2", "Secondary Website"],
+    name: &["Account Name", "Name", "AccountName"],
+    duns: &["D-U-N-S Number", "DunsNumber", "DUNS Number", "DUNS"],
+    country: &[
+        "Billing Country",
+        "BillingCountry",
+        "Shipping Country",
+        "ShippingCountry",
+        "Country",
+    ],
+};
+
+const HUBSPOT: Candidates = Candidates {
+    domain: &["Company Domain Name", "Website URL", "Domain", "Website"],
+    // HubSpot keeps the primary domain and the website in two fields that
+    // often differ (a marketing site, a parent's domain), and every further
+    // domain of the company in one `;`-separated field.
+    extra_domains: &["Website URL", "Additional Domains"],
+    name: &["Company name", "Name", "Company"],
+    duns: &["DUNS Number", "D-U-N-S Number", "DUNS"],
+    country: &["Country/Region", "Country"],
+};
+
+const GENERIC: Candidates = Candidates {
+    domain: &[
+        "Website",
+        "Domain",
+        "Company Domain Name",
+        "Website URL",
+        "URL",
+        "Email",
+    ],
+    extra_domains: &["Additional Domains", "Other Websites"],
+    name: &[
+        "Account Name",
+        "Company name",
+        "Company",
+        "Name",
+        "Organization",
+    ],
+    duns: &["DUNS", "DUNS Number", "D-U-N-S Number", "DunsNumber"],
+    country: &[
+        "Country",
+        "Country/Region",
+        "Billing Country",
+        "Country Code",
+    ],
+};
 
 impl Preset {
     /// Parses `salesforce`, `hubspot` or `generic`.
@@ -101,45 +149,60 @@ impl Preset {
         }
     }
 
-    fn candidates(self) -> [&'static [&'static str]; 3] {
+    fn candidates(self) -> &'static Candidates {
         match self {
-            Preset::Salesforce => [SF_DOMAIN, SF_NAME, SF_DUNS],
-            Preset::HubSpot => [HS_DOMAIN, HS_NAME, HS_DUNS],
-            Preset::Generic => [GEN_DOMAIN, GEN_NAME, GEN_DUNS],
+            Preset::Salesforce => &SALESFORCE,
+            Preset::HubSpot => &HUBSPOT,
+            Preset::Generic => &GENERIC,
         }
     }
 
     /// Resolves the key columns: explicit overrides first, then the preset's
-    /// usual names. At least one key column must be found.
+    /// usual names. At least one key column must be found; a country column
+    /// alone is no key.
     pub fn columns(self, table: &CsvTable, overrides: &ColumnOverrides) -> Result<ColumnMapping> {
-        let [dom, name, duns] = self.candidates();
+        let cands = self.candidates();
+        let named = |col: &str, flag: &str| -> Result<usize> {
+            table.column(col).ok_or_else(|| {
+                Error::Input(format!(
+                    "{flag} {col:?}: no such column (columns: {})",
+                    table.headers.join(", ")
+                ))
+            })
+        };
         let pick =
             |explicit: &Option<String>, flag: &str, cands: &[&str]| -> Result<Option<usize>> {
                 match explicit {
-                    Some(col) => table.column(col).map(Some).ok_or_else(|| {
-                        Error::Input(format!(
-                            "{flag} {col:?}: no such column (columns: {})",
-                            table.headers.join(", ")
-                        ))
-                    }),
+                    Some(col) => named(col, flag).map(Some),
                     None => Ok(cands.iter().find_map(|c| table.column(c))),
                 }
             };
-        let domain = pick(&overrides.domain, "--domain-col", dom)?;
-        let domain_fallback = match (&overrides.domain, domain) {
-            (None, Some(first)) => dom
-                .iter()
-                .filter_map(|c| table.column(c))
-                .find(|&c| c != first),
-            _ => None,
-        };
+        let domain = pick(&overrides.domain, "--domain-col", cands.domain)?;
+        let mut extra_domains: Vec<usize> = Vec::new();
+        if overrides.extra_domains.is_empty() {
+            extra_domains.extend(cands.extra_domains.iter().filter_map(|c| table.column(c)));
+        } else {
+            for col in &overrides.extra_domains {
+                extra_domains.push(named(col, "--extra-domain-col")?);
+            }
+        }
+        // A column listed twice, or also the domain column, would only read
+        // the same values again.
+        let mut seen: Vec<usize> = domain.into_iter().collect();
+        extra_domains.retain(|c| {
+            let new = !seen.contains(c);
+            seen.push(*c);
+            new
+        });
         let m = ColumnMapping {
             domain,
-            domain_fallback,
-            name: pick(&overrides.name, "--name-col", name)?,
-            duns: pick(&overrides.duns, "--duns-col", duns)?,
+            extra_domains,
+            name: pick(&overrides.name, "--name-col", cands.name)?,
+            duns: pick(&overrides.duns, "--duns-col", cands.duns)?,
+            country: pick(&overrides.country, "--country-col", cands.country)?,
         };
-        if m.domain.is_none() && m.name.is_none() && m.duns.is_none() {
+        if m.domain.is_none() && m.extra_domains.is_empty() && m.name.is_none() && m.duns.is_none()
+        {
             return Err(Error::Input(format!(
                 "no website, company name or DUNS column found (columns: {}); name them with --domain-col, --name-col or --duns-col",
                 table.headers.join(", ")
@@ -207,9 +270,10 @@ mod tests {
             m,
             ColumnMapping {
                 domain: Some(1),
-                domain_fallback: None,
+                extra_domains: vec![],
                 name: Some(0),
-                duns: Some(2)
+                duns: Some(2),
+                country: Some(4),
             }
         );
         assert_eq!(Preset::Salesforce.default_populations(&sf).len(), 3);
@@ -219,6 +283,8 @@ mod tests {
             "Website URL",
             "Lifecycle Stage",
             "Company Domain Name",
+            "Additional Domains",
+            "Country/Region",
         ]);
         assert_eq!(Preset::detect(&hs), Preset::HubSpot);
         let m = Preset::HubSpot
@@ -228,10 +294,86 @@ mod tests {
             m,
             ColumnMapping {
                 domain: Some(3),
-                domain_fallback: Some(1),
+                extra_domains: vec![1, 4],
                 name: Some(0),
-                duns: None
+                duns: None,
+                country: Some(5),
             }
+        );
+        // Without `Company Domain Name`, `Website URL` is the domain column
+        // and is not read a second time as an extra one.
+        let hs = table(&["Company name", "Website URL", "Additional Domains"]);
+        let m = Preset::HubSpot
+            .columns(&hs, &ColumnOverrides::default())
+            .unwrap();
+        assert_eq!((m.domain, m.extra_domains), (Some(1), vec![2]));
+
+        let sf = table(&[
+            "Account Name",
+            "Secondary Website",
+            "Website",
+            "Shipping Country",
+            "Website 2",
+        ]);
+        let m = Preset::Salesforce
+            .columns(&sf, &ColumnOverrides::default())
+            .unwrap();
+        assert_eq!(m.domain, Some(2));
+        assert_eq!(m.extra_domains, vec![4, 1]);
+        assert_eq!(m.country, Some(3));
+
+        let g = table(&["Company", "Domain", "Other Websites", "Country Code"]);
+        let m = Preset::Generic
+            .columns(&g, &ColumnOverrides::default())
+            .unwrap();
+        assert_eq!(
+            (m.domain, m.extra_domains, m.country),
+            (Some(1), vec![2], Some(3))
+        );
+    }
+
+    #[test]
+    fn explicit_country_and_extra_domain_columns() {
+        let t = table(&[
+            "Org",
+            "Site",
+            "Site B",
+            "Site C",
+            "Land",
+            "Additional Domains",
+        ]);
+        let o = ColumnOverrides {
+            domain: Some("Site".into()),
+            extra_domains: vec!["site c".into(), "Site B".into(), "Site".into()],
+            country: Some("land".into()),
+            ..Default::default()
+        };
+        let m = Preset::Generic.columns(&t, &o).unwrap();
+        // The explicit list replaces the preset's, in the order given; the
+        // domain column is not read twice.
+        assert_eq!(m.extra_domains, vec![3, 2]);
+        assert_eq!(m.country, Some(4));
+        let o = ColumnOverrides {
+            extra_domains: vec!["Nope".into()],
+            ..Default::default()
+        };
+        let err = Preset::Generic.columns(&t, &o).unwrap_err().to_string();
+        assert!(
+            err.contains("--extra-domain-col \"Nope\": no such column"),
+            "{err}"
+        );
+        let o = ColumnOverrides {
+            country: Some("Nope".into()),
+            ..Default::default()
+        };
+        let err = Preset::Generic.columns(&t, &o).unwrap_err().to_string();
+        assert!(err.contains("--country-col"), "{err}");
+        // A country column alone gives no key.
+        let t = table(&["Org", "Country"]);
+        assert!(
+            Preset::Generic
+                .columns(&t, &ColumnOverrides::default())
+                .is_err()
         );
     }
 
