@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use cleanroom_core::api::Problem;
+use cleanroom_core::api::{NamesWithoutCountry, Problem};
 use cleanroom_core::protocol::protocol_version;
 
 /// Everything that can go wrong in the client library.
@@ -86,6 +86,20 @@ pub enum Error {
     /// The input does not fit the requested mapping or rules.
     #[error("{0}")]
     Input(String),
+    /// The input was prepared with another rule for names without a country
+    /// than the partnership's policy: its company names would not meet the
+    /// partner's.
+    #[error(
+        "the input was prepared with names without a country = {}, but the partnership's policy says {}; \
+         prepare it again with InputOptions::names_without_country set to {} (the cleanroom CLI does this itself)",
+        .prepared.as_str(), .agreed.as_str(), .agreed.as_str()
+    )]
+    NamesWithoutCountryMismatch {
+        /// The rule the input was prepared with.
+        prepared: NamesWithoutCountry,
+        /// The rule of the partnership's policy.
+        agreed: NamesWithoutCountry,
+    },
     /// A configuration or usage problem (profile, options).
     #[error("{0}")]
     Config(String),
@@ -194,7 +208,10 @@ impl Error {
             | Error::Transport(_)
             | Error::Protocol(_) => ErrorKind::Server,
             Error::Auth { .. } => ErrorKind::Auth,
-            Error::NotUtf8 { .. } | Error::Csv { .. } | Error::Input(_) => ErrorKind::Input,
+            Error::NotUtf8 { .. }
+            | Error::Csv { .. }
+            | Error::Input(_)
+            | Error::NamesWithoutCountryMismatch { .. } => ErrorKind::Input,
             Error::Config(_) | Error::Tls(_) => ErrorKind::Usage,
             Error::Timeout { .. } | Error::Cancelled { .. } => ErrorKind::Session,
             Error::Io { .. } | Error::State(_) => ErrorKind::Local,

@@ -126,6 +126,13 @@ struct Run {
 /// [`PreparedInput::fit_limits`]) unless it already fits; call that yourself
 /// beforehand to show what it changed.
 ///
+/// The input must have been prepared with the partnership's
+/// [`names_without_country`](cleanroom_core::api::SharingPolicy::names_without_country)
+/// (set [`InputOptions::names_without_country`](crate::InputOptions::names_without_country)
+/// from [`Client::partnership`]'s policy): the partnership is read first and
+/// an input prepared under the other rule is refused with
+/// [`Error::NamesWithoutCountryMismatch`], before any session is created.
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), cleanroom_client::Error> {
 /// use cleanroom_client::{Client, ClientConfig, InputOptions, SessionOptions, StateDir};
@@ -156,6 +163,19 @@ pub async fn run_session(
     }
     if opts.chunk_records == 0 {
         return Err(Error::Config("chunk size must be positive".into()));
+    }
+    // The server never sees countries (they are inside the hashed name keys),
+    // so it cannot tell an upload that applied another rule than the agreed
+    // one: its names would silently match nothing on the other side.
+    let agreed = retry(|| client.partnership(&opts.partnership_id))
+        .await?
+        .policy
+        .names_without_country;
+    if input.names_without_country != agreed {
+        return Err(Error::NamesWithoutCountryMismatch {
+            prepared: input.names_without_country,
+            agreed,
+        });
     }
     // Before any session is created or joined: an upload the server would
     // refuse at commit must not cost the pair a session of its budget.
