@@ -194,7 +194,7 @@ fn dry_run_summarizes_and_writes_rejects() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("a.csv"),
-        "\u{feff}Account Name,Website,Type\r\n\"Acme, Inc.\",https://www.acme.com,Customer\r\nACME inc,acme.com/x,Prospect\r\n,,\r\n!!!,localhost,Customer\r\nBeta,gmail.com,Prospect,extra\r\n",
+        "\u{feff}Account Name,Website,Type,Country\r\n\"Acme, Inc.\",https://www.acme.com,Customer,US\r\nACME inc,acme.com/x,Prospect,US\r\n,,\r\n!!!,localhost,Customer\r\nBeta,gmail.com,Prospect,DE,extra\r\n",
     )
     .unwrap();
     let o = cleanroom(
@@ -293,4 +293,173 @@ fn profile_add_refuses_to_overwrite_and_explains_an_empty_token() {
     let o = add(&["--replace"], "");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("admin create-org"), "{}", stderr(&o));
+}
+
+/// A file with company names but no country column: names cannot be
+/// qualified, so under the default rule they are left out. That must be
+/// said, in one line naming the flag, and never pass silently.
+#[test]
+fn a_missing_country_column_is_warned_about() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("a.csv"),
+        "Account Name,Website,Land\nAcme Inc,acme.com,UK\nBeta Ltd,,Deutschland\n",
+    )
+    .unwrap();
+    let dry = |extra: &[&str]| {
+        let mut args = vec!["match", "--partner", "x", "--input", "a.csv", "--dry-run"];
+        args.extend_from_slice(extra);
+        cleanroom(&args, d.path())
+    };
+    let o = dry(&[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    let w = warnings[0];
+    assert!(
+        w.contains("no country column") && w.contains("\"Account Name\"") && w.contains("omit"),
+        "{w}"
+    );
+    assert!(w.contains("--country-col"), "{w}");
+    assert!(err.contains("no country column)."), "{err}");
+    assert!(
+        err.contains("Left out 2 company names without a usable country"),
+        "{err}"
+    );
+    // --quiet drops the summary, not the warning.
+    let o = dry(&["--quiet"]);
+    assert!(
+        stderr(&o).contains("warning: no country column"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Named, the column qualifies the names: no warning.
+    let o = dry(&["--country-col", "Land"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("warning:"), "{err}");
+    assert!(err.contains("country from \"Land\""), "{err}");
+    assert!(!err.contains("without a usable country"), "{err}");
+    assert!(
+        !err.contains("acme") && !err.contains("Deutschland"),
+        "{err}"
+    );
+
+    // A column in which no value is a country loses the names as surely.
+    let o = dry(&["--country-col", "Website"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: no usable country in the column \"Website\"")
+            && err.contains("--country-col"),
+        "{err}"
+    );
+    assert!(err.contains("unknown-country: 1"), "{err}");
+}
+
+#[test]
+fn extra_domain_columns_are_read_and_summarized() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("h.csv"),
+        "Company name,Company Domain Name,Website URL,Additional Domains,Country/Region,Mirror\n\
+         Acme,acme.com,https://acme.io,\"acme.de;acme.fr\",Germany,acme.nl\n\
+         Beta,beta.com,,,France,\n",
+    )
+    .unwrap();
+    let o = cleanroom(
+        &["match", "--partner", "x", "--input", "h.csv", "--dry-run"],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("more domains from \"Website URL\", \"Additional Domains\""),
+        "{err}"
+    );
+    assert!(err.contains("country from \"Country/Region\""), "{err}");
+    assert!(
+        err.contains(
+            "Domains per account: none 0, one 1, 2 to 8 1 (3 from further website columns"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("warning:"), "{err}");
+    // Named explicitly, the extra columns replace the preset's.
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "h.csv",
+            "--dry-run",
+            "--extra-domain-col",
+            "Mirror",
+        ],
+        d.path(),
+    );
+    let err = stderr(&o);
+    assert!(
+        err.contains("more domains from \"Mirror\"; country"),
+        "{err}"
+    );
+    assert!(err.contains("(1 from further website columns"), "{err}");
+    let o = cleanroom(
+        &[
+            "match",
+            "--partner",
+            "x",
+            "--input",
+            "h.csv",
+            "--dry-run",
+            "--extra-domain-col",
+            "Nope",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("--extra-domain-col \"Nope\": no such column"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn name_policy_flags_are_checked_before_any_request() {
+    let d = tempfile::tempdir().unwrap();
+    let invite = |extra: &[&str]| {
+        let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
+        args.extend_from_slice(extra);
+        cleanroom(&args, d.path())
+    };
+    let o = invite(&["--names-without-country", "guess"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("omit") && stderr(&o).contains("unqualified"),
+        "{}",
+        stderr(&o)
+    );
+    let o = invite(&["--name-matching", "sometimes"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("when-strong-key-missing"),
+        "{}",
+        stderr(&o)
+    );
+    // The version 1 spelling is accepted: the request then fails only for
+    // want of a profile.
+    for ok in [
+        ["--name-matching", "when-domain-missing"],
+        ["--names-without-country", "unqualified"],
+    ] {
+        let o = invite(&ok);
+        assert!(
+            stderr(&o).contains("cleanroom profile add"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }

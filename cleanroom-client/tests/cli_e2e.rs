@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use cleanroom_client::generate::Truth;
-use cleanroom_core::api::SessionResults;
+use cleanroom_core::api::{NamesWithoutCountry, SessionResults};
 use cleanroom_core::disclosure::Count;
 
 struct Org<'a> {
@@ -474,5 +474,143 @@ async fn used_up_session_budget_is_a_readable_error() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let out = ok(&run(&vendor, d, &["partners", "show", "Partner Co"]).await);
     assert!(out.contains("sessions today 1 of 1"), "{out}");
+    server.shutdown().await;
+}
+
+/// The partnership's rule for names without a country reaches both sides'
+/// uploads: `match` prepares under it by itself (and says so when the file
+/// has no country column), and the library refuses an input prepared under
+/// the other rule before any session exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_without_a_country_follow_the_partnership_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (server, vtoken, ptoken) = start(d, |_| {}).await;
+    let url = server.base_url();
+    let state = d.join("state");
+    let vendor = Org {
+        url: &url,
+        token: &vtoken,
+        state: &state,
+    };
+    let partner = Org {
+        url: &url,
+        token: &ptoken,
+        state: &state,
+    };
+    let out = ok(&run(
+        &vendor,
+        d,
+        &[
+            "partners",
+            "invite",
+            "Partner Co",
+            "--role",
+            "vendor",
+            "--exact-counts",
+            // The version 1 spelling still works.
+            "--name-matching",
+            "when-domain-missing",
+            "--names-without-country",
+            "unqualified",
+        ],
+    )
+    .await);
+    assert!(
+        out.contains(
+            "name matching: when-strong-key-missing; names without a country: unqualified"
+        ),
+        "{out}"
+    );
+    ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
+
+    // Neither file has a country column; the names only meet unqualified.
+    std::fs::write(
+        d.join("v.csv"),
+        "Account Name,Website\nAcme Inc,\nBeta GmbH,beta.de\nGamma,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("p.csv"),
+        "Account Name,Website\nACME Incorporated,\nDelta,delta.io\n",
+    )
+    .unwrap();
+
+    let api = cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(
+        url.clone(),
+        vtoken.clone(),
+    ))
+    .unwrap();
+    let pid = api.list_partnerships().await.unwrap()[0].id.clone();
+    let input = cleanroom_client::prepare_file_quiet(
+        &d.join("v.csv"),
+        &cleanroom_client::InputOptions::default(),
+    )
+    .unwrap();
+    let opts = cleanroom_client::SessionOptions::new(
+        pid.clone(),
+        cleanroom_client::StateDir::new(d.join("lib-state")),
+    );
+    let err = cleanroom_client::run_session(&api, &input, &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            cleanroom_client::Error::NamesWithoutCountryMismatch {
+                prepared: NamesWithoutCountry::Omit,
+                agreed: NamesWithoutCountry::Unqualified,
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), cleanroom_client::ErrorKind::Input);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("omit")
+            && msg.contains("unqualified")
+            && msg.contains("names_without_country"),
+        "{msg}"
+    );
+    assert!(api.list_sessions(&pid).await.unwrap().is_empty());
+
+    let vc = cmd(
+        &vendor,
+        d,
+        &[
+            "match",
+            "--partner",
+            "Partner Co",
+            "--input",
+            "v.csv",
+            "--json",
+        ],
+    );
+    let pc = cmd(
+        &partner,
+        d,
+        &["match", "--partner", "Vendor Co", "--input", "p.csv"],
+    );
+    let both = |mut c: Command| tokio::task::spawn_blocking(move || c.output().unwrap());
+    let (vo, po) = tokio::join!(both(vc), both(pc));
+    let (vo, po) = (vo.unwrap(), po.unwrap());
+    let vjson = ok(&vo);
+    ok(&po);
+    let verr = String::from_utf8_lossy(&vo.stderr);
+    let warning = verr
+        .lines()
+        .find(|l| l.starts_with("warning: no country column"))
+        .unwrap_or_else(|| panic!("no warning: {verr}"));
+    assert!(
+        warning.contains("unqualified") && warning.contains("--country-col"),
+        "{warning}"
+    );
+    assert!(
+        verr.contains("Uploaded 3 company names without a country"),
+        "{verr}"
+    );
+    let r: SessionResults = serde_json::from_str(&vjson).unwrap();
+    // Acme on both sides, by its unqualified name; nothing else.
+    assert_eq!(r.cells[0][0].vendor_accounts, Count::Exact(1), "{vjson}");
     server.shutdown().await;
 }

@@ -138,8 +138,12 @@
   const STATUS_TEXT = { invited: 'Invited', active: 'Active', revoked: 'Revoked' };
   const NAME_MATCHING_TEXT = {
     never: 'never',
-    'when-domain-missing': 'when a domain is missing',
+    'when-strong-key-missing': 'when one side has no website or DUNS',
     always: 'always',
+  };
+  const NAMES_WITHOUT_COUNTRY_TEXT = {
+    omit: 'left out',
+    unqualified: 'matched only with names that have no country either',
   };
 
   function label(map, key) {
@@ -319,6 +323,7 @@
     else ws = 'White space: not shared';
     lines.push(ws);
     lines.push('Name matching: ' + label(NAME_MATCHING_TEXT, policy.name_matching));
+    lines.push('Names without a country: ' + label(NAMES_WITHOUT_COUNTRY_TEXT, policy.names_without_country || 'omit'));
     return lines;
   }
 

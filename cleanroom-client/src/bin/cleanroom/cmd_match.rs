@@ -9,7 +9,10 @@ use cleanroom_client::output::{
 };
 use cleanroom_client::populations::Population;
 use cleanroom_client::presets::{ColumnOverrides, Preset};
-use cleanroom_client::{InputOptions, SessionOptions, prepare_file};
+use cleanroom_client::{InputOptions, InputReport, SessionOptions, prepare_file};
+use cleanroom_core::KeyType;
+use cleanroom_core::api::{NamesWithoutCountry, SharingPolicy};
+use cleanroom_core::overlap::NameMatching;
 
 use crate::{Ctx, cmd_partners, parse_duration, progress_ui, stats};
 
@@ -27,12 +30,21 @@ pub struct MatchArgs {
     /// Column holding the website or domain.
     #[arg(long)]
     domain_col: Option<String>,
+    /// A further column of websites or domains read on every row (several
+    /// per cell separated by ';', ',', '|' or spaces). Repeatable; replaces
+    /// the preset's extra website columns.
+    #[arg(long = "extra-domain-col", value_name = "NAME")]
+    extra_domain_cols: Vec<String>,
     /// Column holding the company name.
     #[arg(long)]
     name_col: Option<String>,
     /// Column holding the DUNS number.
     #[arg(long)]
     duns_col: Option<String>,
+    /// Column holding the account's country, which qualifies its company
+    /// name (names only match names of the same country).
+    #[arg(long, value_name = "NAME")]
+    country_col: Option<String>,
     /// A population: NAME=RULE, e.g. customers='Type=Customer',
     /// pipeline='Stage in (Qualification,Proposal)', all='*'. Repeatable;
     /// replaces the preset's defaults.
@@ -67,19 +79,13 @@ pub struct MatchArgs {
 
 pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let recorder = stats::Recorder::new(std::time::Instant::now());
-    let opts = InputOptions {
-        preset: a.preset.as_deref().map(Preset::parse).transpose()?,
-        columns: ColumnOverrides {
-            domain: a.domain_col.clone(),
-            name: a.name_col.clone(),
-            duns: a.duns_col.clone(),
-        },
-        populations: a
-            .populations
-            .iter()
-            .map(|s| Population::parse(s))
-            .collect::<Result<_, _>>()?,
-    };
+    // Bad options fail before any request.
+    let preset = a.preset.as_deref().map(Preset::parse).transpose()?;
+    let populations = a
+        .populations
+        .iter()
+        .map(|s| Population::parse(s))
+        .collect::<Result<_, _>>()?;
     let mut progress = progress_ui::callback(ctx.chatty());
     if a.stats_json.is_some() {
         progress = recorder.wrap(progress);
@@ -90,9 +96,28 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         Some(c) => Some(cmd_partners::resolve(c, &a.partner).await?),
         None => None,
     };
+    let policy = partnership.as_ref().map(|p| &p.policy);
+    let opts = InputOptions {
+        preset,
+        columns: ColumnOverrides {
+            domain: a.domain_col.clone(),
+            extra_domains: a.extra_domain_cols.clone(),
+            name: a.name_col.clone(),
+            duns: a.duns_col.clone(),
+            country: a.country_col.clone(),
+        },
+        populations,
+        // Both sides apply the agreed rule, or their names cannot meet (a
+        // dry run, with no partnership, shows the default).
+        names_without_country: policy.map(|p| p.names_without_country).unwrap_or_default(),
+    };
     let path = a.input.clone();
     let p2 = progress.clone();
     let mut input = tokio::task::spawn_blocking(move || prepare_file(&path, &opts, &p2)).await??;
+    // Even with --quiet: names that cannot match must never go unsaid.
+    if let Some(w) = missing_country_warning(&input.report, policy) {
+        eprintln!("{w}");
+    }
     // Fitted here rather than inside the session run so that the summary can
     // say what changed; a population too small fails before any session,
     // after the summary that shows the sizes.
@@ -157,4 +182,43 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         print!("{}", results_table(&outcome.results));
     }
     Ok(())
+}
+
+/// One line when the file has a name column but no country column, or one
+/// in which no value is a known country: every name is then without a
+/// country, so under the partnership's rule it is left out (or only meets
+/// the partner's country-less names).
+fn missing_country_warning(rep: &InputReport, policy: Option<&SharingPolicy>) -> Option<String> {
+    let (_, name_col) = rep.key_columns.iter().find(|(k, _)| *k == KeyType::Name)?;
+    // Names play no part under this policy: nothing is lost.
+    if policy.is_some_and(|p| p.name_matching == NameMatching::Never) {
+        return None;
+    }
+    let missing = match &rep.country_column {
+        None => "no country column found".to_owned(),
+        // A column of values that are no country (regions, codes of the
+        // CRM's own) loses every name as surely as no column.
+        Some(col) if rep.names_with_country == 0 && rep.names_without_country > 0 => {
+            format!("no usable country in the column {col:?}")
+        }
+        Some(_) => return None,
+    };
+    let rule = rep.names_without_country_rule.as_str();
+    let whose = if policy.is_some() {
+        format!("the partnership's rule ({rule})")
+    } else {
+        format!("the default rule ({rule}; a dry run does not read the partnership's)")
+    };
+    let effect = match rep.names_without_country_rule {
+        NamesWithoutCountry::Omit => {
+            "they are left out and accounts match on websites and DUNS only"
+        }
+        NamesWithoutCountry::Unqualified => {
+            "they are uploaded without a country and only match the partner's names that have none"
+        }
+    };
+    Some(format!(
+        "warning: {missing} for the company names in {name_col:?}: under {whose} \
+         {effect}; name the country column with --country-col NAME"
+    ))
 }

@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand, ValueEnum};
 use cleanroom_client::Client;
 use cleanroom_core::api::{
-    CountsMode, Epsilon, InvitePartner, PairBudget, Partnership, PartnershipStatus, ProposePolicy,
-    RecordSharing, Role, SharingPolicy,
+    CountsMode, Epsilon, InvitePartner, NamesWithoutCountry, PairBudget, Partnership,
+    PartnershipStatus, ProposePolicy, RecordSharing, Role, SharingPolicy,
 };
 use cleanroom_core::overlap::NameMatching;
 use comfy_table::Table;
@@ -97,10 +97,20 @@ pub enum RecordsArg {
 pub enum NamesArg {
     /// Names never match.
     Never,
-    /// Names match only when a side lacks a website.
-    WhenDomainMissing,
-    /// Names always match.
+    /// Names match only when one of the two accounts has no website or DUNS.
+    #[value(alias = "when-domain-missing")]
+    WhenStrongKeyMissing,
+    /// Names always match, even between accounts whose websites differ.
     Always,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum NamesWithoutCountryArg {
+    /// No name key: such accounts match on websites and DUNS only.
+    Omit,
+    /// A name key without a country, which only matches the partner's
+    /// names that have none either.
+    Unqualified,
 }
 
 #[derive(Args, Clone)]
@@ -115,8 +125,12 @@ pub struct PolicyArgs {
     #[arg(long)]
     partner_shares_white_space: bool,
     /// When company-name matches count.
-    #[arg(long, value_enum, default_value = "when-domain-missing")]
+    #[arg(long, value_enum, default_value = "when-strong-key-missing")]
     name_matching: NamesArg,
+    /// What both sides upload for the name of an account whose country is
+    /// missing or unknown (names carry the country, so the two must agree).
+    #[arg(long, value_enum, default_value = "omit")]
+    names_without_country: NamesWithoutCountryArg,
     /// Exact counts instead of noisy ones. Exact counts of inputs a side
     /// chooses can be differenced across sessions and populations, so the
     /// partner can learn about single accounts.
@@ -168,8 +182,12 @@ impl PolicyArgs {
             partner_shares_white_space: self.partner_shares_white_space,
             name_matching: match self.name_matching {
                 NamesArg::Never => NameMatching::Never,
-                NamesArg::WhenDomainMissing => NameMatching::WhenDomainMissing,
+                NamesArg::WhenStrongKeyMissing => NameMatching::WhenStrongKeyMissing,
                 NamesArg::Always => NameMatching::Always,
+            },
+            names_without_country: match self.names_without_country {
+                NamesWithoutCountryArg::Omit => NamesWithoutCountry::Omit,
+                NamesWithoutCountryArg::Unqualified => NamesWithoutCountry::Unqualified,
             },
             // None lets the server choose: noisy at its default ε.
             counts: self.counts(),
@@ -233,7 +251,7 @@ fn budget_text(b: &PairBudget) -> String {
 
 fn policy_text(p: &SharingPolicy) -> String {
     format!(
-        "counts: {}; records: {}; vendor shares white space: {}; partner shares white space: {}; name matching: {}",
+        "counts: {}; records: {}; vendor shares white space: {}; partner shares white space: {}; name matching: {}; names without a country: {}",
         counts_text(p),
         match p.records {
             RecordSharing::Counts => "counts",
@@ -243,9 +261,10 @@ fn policy_text(p: &SharingPolicy) -> String {
         yes_no(p.partner_shares_white_space),
         match p.name_matching {
             NameMatching::Never => "never",
-            NameMatching::WhenDomainMissing => "when-domain-missing",
+            NameMatching::WhenStrongKeyMissing => "when-strong-key-missing",
             NameMatching::Always => "always",
-        }
+        },
+        p.names_without_country.as_str()
     )
 }
 
