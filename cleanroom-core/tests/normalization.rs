@@ -136,6 +136,11 @@ fn protocol_version_names_the_psl_snapshot_file() {
         cleanroom_core::protocol::protocol_version(),
         format!("cleanroom-v2+psl-{}", &hash[..12])
     );
+    let spec = std::fs::read_to_string(spec_dir().join("PROTOCOL.md")).expect("PROTOCOL.md");
+    assert!(
+        spec.contains(&format!("`{}`", cleanroom_core::protocol::protocol_version())),
+        "PROTOCOL.md section 2 must name the version string of the shipped snapshot"
+    );
 }
 
 #[test]

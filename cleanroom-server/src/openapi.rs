@@ -533,7 +533,8 @@ mod tests {
             records: RecordSharing::OverlappingRecords,
             vendor_shares_white_space: true,
             partner_shares_white_space: false,
-            name_matching: NameMatching::WhenDomainMissing,
+            name_matching: NameMatching::WhenStrongKeyMissing,
+            names_without_country: Default::default(),
             counts: Some(CountsMode::Noisy {
                 epsilon: Epsilon(1_000_000),
             }),
