@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod account_vectors;
 pub mod csv_input;
 pub mod dedupe;
 pub mod error;

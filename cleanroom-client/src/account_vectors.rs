@@ -1,0 +1,190 @@
+//! Whole-file test vectors: a small CSV in, the accounts and keys one side
+//! uploads out (PROTOCOL.md section 3.6). Merging spans rows, so these cover
+//! what the per-value normalization vectors cannot.
+//!
+//! `cargo run -p cleanroom-client --example gen_account_vectors` writes them
+//! into `protocol-spec/test-vectors.json`; a test checks the file against
+//! [`compute`], and `protocol-spec/check_vectors.py` reproduces them without
+//! this crate.
+
+use std::path::Path;
+
+use cleanroom_core::api::NamesWithoutCountry;
+use serde::{Deserialize, Serialize};
+
+use crate::csv_input::parse_csv;
+use crate::error::Result;
+use crate::prepare::{InputOptions, prepare};
+use crate::presets::{ColumnOverrides, Preset};
+use crate::progress::no_progress;
+
+/// The columns every case's CSV uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Columns {
+    /// The website column.
+    pub domain: String,
+    /// Further website columns, possibly multi-valued.
+    pub extra_domains: Vec<String>,
+    /// The company-name column.
+    pub name: String,
+    /// The country column.
+    pub country: String,
+    /// The DUNS column.
+    pub duns: String,
+}
+
+/// One account of a case's result.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorAccount {
+    /// CSV lines merged into it (the header is line 1).
+    pub lines: Vec<u64>,
+    /// Its key messages, in upload order.
+    pub keys: Vec<String>,
+}
+
+/// One whole-file case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCase {
+    /// What the case shows.
+    pub name: String,
+    /// The CSV text.
+    pub csv: String,
+    /// Which columns hold what.
+    pub columns: Columns,
+    /// The partnership's rule for names without a country.
+    pub names_without_country: NamesWithoutCountry,
+    /// The accounts, ordered by their first line.
+    pub accounts: Vec<VectorAccount>,
+}
+
+/// The standard columns of the cases.
+pub fn standard_columns() -> Columns {
+    Columns {
+        domain: "Website".into(),
+        extra_domains: vec!["Additional Domains".into()],
+        name: "Company".into(),
+        country: "Country".into(),
+        duns: "DUNS".into(),
+    }
+}
+
+/// The accounts the client derives from `csv`.
+pub fn compute(
+    csv: &str,
+    columns: &Columns,
+    names_without_country: NamesWithoutCountry,
+) -> Result<Vec<VectorAccount>> {
+    let table = parse_csv(csv.as_bytes(), Path::new("vector.csv"))?;
+    let opts = InputOptions {
+        preset: Some(Preset::Generic),
+        columns: ColumnOverrides {
+            domain: Some(columns.domain.clone()),
+            extra_domains: columns.extra_domains.clone(),
+            name: Some(columns.name.clone()),
+            duns: Some(columns.duns.clone()),
+            country: Some(columns.country.clone()),
+        },
+        populations: Vec::new(),
+        names_without_country,
+    };
+    let prepared = prepare(&table, &opts, &no_progress())?;
+    Ok(prepared
+        .accounts
+        .iter()
+        .map(|a| VectorAccount {
+            lines: a.lines.clone(),
+            keys: a.keys.iter().map(|k| k.message().to_owned()).collect(),
+        })
+        .collect())
+}
+
+const HEADER: &str = "Company,Website,Additional Domains,Country,DUNS\n";
+
+/// `(name, rows after the header, names_without_country)`.
+const CASES: &[(&str, &str, NamesWithoutCountry)] = &[
+    (
+        "rows sharing a domain merge, in chains, and keep every distinct domain",
+        "Acme Ltd,https://www.acme.com,,United Kingdom,\n\
+         Acme Limited,acme.com,acme.co.uk,UK,\n\
+         Acme UK,shop.acme.co.uk,,GB,\n\
+         Globex GmbH,globex.de,,Deutschland,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "a name alone never merges rows; a name several accounts share is not uploaded",
+        "Smith Ltd,,,United Kingdom,\n\
+         Smith Limited,,,UK,\n\
+         Smith Ltd,,,Australia,\n\
+         Jones Consulting,jones-consulting.co.uk,,UK,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "same name in two countries: two accounts, two keys",
+        "Müller GmbH,mueller-maschinen.de,,Deutschland,\n\
+         Müller AG,mueller.ch,,Schweiz,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "a shared name on accounts with websites is dropped, the websites stay",
+        "Smith Ltd,smith-plumbing.co.uk,,GB,\n\
+         Smith Ltd.,smithlegal.co.uk,,England,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "no usable country: the name is left out (omit)",
+        "Initech LLC,,,,\n\
+         Initech LLC,initech.com,,Atlantis,\n\
+         Hooli Inc,hooli.com,,USA,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "no usable country: the unqualified name (unqualified)",
+        "Initech LLC,,,,\n\
+         Initrode Inc,initrode.com,,Atlantis,\n\
+         Hooli Inc,hooli.com,,USA,\n",
+        NamesWithoutCountry::Unqualified,
+    ),
+    (
+        "a shared DUNS merges rows with different websites",
+        "Umbrella Corp,umbrella.com,,US,15-048-3782\n\
+         Umbrella Corporation,umbrella-pharma.com,,United States,150483782\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "at most 8 domains per account, in first-seen order",
+        "Wayne Enterprises,wayne.com,\"wayne1.com; wayne2.com, wayne3.com|wayne4.com wayne5.com;wayne6.com;wayne7.com;wayne8.com;wayne9.com\",US,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "free-mail websites give no key; rows with no key are skipped",
+        "Stark Industries,jane@gmail.com,,US,\n\
+         ,,,US,\n\
+         !!!,not a domain,,US,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "merged rows keep the most frequent name, ties to the earliest line",
+        "Cyberdyne Systems,cyberdyne.com,,US,\n\
+         Cyberdyne,cyberdyne.com,,US,\n\
+         Cyberdyne,www.cyberdyne.com,,US,\n",
+        NamesWithoutCountry::Omit,
+    ),
+];
+
+/// Every case with its computed accounts.
+pub fn cases() -> Result<Vec<AccountCase>> {
+    let columns = standard_columns();
+    CASES
+        .iter()
+        .map(|&(name, rows, nwc)| {
+            let csv = format!("{HEADER}{rows}");
+            Ok(AccountCase {
+                name: name.to_owned(),
+                accounts: compute(&csv, &columns, nwc)?,
+                csv,
+                columns: columns.clone(),
+                names_without_country: nwc,
+            })
+        })
+        .collect()
+}
