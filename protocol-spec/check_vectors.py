@@ -2,9 +2,22 @@
 """An independent check of test-vectors.json, written from PROTOCOL.md alone.
 
 It does not use cleanroom-core: if PROTOCOL.md is precise enough, a second
-implementation reproduces every vector checked here. Today it covers the
-noisy-counts section (stream, uniform integers, discrete Laplace draws, 95 %
-half-widths and a whole post-processed release) and the protocol constants.
+implementation reproduces every vector checked here. It covers:
+
+- the protocol constants: the version string (with the SHA-256 of the Public
+  Suffix List snapshot, section 2) and the domain-separation strings (4.1);
+- every case of the normalization section (section 3: domain, name with its
+  country column, DUNS, country), with the reference implementation in
+  protocol-spec/reference/ (standard library, plus the PyPI package `idna`
+  for the UTS #46 data tables);
+- the blinding section's shape (fields, 32-byte encodings, canonical
+  scalars and field elements) and its tokens (section 4.4: SHA-256 of
+  TOKEN_DST and the double-blinded point), without recomputing ristretto255;
+  every key there is a fixed point of section 3;
+- the noisy-counts section (stream, uniform integers, discrete Laplace draws,
+  95 % half-widths and a whole post-processed release).
+
+It prints one count per section and exits non-zero on any failure.
 
     python3 protocol-spec/check_vectors.py
 """
@@ -16,9 +29,18 @@ import pathlib
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "reference"))
+
+import normalize  # noqa: E402  (protocol-spec/reference/normalize.py)
+
 VECTORS = json.loads((HERE / "test-vectors.json").read_text(encoding="utf-8"))
 NOISE_DST = b"cleanroom-v2-dp-noise"
+HASH_TO_GROUP_DST = b"cleanroom-v2-ristretto255_XMD:SHA-512_R255MAP_RO_"
+TOKEN_DST = b"cleanroom-v2-match-token"
 EPSILON_SCALE = 1_000_000
+# ristretto255 (RFC 9496): the field prime and the group order.
+FIELD_P = 2**255 - 19
+GROUP_L = 2**252 + 27742317777372353535851937790883648493
 
 
 class Stream:
@@ -134,6 +156,47 @@ def release(exact, seed: bytes, epsilon_micro: int, delta: int):
     return out
 
 
+def protocol_version() -> str:
+    """Section 2: cleanroom-v2+psl-<first 12 hex digits of SHA-256 of the snapshot>."""
+    snapshot = (HERE / "data" / "public_suffix_list.dat").read_bytes()
+    return "cleanroom-v2+psl-" + hashlib.sha256(snapshot).hexdigest()[:12]
+
+
+def normalization_outcome(case):
+    """(key, reason) of one normalization case, exactly one of them None."""
+    kind, raw = case["kind"], case["raw"]
+    try:
+        if kind == "domain":
+            return normalize.domain_key(raw), None
+        if kind == "name":
+            return normalize.name_key(raw, case.get("country")), None
+        if kind == "duns":
+            return normalize.duns_key(raw), None
+        if kind == "country":
+            return normalize.country(raw), None
+    except normalize.Reject as e:
+        return None, e.reason
+    raise ValueError(f"unknown vector kind {kind!r}")
+
+
+def is_fixed_point(key: str) -> bool:
+    """A key message that its own value normalizes back to (section 3)."""
+    kind, _, value = key.partition(":")
+    try:
+        if kind == "domain":
+            return normalize.domain_key(value) == key
+        if kind == "duns":
+            return normalize.duns_key(value) == key
+        if kind == "name":
+            cc, _, tokens = value.partition(":")
+            return (cc == "" or (len(cc) == 2 and cc.isascii() and cc.isalpha() and cc.islower())) and (
+                normalize.name_tokens(tokens) == tokens
+            )
+    except normalize.Reject:
+        return False
+    return False
+
+
 def main() -> int:
     failures = 0
 
@@ -142,16 +205,84 @@ def main() -> int:
         if got != want:
             failures += 1
             print(f"FAIL {what}: got {got!r}, want {want!r}")
+        return got == want
 
-    check("noise_dst", VECTORS.get("noise_dst"), NOISE_DST.decode())
+    # Per section: [cases passed, cases failed].
+    counts = {}
+
+    def tally(section, failures_before):
+        counts.setdefault(section, [0, 0])
+        if failures == failures_before:
+            counts[section][0] += 1
+        else:
+            counts[section][1] += 1
+
+    # Constants (sections 2 and 4.1).
+    for field, want in [
+        ("protocol", protocol_version()),
+        ("noise_dst", NOISE_DST.decode()),
+        ("hash_to_group_dst", HASH_TO_GROUP_DST.decode()),
+        ("token_dst", TOKEN_DST.decode()),
+    ]:
+        before = failures
+        check(field, VECTORS.get(field), want)
+        tally("constants", before)
+
+    # Normalization (section 3).
+    fields = {"kind", "raw", "key", "reason"}
+    for i, c in enumerate(VECTORS["normalization"]):
+        before = failures
+        want_fields = fields | ({"country"} if c.get("kind") == "name" else set())
+        check(f"normalization[{i}] fields", sorted(c), sorted(want_fields))
+        label = f"normalization[{i}] {c.get('kind')} {c.get('raw')!r}"
+        if c.get("kind") == "name":
+            label += f" country {c.get('country')!r}"
+        check(label, normalization_outcome(c), (c.get("key"), c.get("reason")))
+        tally("normalization", before)
+
+    # Blinding (section 4.5): shape and tokens, not the group arithmetic.
+    blinding_fields = [
+        "double_blinded", "key", "partner_blinded", "partner_scalar",
+        "point", "token", "vendor_blinded", "vendor_scalar",
+    ]
+    for i, c in enumerate(VECTORS["blinding"]):
+        before = failures
+        if not check(f"blinding[{i}] fields", sorted(c), blinding_fields):
+            tally("blinding", before)
+            continue
+        raw = {}
+        for f in blinding_fields:
+            if f == "key":
+                continue
+            size = 16 if f == "token" else 32
+            try:
+                raw[f] = bytes.fromhex(c[f])
+            except ValueError:
+                raw[f] = b""
+            check(f"blinding[{i}].{f} is {size} bytes of lowercase hex",
+                  (len(raw[f]), c[f] == raw[f].hex()), (size, True))
+        for f in ("vendor_scalar", "partner_scalar"):
+            x = int.from_bytes(raw[f], "little")
+            check(f"blinding[{i}].{f} is a canonical non-zero scalar", 0 < x < GROUP_L, True)
+        for f in ("point", "vendor_blinded", "partner_blinded", "double_blinded"):
+            x = int.from_bytes(raw[f], "little")
+            check(f"blinding[{i}].{f} is a canonical non-identity encoding",
+                  x < FIELD_P and x % 2 == 0 and x != 0, True)
+        token = hashlib.sha256(TOKEN_DST + raw["double_blinded"]).digest()[:16]
+        check(f"blinding[{i}].token", token.hex(), c["token"])
+        check(f"blinding[{i}].key {c['key']!r} is a normalized key", is_fixed_point(c["key"]), True)
+        tally("blinding", before)
+
+    # Noisy counts (section 9).
     noise = VECTORS["noise"]
-    count = 0
     for i, c in enumerate(noise["uniform_below"]):
+        before = failures
         st = Stream(bytes.fromhex(c["seed"]))
-        n = int(c["n"])
-        check(f"uniform_below[{i}]", [str(st.uniform_below(n)) for _ in c["values"]], c["values"])
-        count += 1
+        bound = int(c["n"])
+        check(f"uniform_below[{i}]", [str(st.uniform_below(bound)) for _ in c["values"]], c["values"])
+        tally("noise", before)
     for i, c in enumerate(noise["discrete_laplace"]):
+        before = failures
         delta = sensitivity(c["max_keys_per_row"], c["max_populations_per_row"])
         check(f"sensitivity[{i}]", delta, c["sensitivity"])
         s, t = ratio(c["epsilon_micro"], delta)
@@ -160,12 +291,18 @@ def main() -> int:
         check(f"draws[{i}]", [st.discrete_laplace(s, t) for _ in c["draws"]], c["draws"])
         check(f"half_width[{i}]", half_width(s, t), c["half_width_95"])
         check(f"difference_half_width[{i}]", difference_half_width(s, t), c["difference_half_width_95"])
-        count += 1
+        tally("noise", before)
     for i, c in enumerate(noise["release"]):
+        before = failures
         got = release(c["exact"], bytes.fromhex(c["seed"]), c["epsilon_micro"], c["sensitivity"])
         check(f"release[{i}]", got, c["noisy"])
-        count += 1
-    print(f"{count} passed, {failures} failed")
+        tally("noise", before)
+
+    for section, (passed, failed) in counts.items():
+        print(f"{section}: {passed} passed, {failed} failed")
+    passed = sum(p for p, _ in counts.values())
+    failed = sum(f for _, f in counts.values())
+    print(f"check_vectors: {passed} passed, {failed} failed")
     return 1 if failures else 0
 
 

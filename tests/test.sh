@@ -7,6 +7,7 @@
 #   drops its own database; CLEANROOM_TEST_PG (an admin URL) overrides.
 # - Chromium and ChromeDriver for the dashboard's browser tests
 #   (.ci/dashboard-deps), unless CLEANROOM_SKIP_BROWSER_TESTS=1.
+# - Python's `idna` package, pinned, for protocol-spec/check_vectors.py.
 # Installing needs root (apt-get), as on the dev and CI machines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,10 @@ if [ "${CLEANROOM_SKIP_BROWSER_TESTS:-}" != "1" ]; then
   .ci/dashboard-deps
 fi
 
+# The spec's independent checker: the standard library plus the IDNA Mapping
+# Table and Joining_Type data of the pinned `idna` package (Unicode 17.0).
+say "protocol-spec/check_vectors.py"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore idna==3.13
 python3 protocol-spec/check_vectors.py
 say "cargo test --workspace $*"
 exec cargo test --workspace "$@"

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Reference implementation of key normalization, from PROTOCOL.md section 3 alone.
+
+It reads only the data files of protocol-spec/data/ and uses the standard
+library plus the PyPI package `idna` (for the UTS #46 data tables only; see
+uts46.py), so it is an independent check of cleanroom-core's `normalize`.
+
+    python3 protocol-spec/reference/normalize.py domain "https://shop.acme.co.uk/x"
+    python3 protocol-spec/reference/normalize.py name "Acme Holdings Ltd" "United Kingdom"
+    python3 protocol-spec/reference/normalize.py duns 15-048-3782
+"""
+
+import pathlib
+import sys
+import unicodedata
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import country as _country  # noqa: E402  (protocol-spec/reference/country.py)
+import psl  # noqa: E402
+import uts46  # noqa: E402
+
+DATA = HERE.parent / "data"
+
+Reject = _country.Reject
+
+# Unicode White_Space (PropList.txt; unchanged since Unicode 6.3): what
+# "trim" and "whitespace" mean throughout section 3.
+WHITE_SPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def trim(s: str) -> str:
+    i, j = 0, len(s)
+    while i < j and s[i] in WHITE_SPACE:
+        i += 1
+    while j > i and s[j - 1] in WHITE_SPACE:
+        j -= 1
+    return s[i:j]
+
+
+def table_lines(name: str):
+    """The entries of a data file: lines that are neither blank nor '#' comments."""
+    for line in (DATA / name).read_text(encoding="utf-8").split("\n"):
+        line = trim(line)
+        if line and not line.startswith("#"):
+            yield line
+
+
+# --- 3.1 Domain -------------------------------------------------------------
+
+FREE_MAIL_DOMAINS = set()
+FREE_MAIL_BRANDS = set()
+for _line in table_lines("free-mail.txt"):
+    _kind, _value = _line.split(" ", 1)
+    {"domain": FREE_MAIL_DOMAINS, "brand": FREE_MAIL_BRANDS}[_kind].add(_value)
+
+ROOT_DOTS = ".\u3002\uff0e\uff61"
+
+
+def _is_scheme(s: str) -> bool:
+    return (
+        s != ""
+        and s.isascii()
+        and s[0].isalpha()
+        and all(c.isalnum() or c in "+-." for c in s)
+    )
+
+
+def strip_scheme(s: str) -> str:
+    if ":" in s:
+        scheme, rest = s.split(":", 1)
+        if _is_scheme(scheme):
+            after = rest.lstrip("/\\")
+            if len(after) < len(rest) or scheme.lower() == "mailto":
+                return after
+    return s.lstrip("/\\")
+
+
+def _ipv4(s: str) -> bool:
+    parts = s.split(".")
+    return len(parts) == 4 and all(
+        1 <= len(p) <= 3
+        and p.isascii()
+        and p.isdigit()
+        and (p == "0" or p[0] != "0")
+        and int(p) <= 255
+        for p in parts
+    )
+
+
+def _hex_group(g: str) -> bool:
+    return 1 <= len(g) <= 4 and all(c in "0123456789abcdefABCDEF" for c in g)
+
+
+def _groups(s: str, allow_ipv4_last: bool):
+    """Number of 16-bit groups in a ':'-separated run, or None if malformed."""
+    if s == "":
+        return 0
+    parts = s.split(":")
+    n = 0
+    for i, p in enumerate(parts):
+        if allow_ipv4_last and i == len(parts) - 1 and "." in p:
+            if not _ipv4(p):
+                return None
+            n += 2
+        elif _hex_group(p):
+            n += 1
+        else:
+            return None
+    return n
+
+
+def is_ipv6(s: str) -> bool:
+    """RFC 4291 section 2.2 text form, optionally followed by '%' and a zone."""
+    addr = s.split("%", 1)[0]
+    if "::" in addr:
+        head, _, tail = addr.partition("::")
+        if "::" in tail:
+            return False
+        h = _groups(head, False)
+        t = _groups(tail, True)
+        return h is not None and t is not None and h + t <= 7
+    return _groups(addr, True) == 8
+
+
+def strip_port(host_port: str) -> str:
+    if host_port.startswith("["):
+        inner = host_port[1:].split("]", 1)[0]
+        raise Reject("ip-address" if is_ipv6(inner) else "invalid-domain")
+    if ":" not in host_port:
+        return host_port
+    host, port = host_port.split(":", 1)
+    if ":" in port:
+        raise Reject("ip-address" if is_ipv6(host_port) else "invalid-domain")
+    if all("0" <= c <= "9" for c in port):
+        return host
+    raise Reject("invalid-domain")
+
+
+def extract_host(raw: str) -> str:
+    s = trim(raw)
+    if not s:
+        raise Reject("empty")
+    s = strip_scheme(s)
+    end = len(s)
+    for c in "/\\?#":
+        i = s.find(c)
+        if i >= 0:
+            end = min(end, i)
+    authority = s[:end]
+    host = strip_port(authority.rsplit("@", 1)[-1])
+    if host and host[-1] in ROOT_DOTS:
+        host = host[:-1]
+    if not host:
+        raise Reject("invalid-domain")
+    return host
+
+
+def domain_value(raw: str) -> str:
+    """The registrable domain of a website, domain or e-mail value."""
+    host = extract_host(raw)
+    try:
+        ascii_host = uts46.to_ascii(host)
+    except uts46.IdnaError:
+        raise Reject("invalid-domain") from None
+    if all(label.isdigit() for label in ascii_host.split(".")):
+        raise Reject("ip-address")
+    try:
+        value, suffix, section = psl.registrable(ascii_host)
+    except psl.NoRegistrable as e:
+        raise Reject(
+            {"single-label": "invalid-domain"}.get(e.reason, e.reason)
+        ) from None
+    if value in FREE_MAIL_DOMAINS:
+        raise Reject("free-mail")
+    if section == psl.ICANN and value[: -len(suffix) - 1] in FREE_MAIL_BRANDS:
+        raise Reject("free-mail")
+    return value
+
+
+def domain_key(raw: str) -> str:
+    return "domain:" + domain_value(raw)
+
+
+# --- 3.2 Company name -------------------------------------------------------
+
+APOSTROPHES = frozenset("'`\u2018\u2019\u02bc\u2032")
+
+_IGNORABLE_RANGES = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+]
+
+
+def is_ignorable(c: str) -> bool:
+    cp = ord(c)
+    return any(lo <= cp <= hi for lo, hi in _IGNORABLE_RANGES)
+
+
+def is_word_char(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LMN"
+
+
+def is_mark(c: str) -> bool:
+    return unicodedata.category(c)[0] == "M"
+
+
+LEGAL_FORMS = set(table_lines("legal-forms.txt"))
+MAX_FORM_TOKENS = max(len(f.split(" ")) for f in LEGAL_FORMS)
+
+
+def _word_tokens(word: str):
+    pieces = [p for p in word.split(".") if p]
+    if len(pieces) >= 2 and all(sum(1 for c in p if not is_mark(c)) == 1 for p in pieces):
+        return ["".join(pieces)]
+    return pieces
+
+
+def tokenize(raw: str):
+    s = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    tokens, word = [], []
+    for c in s:
+        if c in APOSTROPHES or is_ignorable(c):
+            continue
+        if c == "." or is_word_char(c):
+            word.append(c)
+            continue
+        tokens += _word_tokens("".join(word))
+        word = []
+        if c == "&":
+            tokens.append("and")
+    tokens += _word_tokens("".join(word))
+    return tokens
+
+
+def strip_legal_forms(tokens):
+    while True:
+        for k in range(min(MAX_FORM_TOKENS, len(tokens) - 1), 0, -1):
+            if " ".join(tokens[-k:]) in LEGAL_FORMS:
+                tokens = tokens[:-k]
+                break
+        else:
+            return tokens
+
+
+def _one_pass(raw: str) -> str:
+    tokens = tokenize(raw)
+    while len(tokens) >= 2 and tokens[0] == "the":
+        tokens = tokens[1:]
+    tokens = strip_legal_forms(tokens)
+    if not tokens or tokens == ["the"]:
+        raise Reject("no-name-left")
+    return " ".join(tokens)
+
+
+def name_tokens(raw: str) -> str:
+    if not trim(raw):
+        raise Reject("empty")
+    value = _one_pass(raw)
+    if not value.isascii():
+        for _ in range(3):
+            nxt = _one_pass(value)
+            if nxt == value:
+                break
+            value = nxt
+    return value
+
+
+def name_key(raw: str, country_raw=None) -> str:
+    cc = ""
+    if country_raw is not None:
+        try:
+            cc = _country.normalize_country(country_raw)
+        except Reject:
+            cc = ""
+    return "name:" + cc + ":" + name_tokens(raw)
+
+
+# --- 3.3 DUNS ---------------------------------------------------------------
+
+DUNS_SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013\u2014\u2212")
+
+
+def duns_key(raw: str) -> str:
+    if not trim(raw):
+        raise Reject("empty")
+    digits = ""
+    for c in raw:
+        if c in WHITE_SPACE or c in DUNS_SEPARATORS:
+            continue
+        if not ("0" <= c <= "9") or len(digits) == 9:
+            raise Reject("invalid-duns")
+        digits += c
+    if len(digits) != 9 or len(set(digits)) == 1:
+        raise Reject("invalid-duns")
+    return "duns:" + digits
+
+
+# --- 3.4 Country ------------------------------------------------------------
+
+country = _country.normalize_country
+
+
+def main(argv):
+    kind, *args = argv
+    fn = {"domain": domain_key, "name": name_key, "duns": duns_key, "country": country}[kind]
+    try:
+        print(fn(*args))
+    except Reject as e:
+        print(f"reject:{e.reason}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
