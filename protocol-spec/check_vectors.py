@@ -298,6 +298,10 @@ def main() -> int:
         check(f"release[{i}]", got, c["noisy"])
         tally("noise", before)
 
+    print(
+        f"(Unicode data: Python unicodedata {normalize.unicodedata.unidata_version}, "
+        f"IDNA tables of the idna package {normalize.uts46.UNICODE_VERSION})"
+    )
     for section, (passed, failed) in counts.items():
         print(f"{section}: {passed} passed, {failed} failed")
     passed = sum(p for p, _ in counts.values())
