@@ -14,6 +14,8 @@ import pathlib
 import sys
 import unicodedata
 
+# Importing the reference modules must not leave __pycache__ in the tree.
+sys.dont_write_bytecode = True
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
