@@ -10,6 +10,8 @@ implementation reproduces every vector checked here. It covers:
   country column, DUNS, country), with the reference implementation in
   protocol-spec/reference/ (standard library, plus the PyPI package `idna`
   for the UTS #46 data tables);
+- every whole-file case of the accounts section (section 3.6: a CSV in, the
+  merged accounts and their keys out), with reference/accounts.py;
 - the blinding section's shape (fields, 32-byte encodings, canonical
   scalars and field elements) and its tokens (section 4.4: SHA-256 of
   TOKEN_DST and the double-blinded point), without recomputing ristretto255;
@@ -34,6 +36,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "reference"))
 
 import normalize  # noqa: E402  (protocol-spec/reference/normalize.py)
+import accounts  # noqa: E402  (protocol-spec/reference/accounts.py)
 
 VECTORS = json.loads((HERE / "test-vectors.json").read_text(encoding="utf-8"))
 NOISE_DST = b"cleanroom-v2-dp-noise"
@@ -241,6 +244,13 @@ def main() -> int:
             label += f" country {c.get('country')!r}"
         check(label, normalization_outcome(c), (c.get("key"), c.get("reason")))
         tally("normalization", before)
+
+    # Whole files (section 3.6).
+    for i, c in enumerate(VECTORS["accounts"]):
+        before = failures
+        got = accounts.accounts(c["csv"], c["columns"], c["names_without_country"])
+        check(f"accounts[{i}] {c['name']!r}", got, c["accounts"])
+        tally("accounts", before)
 
     # Blinding (section 4.5): shape and tokens, not the group arithmetic.
     blinding_fields = [

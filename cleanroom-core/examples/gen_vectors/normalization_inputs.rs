@@ -194,6 +194,9 @@ pub const DOMAINS: &[&str] = &[
     "WWW.ACME.DE:8443/Kontakt",
     "acme.com/about us",
     "acme.com,",
+    // Pins the suffix-tree walk of section 3.1 where it differs from the
+    // textbook algorithm (a literal label is preferred over a `*` sibling).
+    "ex.futurecms.at",
 ];
 
 /// DUNS values.

@@ -1,0 +1,116 @@
+"""Section 3.6 of PROTOCOL.md: from a CSV export to the accounts one side
+uploads. Written from the spec; uses only the standard library and the
+normalizers of this directory."""
+
+import csv
+import io
+
+import normalize
+
+MAX_DOMAINS = 8
+SEPARATORS = frozenset(";,|")
+
+
+def _pieces(cell: str):
+    """Split at ; , | and Unicode White_Space (normalize.WHITE_SPACE)."""
+    piece = ""
+    for c in cell:
+        if c in SEPARATORS or c in normalize.WHITE_SPACE:
+            yield piece
+            piece = ""
+        else:
+            piece += c
+    yield piece
+
+
+def row_keys(row: dict, columns: dict, names_without_country: str):
+    """Step 2: the keys of one row, in order (domains, name, DUNS)."""
+    domains = []
+    for col in [columns["domain"]] + list(columns["extra_domains"]):
+        for piece in _pieces(row.get(col) or ""):
+            try:
+                k = normalize.domain_key(piece)
+            except normalize.Reject:
+                continue
+            if k not in domains and len(domains) < MAX_DOMAINS:
+                domains.append(k)
+    keys = list(domains)
+    raw_name = row.get(columns["name"]) or ""
+    try:
+        try:
+            country = normalize.country(row.get(columns["country"]) or "")
+        except normalize.Reject:
+            country = None
+        tokens = normalize.name_tokens(raw_name)
+        if country is not None:
+            keys.append("name:" + country + ":" + tokens)
+        elif names_without_country == "unqualified":
+            keys.append("name::" + tokens)
+    except normalize.Reject:
+        pass
+    try:
+        keys.append(normalize.duns_key(row.get(columns["duns"]) or ""))
+    except normalize.Reject:
+        pass
+    return keys
+
+
+def accounts(text: str, columns: dict, names_without_country: str):
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    rows = []  # (line, keys); the header is line 1
+    for i, row in enumerate(reader):
+        keys = row_keys(row, columns, names_without_country)
+        if keys:
+            rows.append((i + 2, keys))
+
+    # Step 3: union-find over strong keys only.
+    parent = list(range(len(rows)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    first = {}
+    for i, (_, keys) in enumerate(rows):
+        for k in keys:
+            if k.startswith("name:"):
+                continue
+            if k in first:
+                a, b = find(i), find(first[k])
+                parent[max(a, b)] = min(a, b)
+            else:
+                first[k] = i
+    groups = {}
+    for i in range(len(rows)):
+        groups.setdefault(find(i), []).append(i)
+
+    # Step 4: per type, most rows first, ties to the value seen first.
+    result = []
+    for root in sorted(groups):
+        members = groups[root]
+        keys = []
+        for prefix, limit in (("domain:", MAX_DOMAINS), ("name:", 1), ("duns:", 1)):
+            counts = {}
+            for m in members:
+                for k in dict.fromkeys(rows[m][1]):
+                    if k.startswith(prefix):
+                        counts[k] = counts.get(k, 0) + 1
+            ranked = sorted(counts, key=lambda k: -counts[k])  # stable: first seen wins ties
+            keys.extend(ranked[:limit])
+        result.append({"lines": sorted(rows[m][0] for m in members), "keys": keys})
+
+    # Step 5: a key on two or more accounts is removed from all of them.
+    carried = {}
+    for a in result:
+        for k in a["keys"]:
+            carried[k] = carried.get(k, 0) + 1
+    out = []
+    for a in result:
+        a["keys"] = [k for k in a["keys"] if carried[k] == 1]
+        if a["keys"]:
+            out.append(a)
+    # Step 6: by first line.
+    out.sort(key=lambda a: a["lines"][0])
+    return out
