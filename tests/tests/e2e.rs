@@ -169,8 +169,8 @@ async fn noisy_scenario(db_url: &str, sessions: u64) {
         assert_eq!(v.cells, p.cells, "both sides read one release");
         assert_eq!(v.vendor.figures, p.vendor.figures);
         assert_eq!(v.partner.figures, p.partner.figures);
-        assert_eq!(v.disclosure.sensitivity, Some(11));
-        assert_eq!(v.disclosure.interval_half_width, Some(33));
+        assert_eq!(v.disclosure.sensitivity, Some(32));
+        assert_eq!(v.disclosure.interval_half_width, Some(96));
         let e = g.truth.expected();
         let c = check_results(v, &e.vendor_populations, &e.partner_populations, &e);
         coverage.inside += c.inside;
