@@ -14,7 +14,11 @@ fn load() -> Vec<AccountCase> {
 #[test]
 fn client_reproduces_every_account_vector() {
     let vectors = load();
-    assert!(vectors.len() >= 10, "only {} account vectors", vectors.len());
+    assert!(
+        vectors.len() >= 10,
+        "only {} account vectors",
+        vectors.len()
+    );
     for case in &vectors {
         let got = compute(&case.csv, &case.columns, case.names_without_country).expect("prepares");
         assert_eq!(got, case.accounts, "case {:?}", case.name);

@@ -138,7 +138,10 @@ fn protocol_version_names_the_psl_snapshot_file() {
     );
     let spec = std::fs::read_to_string(spec_dir().join("PROTOCOL.md")).expect("PROTOCOL.md");
     assert!(
-        spec.contains(&format!("`{}`", cleanroom_core::protocol::protocol_version())),
+        spec.contains(&format!(
+            "`{}`",
+            cleanroom_core::protocol::protocol_version()
+        )),
         "PROTOCOL.md section 2 must name the version string of the shipped snapshot"
     );
 }

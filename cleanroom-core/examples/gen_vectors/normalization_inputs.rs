@@ -69,7 +69,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("Huawei Technologies Co., Ltd.", "China"),
     ("阿里巴巴集团控股有限公司", "中国"),
     ("Tencent Holdings Limited", "Hong Kong"),
-    ("Taiwan Semiconductor Manufacturing Company Limited", "Taiwan"),
+    (
+        "Taiwan Semiconductor Manufacturing Company Limited",
+        "Taiwan",
+    ),
     ("Infosys Limited", "India"),
     ("Tata Consultancy Services Pvt. Ltd.", "IN"),
     ("PT Telkom Indonesia (Persero) Tbk", "Indonesia"),

@@ -109,10 +109,7 @@ mod tests {
         assert_eq!(ok("a.b.ck"), Ok(("a.b.ck", true)));
         assert_eq!(ok("www.ck"), Ok(("www.ck", true)));
         // An IDN rule (`公司.cn`) matches its punycode form.
-        assert_eq!(
-            ok("acme.xn--55qx5d.cn"),
-            Ok(("acme.xn--55qx5d.cn", true))
-        );
+        assert_eq!(ok("acme.xn--55qx5d.cn"), Ok(("acme.xn--55qx5d.cn", true)));
         assert_eq!(registrable("co.uk"), Err(NoRegistrable::PublicSuffix));
         assert_eq!(registrable("localhost"), Err(NoRegistrable::SingleLabel));
         assert_eq!(registrable("acme.local"), Err(NoRegistrable::UnknownSuffix));
