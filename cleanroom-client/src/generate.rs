@@ -1,4 +1,7 @@
-//! Realistic, messy CRM exports with ground truth, deterministic from a seed.
+//! Messy CRM exports with ground truth, deterministic from a seed, in two
+//! profiles.
+//!
+//! # Easy ([`generate`])
 //!
 //! Two exports (vendor and partner) share a fraction of their accounts. Noise
 //! mimics real CRM data: casing, URL schemes, `www` and other subdomains,
@@ -8,9 +11,75 @@
 //! companies in different countries ("twins", different domains, always with
 //! websites) appear on opposite sides and must *not* match.
 //!
-//! Every noisy value is checked against the real normalizer, so the
-//! [`Truth`] stays exact: each entity is one account on each side it appears
-//! on, and two accounts match exactly when they are the same entity.
+//! Every noisy value is checked against the real normalizer, and the data
+//! stays inside the client's rules, so the [`Truth`] is exact: each entity is
+//! one account on each side it appears on, and two accounts match exactly
+//! when they are the same entity. Every row names its country; company names
+//! are unique; a row without a website carries no DUNS number (a name match
+//! only counts when one of the two accounts has no strong key) and has no
+//! duplicate (the client never merges rows on a name alone). The end-to-end
+//! tests compare real sessions with [`Truth::expected`].
+//!
+//! # Realistic ([`generate_realistic`])
+//!
+//! Modelled on real exports: the vendor's a Salesforce accounts report, the
+//! partner's a HubSpot companies export (either layout on either side), of
+//! different sizes (20,000 and 15,000 accounts, 4,000 shared, by default).
+//! The truth says which company each CSV row belongs to
+//! ([`Truth::vendor_row_entities`]) and what kind of company it is
+//! ([`EntityKind`]); it is the plain fact of which companies both sides
+//! hold, not what any matching rule can find. The cases that make matching
+//! hard, with their rates (the `rates` module in the source):
+//!
+//! - **Countries in many spellings**: `United Kingdom`, `UK`, `GB`, `England`;
+//!   `Deutschland`, `Germany`, `DE`; `US`, `USA`, `U.S.A.`, `United States of
+//!   America`; `日本`, `España`, `Österreich` (22 countries, US-heavy); 3 % of
+//!   rows blank and 0.5 % unusable (`N/A`, `Unknown`, `International`). 3 %
+//!   of the shared companies are recorded in another country by the partner
+//!   (a subsidiary's or the head office's).
+//! - **Websites missing** on about 8 % of rows (empty, `n/a`, `none`, `TBD`,
+//!   `http://`), more often for small businesses (12 % of them have no website
+//!   at all), and **free-mail "websites"** on about 2 % (`info@gmail.com`,
+//!   `gmx.de`, `www.hotmail.com`); one in five of those is an internet
+//!   provider's mailbox the free-mail list does not name (`info@sky.com`,
+//!   `sfr.fr`, `ziggo.nl`), which gives a domain key unrelated companies share.
+//! - **Second websites**: a fifth of the companies have 1 to 3 more domains
+//!   (regional sites, `…group.com`, `get….io`, a former name). HubSpot lists
+//!   them in `Additional Domains` (semicolon-separated) for 60 % of those; a
+//!   side knows 12 % of them by one of the other domains only, so the other
+//!   side may know the company by its second website alone.
+//! - **Common-surname companies**: 22 % of the companies
+//!   ([`RealisticOptions::surname_share`]) are small businesses named after a
+//!   common surname of their country and a generic word (`Smith Ltd`, `Smith
+//!   Consulting`, `Smith & Sons`, `Müller Bau GmbH`, `García Hermanos`, `Wang
+//!   Trading`, `Kim Precision`, `Nguyen Import Export`), the commonest
+//!   surnames and patterns most often. Many of them share a name and a
+//!   country with another company, on the same side or across. The share is
+//!   what makes the profile hard for a name-based matcher: at 22 % the
+//!   emulated version 1 matcher's precision falls below 0.7 at the default
+//!   sizes, which is issue 12's check that the profile is hard enough.
+//! - **Ambiguous names**: besides the surname companies, 2 % of each side's
+//!   accounts are siblings ([`EntityKind::Sibling`]): another company with
+//!   the same name, in the same country, on the same side (franchisees,
+//!   unrelated namesakes), with its own website.
+//! - **Lookalikes**: 3 % of each side's accounts (600 per 20,000) are
+//!   another company with the name of an account on the other side, in
+//!   another country, with another website ([`EntityKind::Lookalike`],
+//!   [`TruthEntity::lookalike_of`]). They must not match.
+//! - **Duplicates**: 6 % of Salesforce and 3 % of HubSpot companies are
+//!   entered twice, 0.5 % three times; a duplicate row often lacks the
+//!   website (30 %), carries another of the company's domains (20 %), or is
+//!   tagged `(old)`, `- DO NOT USE`.
+//! - **Names that normalization does not reconcile** on up to 3.5 % of rows:
+//!   tags (`(EMEA)`, `- HQ`) and abbreviations (`Intl`, `Tech`, `Mfg`).
+//! - **DUNS numbers** on some Salesforce rows (35 % of the brand companies
+//!   have one, half the rows fill it in); HubSpot exports have no DUNS
+//!   column.
+//! - **Junk and placeholders**: 1 % of rows give no key, 0.15 % are no
+//!   company at all (`Test Account`, `Unknown`, `DO NOT USE`).
+//!
+//! Row ids, owners, cities, industries, employees and dates fill the other
+//! columns; Salesforce descriptions hold quotes, commas and line breaks.
 
 use std::collections::HashSet;
 
@@ -70,10 +139,27 @@ pub struct GenerateOptions {
 pub struct TruthEntity {
     /// Entity number.
     pub id: u32,
-    /// Normalized name key value.
+    /// The normalized company name, without the country
+    /// ([`normalize::name_tokens`]).
     pub name: String,
-    /// Registrable domain.
+    /// Registrable domain of its main website; empty when it has none.
     pub domain: String,
+    /// Its other registrable domains (regional sites, brands, old names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_domains: Vec<String>,
+    /// Its country, lowercase ISO 3166-1 alpha-2.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub country: String,
+    /// The country the partner's CRM records, when it records another one
+    /// (a subsidiary's or head office's country).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_country: Option<String>,
+    /// What kind of company it is in the generator's model.
+    #[serde(default)]
+    pub kind: EntityKind,
+    /// For a lookalike: the entity on the other side whose name it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookalike_of: Option<u32>,
     /// The vendor's populations for it, if the vendor has it.
     pub vendor: Option<Vec<String>>,
     /// The partner's populations for it, if the partner has it.
@@ -87,8 +173,14 @@ pub struct TruthEntity {
 pub struct Truth {
     /// Options used.
     pub seed: u64,
-    /// Layout.
+    /// The profile.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Layout (the vendor's, when the two differ).
     pub format: Format,
+    /// The partner's layout, when it differs from `format`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_format: Option<Format>,
     /// Vendor population names (the preset's defaults, in order).
     pub vendor_populations: Vec<String>,
     /// Partner population names.
@@ -103,6 +195,59 @@ pub struct Truth {
     pub vendor_junk_rows: u64,
     /// Junk rows in the partner export.
     pub partner_junk_rows: u64,
+    /// The entity of each data row of the vendor export, in file order
+    /// (`None` for junk and placeholder rows).
+    #[serde(default)]
+    pub vendor_row_entities: Vec<Option<u32>>,
+    /// The entity of each data row of the partner export.
+    #[serde(default)]
+    pub partner_row_entities: Vec<Option<u32>>,
+}
+
+/// The kind of an entity in the generator's model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntityKind {
+    /// A company with a distinctive (brand-like) name: no other company in
+    /// the data carries its name, apart from lookalikes and siblings.
+    #[default]
+    Brand,
+    /// A small business named after a common surname ("Smith Consulting",
+    /// "Müller GmbH"): its name may be anyone's, on either side.
+    Surname,
+    /// Another company with the same name and country as a brand company on
+    /// the same side (franchisees, unrelated namesakes): the name is
+    /// ambiguous within that side.
+    Sibling,
+    /// A company with the same name as an account on the other side, in
+    /// another country, with another website: it must not match.
+    Lookalike,
+}
+
+/// Which kind of exports to generate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Clean enough that the client's rules recover every entity exactly
+    /// (the end-to-end tests compare sessions with [`Truth::expected`]).
+    #[default]
+    Easy,
+    /// Modelled on real Salesforce and HubSpot exports, with the cases that
+    /// make matching hard (see the module documentation).
+    Realistic,
+}
+
+impl Profile {
+    /// Parses `easy` or `realistic`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "easy" => Ok(Profile::Easy),
+            "realistic" => Ok(Profile::Realistic),
+            _ => Err(Error::Config(format!(
+                "unknown dataset {s:?} (easy, realistic)"
+            ))),
+        }
+    }
 }
 
 /// The plaintext overlap a correct session must report.
@@ -213,6 +358,11 @@ impl Truth {
             }
         }
         e
+    }
+
+    /// The partner's layout.
+    pub fn partner_format(&self) -> Format {
+        self.partner_format.unwrap_or(self.format)
     }
 
     /// Entities on both sides.
@@ -501,10 +651,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
             // The word lists run out for large N: add a distinguishing word.
             base = format!("{base} {}", number_word(rng.below(100_000)));
         }
-        let Ok(key) = normalize::company_name(&base) else {
+        let Ok(key) = normalize::name_tokens(&base) else {
             continue;
         };
-        if !names.insert(key.value().to_owned()) {
+        if !names.insert(key) {
             continue;
         }
         let (country, tld) = *rng.pick(COUNTRIES);
@@ -574,14 +724,24 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
     let mut csvs = Vec::new();
     let mut row_counts = [0u64; 2];
     let mut junk_counts = [0u64; 2];
+    let mut row_entities: Vec<Vec<Option<u32>>> = Vec::new();
     for (side, ids) in [&vendor_ids, &partner_ids].into_iter().enumerate() {
         let plan: Vec<SideEntity> = ids
             .iter()
-            .map(|&e| SideEntity {
-                entity: e,
-                missing_website: !entities[e].twin && rng.chance(0.08),
-                with_duns: entities[e].duns.is_some() && rng.chance(0.7),
-                rows: if rng.chance(0.05) { 2 } else { 1 },
+            .map(|&e| {
+                let missing_website = !entities[e].twin && rng.chance(0.08);
+                let with_duns = entities[e].duns.is_some() && rng.chance(0.7);
+                let two_rows = rng.chance(0.05);
+                // A row without a website carries no DUNS either: a name
+                // match only counts when one of the two accounts has no
+                // strong key. Its duplicates would share nothing but the
+                // name, which the client never merges on.
+                SideEntity {
+                    entity: e,
+                    missing_website,
+                    with_duns: with_duns && !missing_website,
+                    rows: if two_rows && !missing_website { 2 } else { 1 },
+                }
             })
             .collect();
         let mut rows: Vec<(Option<usize>, Vec<String>)> = Vec::new();
@@ -609,6 +769,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
         rng.shuffle(&mut rows);
         row_counts[side] = rows.len() as u64;
         junk_counts[side] = junk as u64;
+        row_entities.push(rows.iter().map(|r| r.0.map(|e| e as u32)).collect());
         csvs.push(write_csv(
             opts.format,
             &header,
@@ -616,9 +777,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
         )?);
     }
 
+    let partner_row_entities = row_entities.pop().unwrap_or_default();
+    let vendor_row_entities = row_entities.pop().unwrap_or_default();
     let truth = Truth {
         seed: opts.seed,
+        profile: Profile::Easy,
         format: opts.format,
+        partner_format: None,
         vendor_populations: pop_names.clone(),
         partner_populations: pop_names,
         entities: entities
@@ -628,10 +793,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
                 let [v, p] = truth_pops[i].clone();
                 TruthEntity {
                     id: i as u32,
-                    name: normalize::company_name(&e.base)
-                        .map(|k| k.value().to_owned())
-                        .unwrap_or_default(),
+                    name: normalize::name_tokens(&e.base).unwrap_or_default(),
                     domain: e.host.clone(),
+                    other_domains: Vec::new(),
+                    country: country_code(e.country),
+                    partner_country: None,
+                    kind: EntityKind::Brand,
+                    lookalike_of: None,
                     vendor: v,
                     partner: p,
                     twin: e.twin,
@@ -642,6 +810,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
         partner_rows: row_counts[1],
         vendor_junk_rows: junk_counts[0],
         partner_junk_rows: junk_counts[1],
+        vendor_row_entities,
+        partner_row_entities,
     };
     // invariant: the loop above renders exactly the two sides.
     let partner_csv = csvs.pop().expect("two sides");
@@ -681,7 +851,7 @@ fn headers(format: Format) -> Vec<&'static str> {
             "Website",
             "D-U-N-S Number",
             "Industry",
-            "BillingCountry",
+            "Billing Country",
             "Description",
         ],
         Format::HubSpot => vec![
@@ -698,7 +868,7 @@ fn headers(format: Format) -> Vec<&'static str> {
 
 /// A name spelling that normalizes to the entity's name key.
 fn noisy_name(rng: &mut Rng, e: &Entity) -> String {
-    let canonical = normalize::company_name(&e.base).map(|k| k.value().to_owned());
+    let canonical = normalize::name_tokens(&e.base);
     let suffix = rng.pick(LEGAL[e.legal]);
     let mut name = if suffix.is_empty() {
         e.base.clone()
@@ -713,8 +883,8 @@ fn noisy_name(rng: &mut Rng, e: &Entity) -> String {
         2 => name = format!("  {name} "),
         _ => {}
     }
-    match normalize::company_name(&name) {
-        Ok(k) if Ok(k.value().to_owned()) == canonical => name,
+    match (normalize::name_tokens(&name), canonical) {
+        (Ok(k), Ok(c)) if k == c => name,
         _ => e.base.clone(),
     }
 }
@@ -804,20 +974,17 @@ fn junk_fields(rng: &mut Rng, format: Format, n: usize) -> Vec<String> {
     let site = rng
         .pick(&["", "localhost", "http://", "gmail.com", "n/a"])
         .to_string();
-    let keep =
-        |v: &str,
-         f: fn(
-            &str,
-        )
-            -> std::result::Result<cleanroom_core::AccountKey, normalize::RejectReason>| {
-            if f(v).is_ok() {
-                String::new()
-            } else {
-                v.to_owned()
-            }
-        };
-    let name = keep(&name, normalize::company_name);
-    let site = keep(&site, normalize::domain);
+    // Only values that give no key: a junk row must stay junk.
+    let name = if normalize::name_tokens(&name).is_ok() {
+        String::new()
+    } else {
+        name
+    };
+    let site = if normalize::domain(&site).is_ok() {
+        String::new()
+    } else {
+        site
+    };
     match format {
         Format::Salesforce => vec![
             format!("001{:012}", n),
@@ -858,6 +1025,1704 @@ fn write_csv(
     }
     w.into_inner()
         .map_err(|e| Error::Input(format!("cannot write CSV: {e}")))
+}
+
+fn country_code(name: &str) -> String {
+    normalize::country(name)
+        .map(|c| c.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// The realistic profile.
+
+/// Options of the [`Profile::Realistic`] profile.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RealisticOptions {
+    /// Accounts (companies) in the vendor's export.
+    pub vendor_accounts: usize,
+    /// Accounts in the partner's export.
+    pub partner_accounts: usize,
+    /// Companies both exports hold (the true overlap).
+    pub shared_accounts: usize,
+    /// The seed: equal options give byte-identical output.
+    pub seed: u64,
+    /// The vendor's layout.
+    pub vendor_format: Format,
+    /// The partner's layout.
+    pub partner_format: Format,
+    /// Share of the companies that are small businesses named after a
+    /// common surname ([`EntityKind::Surname`]), the profile's main source
+    /// of same-name companies.
+    pub surname_share: f64,
+}
+
+impl RealisticOptions {
+    /// The reference sizes: 20,000 vendor accounts (Salesforce), 15,000
+    /// partner accounts (HubSpot), 4,000 of them shared.
+    pub fn new(seed: u64) -> Self {
+        RealisticOptions {
+            vendor_accounts: 20_000,
+            partner_accounts: 15_000,
+            shared_accounts: 4_000,
+            seed,
+            vendor_format: Format::Salesforce,
+            partner_format: Format::HubSpot,
+            surname_share: rates::SURNAME,
+        }
+    }
+}
+
+/// The rates of the realistic profile, in one place (see the module
+/// documentation for what each case looks like).
+mod rates {
+    /// Companies named after a common surname, of all companies (the
+    /// default of [`RealisticOptions::surname_share`](super::RealisticOptions::surname_share)).
+    pub const SURNAME: f64 = 0.22;
+    /// Lookalikes on each side, of that side's accounts.
+    pub const LOOKALIKES: f64 = 0.03;
+    /// Siblings (same name and country as another account of the side), of
+    /// each side's accounts.
+    pub const SIBLINGS: f64 = 0.02;
+    /// Companies without any website: small surname businesses, others.
+    pub const NO_WEBSITE_SURNAME: f64 = 0.12;
+    pub const NO_WEBSITE_BRAND: f64 = 0.01;
+    /// Rows of a company without a website that put a free-mail address in
+    /// the website field.
+    pub const FREEMAIL_WITHOUT_WEBSITE: f64 = 0.4;
+    /// Rows whose website field is empty or a placeholder although the
+    /// company has a website.
+    pub const ROW_WEBSITE_MISSING: f64 = 0.045;
+    /// Rows with a free-mail "website" although the company has a website.
+    pub const ROW_FREEMAIL: f64 = 0.01;
+    /// Companies with 1 to 3 websites besides their main one.
+    pub const ALTERNATES_BRAND: f64 = 0.2;
+    pub const ALTERNATES_SURNAME: f64 = 0.05;
+    /// A side knows a company with other websites by one of those instead
+    /// of the main one.
+    pub const KNOWN_BY_ALTERNATE: f64 = 0.12;
+    /// HubSpot lists a company's other websites in "Additional Domains".
+    pub const LISTS_ADDITIONAL_DOMAINS: f64 = 0.6;
+    /// Rows with an empty country, and with an unusable one ("N/A").
+    pub const COUNTRY_BLANK: f64 = 0.03;
+    pub const COUNTRY_JUNK: f64 = 0.005;
+    /// Shared companies the partner records in another country.
+    pub const OTHER_COUNTRY: f64 = 0.03;
+    /// Companies entered twice (Salesforce, HubSpot), and three times.
+    pub const DUPLICATE_SALESFORCE: f64 = 0.06;
+    pub const DUPLICATE_HUBSPOT: f64 = 0.03;
+    pub const TRIPLICATE: f64 = 0.005;
+    /// Rows whose name carries a tag ("(EMEA)", "- HQ"), or an
+    /// abbreviation ("Intl"), that normalization does not remove.
+    pub const NAME_TAG: f64 = 0.02;
+    pub const NAME_ABBREVIATION: f64 = 0.015;
+    /// Companies with a DUNS number (brand, surname), and rows of such a
+    /// company on a side with a DUNS column that fill it.
+    pub const DUNS_BRAND: f64 = 0.35;
+    pub const DUNS_SURNAME: f64 = 0.08;
+    pub const DUNS_FILLED: f64 = 0.5;
+    /// Junk rows (no usable key), and placeholder rows ("Test Account").
+    pub const JUNK_ROWS: f64 = 0.01;
+    pub const PLACEHOLDER_ROWS: f64 = 0.0015;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Lang {
+    En,
+    De,
+    Fr,
+    Es,
+    Zh,
+    Ko,
+    Vi,
+    Hi,
+    Nl,
+    Ja,
+    Pt,
+    It,
+    Sv,
+}
+
+/// One country of the realistic profile.
+struct CountryInfo {
+    /// ISO alpha-2, lowercase.
+    code: &'static str,
+    /// Share of companies (relative).
+    weight: u32,
+    /// How CRMs spell it, with relative weights.
+    spellings: &'static [(&'static str, u32)],
+    /// Website suffixes; the first is the usual one.
+    tlds: &'static [&'static str],
+    lang: Lang,
+    /// Legal-form families; each family's spellings normalize alike.
+    legal: &'static [&'static [&'static str]],
+    cities: &'static [&'static str],
+}
+
+const EN_LEGAL_US: &[&[&str]] = &[
+    &["Inc", "Inc.", ", Inc.", "Incorporated", "INC"],
+    &["LLC", ", LLC", "L.L.C."],
+    &["Corp", "Corp.", "Corporation"],
+    &[""],
+];
+const EN_LEGAL_GB: &[&[&str]] = &[&["Ltd", "Ltd.", "Limited", "LTD"], &["PLC", "plc"], &[""]];
+const EN_LEGAL_AU: &[&[&str]] = &[
+    &["Pty Ltd", "Pty. Ltd.", "PTY LTD"],
+    &["Ltd", "Limited"],
+    &[""],
+];
+const DE_LEGAL: &[&[&str]] = &[
+    &["GmbH", "GMBH", "Gmbh"],
+    &["AG"],
+    &["GmbH & Co. KG", "GmbH & Co KG"],
+    &["e.K."],
+    &[""],
+];
+
+/// The countries, weighted like a US-based B2B vendor's CRM.
+const WORLD: &[CountryInfo] = &[
+    CountryInfo {
+        code: "us",
+        weight: 34,
+        spellings: &[
+            ("United States", 30),
+            ("USA", 25),
+            ("US", 20),
+            ("United States of America", 10),
+            ("U.S.", 5),
+            ("U.S.A.", 5),
+            ("united states", 3),
+            ("America", 2),
+        ],
+        tlds: &["com", "com", "com", "net", "io", "us", "co"],
+        lang: Lang::En,
+        legal: EN_LEGAL_US,
+        cities: &[
+            "New York", "Chicago", "Austin", "Denver", "Boston", "Seattle", "Atlanta",
+        ],
+    },
+    CountryInfo {
+        code: "gb",
+        weight: 12,
+        spellings: &[
+            ("United Kingdom", 35),
+            ("UK", 30),
+            ("England", 15),
+            ("GB", 10),
+            ("Great Britain", 5),
+            ("Scotland", 3),
+            ("U.K.", 2),
+        ],
+        tlds: &["co.uk", "co.uk", "co.uk", "com", "uk"],
+        lang: Lang::En,
+        legal: EN_LEGAL_GB,
+        cities: &["London", "Manchester", "Leeds", "Bristol", "Glasgow"],
+    },
+    CountryInfo {
+        code: "de",
+        weight: 10,
+        spellings: &[
+            ("Germany", 50),
+            ("Deutschland", 30),
+            ("DE", 15),
+            ("GERMANY", 5),
+        ],
+        tlds: &["de", "de", "de", "com"],
+        lang: Lang::De,
+        legal: DE_LEGAL,
+        cities: &["Berlin", "München", "Hamburg", "Köln", "Frankfurt am Main"],
+    },
+    CountryInfo {
+        code: "fr",
+        weight: 5,
+        spellings: &[("France", 80), ("FR", 15), ("france", 5)],
+        tlds: &["fr", "fr", "com"],
+        lang: Lang::Fr,
+        legal: &[&["SAS", "S.A.S."], &["SARL"], &["SA", "S.A."], &[""]],
+        cities: &["Paris", "Lyon", "Toulouse", "Lille"],
+    },
+    CountryInfo {
+        code: "ca",
+        weight: 5,
+        spellings: &[("Canada", 90), ("CA", 10)],
+        tlds: &["ca", "ca", "com"],
+        lang: Lang::En,
+        legal: &[
+            &["Inc", "Inc."],
+            &["Ltd", "Ltd."],
+            &["Corp", "Corporation"],
+            &[""],
+        ],
+        cities: &["Toronto", "Vancouver", "Montréal", "Calgary"],
+    },
+    CountryInfo {
+        code: "au",
+        weight: 4,
+        spellings: &[("Australia", 85), ("AU", 10), ("AUS", 5)],
+        tlds: &["com.au", "com.au", "com"],
+        lang: Lang::En,
+        legal: EN_LEGAL_AU,
+        cities: &["Sydney", "Melbourne", "Brisbane", "Perth"],
+    },
+    CountryInfo {
+        code: "in",
+        weight: 4,
+        spellings: &[("India", 90), ("IN", 10)],
+        tlds: &["in", "co.in", "com"],
+        lang: Lang::Hi,
+        legal: &[
+            &["Pvt Ltd", "Pvt. Ltd.", "Private Limited"],
+            &["Ltd", "Limited"],
+            &[""],
+        ],
+        cities: &["Bengaluru", "Mumbai", "Pune", "Chennai"],
+    },
+    CountryInfo {
+        code: "nl",
+        weight: 3,
+        spellings: &[
+            ("Netherlands", 50),
+            ("The Netherlands", 25),
+            ("Holland", 10),
+            ("NL", 10),
+            ("Nederland", 5),
+        ],
+        tlds: &["nl", "nl", "com"],
+        lang: Lang::Nl,
+        legal: &[&["B.V.", "BV"], &["N.V."], &[""]],
+        cities: &["Amsterdam", "Rotterdam", "Utrecht", "Eindhoven"],
+    },
+    CountryInfo {
+        code: "es",
+        weight: 3,
+        spellings: &[("Spain", 60), ("España", 25), ("ES", 10), ("Espana", 5)],
+        tlds: &["es", "es", "com"],
+        lang: Lang::Es,
+        legal: &[&["S.L.", "SL"], &["S.A.", "SA"], &[""]],
+        cities: &["Madrid", "Barcelona", "Valencia", "Sevilla"],
+    },
+    CountryInfo {
+        code: "jp",
+        weight: 3,
+        spellings: &[("Japan", 80), ("JP", 10), ("日本", 10)],
+        tlds: &["co.jp", "jp", "com"],
+        lang: Lang::Ja,
+        legal: &[&["K.K.", "KK"], &["Co., Ltd.", "Co. Ltd."], &[""]],
+        cities: &["Tokyo", "Osaka", "Nagoya", "Yokohama"],
+    },
+    CountryInfo {
+        code: "cn",
+        weight: 3,
+        spellings: &[
+            ("China", 70),
+            ("People's Republic of China", 10),
+            ("CN", 10),
+            ("PRC", 5),
+            ("中国", 5),
+        ],
+        tlds: &["cn", "com.cn", "com"],
+        lang: Lang::Zh,
+        legal: &[
+            &["Co., Ltd.", "Co. Ltd", "Co., Ltd"],
+            &["Limited", "Ltd"],
+            &[""],
+        ],
+        cities: &["Shanghai", "Shenzhen", "Beijing", "Guangzhou"],
+    },
+    CountryInfo {
+        code: "mx",
+        weight: 2,
+        spellings: &[("Mexico", 60), ("México", 30), ("MX", 10)],
+        tlds: &["com.mx", "mx", "com"],
+        lang: Lang::Es,
+        legal: &[&["S.A. de C.V.", "SA de CV"], &[""]],
+        cities: &["Ciudad de México", "Monterrey", "Guadalajara"],
+    },
+    CountryInfo {
+        code: "br",
+        weight: 2,
+        spellings: &[("Brazil", 60), ("Brasil", 30), ("BR", 10)],
+        tlds: &["com.br", "com.br", "com"],
+        lang: Lang::Pt,
+        legal: &[&["Ltda", "Ltda."], &["S.A."], &[""]],
+        cities: &["São Paulo", "Rio de Janeiro", "Curitiba"],
+    },
+    CountryInfo {
+        code: "kr",
+        weight: 2,
+        spellings: &[
+            ("South Korea", 40),
+            ("Korea", 20),
+            ("Republic of Korea", 15),
+            ("Korea, Republic of", 15),
+            ("KR", 10),
+        ],
+        tlds: &["co.kr", "kr", "com"],
+        lang: Lang::Ko,
+        legal: &[&["Co., Ltd.", "Co. Ltd."], &["Corp.", "Corporation"], &[""]],
+        cities: &["Seoul", "Busan", "Incheon"],
+    },
+    CountryInfo {
+        code: "ie",
+        weight: 2,
+        spellings: &[("Ireland", 85), ("Republic of Ireland", 10), ("IE", 5)],
+        tlds: &["ie", "ie", "com"],
+        lang: Lang::En,
+        legal: &[&["Ltd", "Limited"], &["DAC"], &[""]],
+        cities: &["Dublin", "Cork", "Galway"],
+    },
+    CountryInfo {
+        code: "ch",
+        weight: 2,
+        spellings: &[
+            ("Switzerland", 60),
+            ("CH", 15),
+            ("Schweiz", 15),
+            ("Suisse", 10),
+        ],
+        tlds: &["ch", "ch", "com"],
+        lang: Lang::De,
+        legal: &[&["AG"], &["GmbH"], &["SA"], &[""]],
+        cities: &["Zürich", "Genève", "Basel"],
+    },
+    CountryInfo {
+        code: "it",
+        weight: 2,
+        spellings: &[("Italy", 70), ("Italia", 25), ("IT", 5)],
+        tlds: &["it", "it", "com"],
+        lang: Lang::It,
+        legal: &[&["S.r.l.", "Srl", "SRL"], &["S.p.A.", "SpA"], &[""]],
+        cities: &["Milano", "Roma", "Torino", "Bologna"],
+    },
+    CountryInfo {
+        code: "se",
+        weight: 2,
+        spellings: &[("Sweden", 80), ("Sverige", 10), ("SE", 10)],
+        tlds: &["se", "se", "com"],
+        lang: Lang::Sv,
+        legal: &[&["AB"], &[""]],
+        cities: &["Stockholm", "Göteborg", "Malmö"],
+    },
+    CountryInfo {
+        code: "sg",
+        weight: 2,
+        spellings: &[("Singapore", 90), ("SG", 10)],
+        tlds: &["com.sg", "sg", "com"],
+        lang: Lang::En,
+        legal: &[&["Pte Ltd", "Pte. Ltd.", "PTE LTD"], &[""]],
+        cities: &["Singapore"],
+    },
+    CountryInfo {
+        code: "at",
+        weight: 1,
+        spellings: &[("Austria", 60), ("Österreich", 30), ("AT", 10)],
+        tlds: &["at", "co.at", "com"],
+        lang: Lang::De,
+        legal: &[&["GmbH"], &["AG"], &[""]],
+        cities: &["Wien", "Graz", "Linz"],
+    },
+    CountryInfo {
+        code: "nz",
+        weight: 1,
+        spellings: &[("New Zealand", 90), ("NZ", 10)],
+        tlds: &["co.nz", "co.nz", "com"],
+        lang: Lang::En,
+        legal: &[&["Ltd", "Limited"], &[""]],
+        cities: &["Auckland", "Wellington"],
+    },
+    CountryInfo {
+        code: "vn",
+        weight: 1,
+        spellings: &[("Vietnam", 60), ("Viet Nam", 30), ("VN", 10)],
+        tlds: &["vn", "com.vn", "com"],
+        lang: Lang::Vi,
+        legal: &[&["Co., Ltd", "Co. Ltd"], &["JSC"], &[""]],
+        cities: &["Ho Chi Minh City", "Hanoi", "Da Nang"],
+    },
+];
+
+/// Country values that name no country.
+const COUNTRY_JUNK: &[&str] = &["N/A", "Unknown", "-", "TBD", "Other", "International"];
+
+/// Common surnames per language, most common first.
+fn surnames(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson",
+            "Taylor", "Anderson", "Thomas", "Moore", "Martin", "Jackson", "Thompson", "White",
+            "Harris", "Clark", "Lewis", "Walker",
+        ],
+        Lang::De => &[
+            "Müller",
+            "Schmidt",
+            "Schneider",
+            "Fischer",
+            "Weber",
+            "Meyer",
+            "Wagner",
+            "Becker",
+            "Schulz",
+            "Hoffmann",
+            "Koch",
+            "Richter",
+        ],
+        Lang::Fr => &[
+            "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
+            "Leroy", "Moreau",
+        ],
+        Lang::Es => &[
+            "García",
+            "Rodríguez",
+            "Martínez",
+            "López",
+            "González",
+            "Hernández",
+            "Pérez",
+            "Sánchez",
+            "Ramírez",
+            "Torres",
+        ],
+        Lang::Zh => &[
+            "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao",
+        ],
+        Lang::Ko => &["Kim", "Lee", "Park", "Choi", "Jung", "Kang"],
+        Lang::Vi => &["Nguyen", "Tran", "Le", "Pham", "Hoang", "Phan"],
+        Lang::Hi => &[
+            "Patel", "Shah", "Sharma", "Singh", "Gupta", "Kumar", "Mehta",
+        ],
+        Lang::Nl => &[
+            "de Jong", "Jansen", "de Vries", "van Dijk", "Bakker", "Visser",
+        ],
+        Lang::Ja => &["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito"],
+        Lang::Pt => &["Silva", "Santos", "Oliveira", "Souza", "Pereira", "Costa"],
+        Lang::It => &["Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano"],
+        Lang::Sv => &["Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson"],
+    }
+}
+
+/// How small businesses named after a surname call themselves, most common first.
+fn surname_patterns(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "{}",
+            "{} & Sons",
+            "{} Consulting",
+            "{} and Associates",
+            "{} Construction",
+            "{} Group",
+            "{} Law",
+            "{} Engineering",
+            "{} Electric",
+            "{} Brothers",
+            "{} & Partners",
+            "{} Holdings",
+            "{} Services",
+            "{} Plumbing",
+            "{} Accounting",
+            "{} Transport",
+            "{} Dental",
+            "{} Properties",
+            "{} Insurance",
+            "{} IT Solutions",
+        ],
+        Lang::De => &[
+            "{}",
+            "{} & Söhne",
+            "{} Bau",
+            "{} Consulting",
+            "{} Elektrotechnik",
+            "{} Logistik",
+            "{} Immobilien",
+            "{} Metallbau",
+            "{} & Partner",
+            "{} Holding",
+            "{} IT-Service",
+            "{} Maschinenbau",
+            "{} Steuerberatung",
+            "{} Transporte",
+            "{} Haustechnik",
+        ],
+        Lang::Fr => &[
+            "{}",
+            "{} et Fils",
+            "{} Conseil",
+            "{} Transports",
+            "{} Immobilier",
+            "{} & Associés",
+            "{} Construction",
+            "{} Électricité",
+            "{} Informatique",
+            "{} Distribution",
+        ],
+        Lang::Es => &[
+            "{}",
+            "{} Hermanos",
+            "{} y Asociados",
+            "{} Consultores",
+            "{} Construcciones",
+            "{} Abogados",
+            "{} Ingeniería",
+            "{} Transportes",
+            "{} Distribuciones",
+            "{} Inmobiliaria",
+        ],
+        Lang::Zh => &[
+            "{} Trading",
+            "{} Technology",
+            "{} Industrial",
+            "{} Electronics",
+            "{} International Trading",
+            "{} Import & Export",
+            "{} Manufacturing",
+            "{} Group",
+        ],
+        Lang::Ko => &[
+            "{} Trading",
+            "{} Industrial",
+            "{} Tech",
+            "{} Precision",
+            "{} Electronics",
+            "{} Engineering",
+        ],
+        Lang::Vi => &[
+            "{} Trading",
+            "{} Construction",
+            "{} Import Export",
+            "{} Technology",
+            "{} Logistics",
+            "{} Group",
+        ],
+        Lang::Hi => &[
+            "{} Enterprises",
+            "{} Traders",
+            "{} Industries",
+            "{} Exports",
+            "{} Infotech",
+            "{} & Associates",
+            "{} Engineering",
+            "{} Brothers",
+        ],
+        Lang::Nl => &[
+            "{} Bouw",
+            "{} Installatietechniek",
+            "{} Advies",
+            "{} Transport",
+            "{} Groep",
+            "{} & Zonen",
+        ],
+        Lang::Ja => &[
+            "{} Shoji",
+            "{} Kogyo",
+            "{} Seisakusho",
+            "{} Trading",
+            "{} Denki",
+            "{} Kensetsu",
+        ],
+        Lang::Pt => &[
+            "{} & Filhos",
+            "{} Consultoria",
+            "{} Construções",
+            "{} Transportes",
+            "{} Comércio",
+            "{} Engenharia",
+        ],
+        Lang::It => &[
+            "{} & Figli",
+            "{} Costruzioni",
+            "{} Consulting",
+            "{} Trasporti",
+            "{} Impianti",
+            "{} Group",
+        ],
+        Lang::Sv => &[
+            "{} Bygg",
+            "{} Konsult",
+            "{} Transport",
+            "{} El",
+            "{} & Söner",
+        ],
+    }
+}
+
+/// Syllables of coined brand names ("Veltora", "Nexiro").
+const SYLLABLES: &[&str] = &[
+    "ve", "lo", "tra", "zen", "ka", "mi", "ro", "qua", "nex", "ori", "sol", "vi", "ta", "ly", "xo",
+    "bri", "den", "fa", "gel", "hor", "ix", "jun", "kor", "lum", "mar", "nov", "pel", "rin", "sar",
+    "tor", "ul", "var", "wen", "yel", "zor", "cel", "dra", "eon", "fin", "gra",
+];
+
+/// Consumer mailboxes people type into a website field, per language; every
+/// one is on the protocol's free-mail list (checked by a test).
+fn freemail_domains(lang: Lang) -> &'static [&'static str] {
+    match lang {
+        Lang::En => &[
+            "gmail.com",
+            "yahoo.com",
+            "hotmail.com",
+            "outlook.com",
+            "aol.com",
+            "icloud.com",
+        ],
+        Lang::De => &["gmx.de", "web.de", "gmail.com", "t-online.de", "freenet.de"],
+        Lang::Fr => &[
+            "orange.fr",
+            "free.fr",
+            "gmail.com",
+            "hotmail.fr",
+            "wanadoo.fr",
+        ],
+        Lang::Es => &["gmail.com", "hotmail.es", "yahoo.es", "outlook.es"],
+        Lang::Zh => &["qq.com", "163.com", "126.com", "gmail.com"],
+        Lang::Ko => &["naver.com", "daum.net", "gmail.com"],
+        Lang::Vi => &["gmail.com", "yahoo.com.vn"],
+        Lang::Hi => &["gmail.com", "rediffmail.com", "yahoo.co.in"],
+        Lang::Nl => &["gmail.com", "hotmail.nl"],
+        Lang::Ja => &["yahoo.co.jp", "gmail.com"],
+        Lang::Pt => &["gmail.com", "bol.com.br", "uol.com.br", "hotmail.com"],
+        Lang::It => &["libero.it", "gmail.com", "virgilio.it"],
+        Lang::Sv => &["gmail.com", "hotmail.se"],
+    }
+}
+
+/// Internet providers' mailboxes, per country, that the free-mail list does
+/// not name: a small business's "website" `info@sky.com` gives the domain
+/// key `sky.com`, which unrelated companies share. (Checked by a test; one
+/// that joins the list moves to [`freemail_domains`].)
+fn isp_mail_domains(code: &str) -> &'static [&'static str] {
+    match code {
+        "gb" => &["sky.com", "virginmedia.com", "talktalk.net"],
+        "ca" => &["rogers.com", "sympatico.ca"],
+        "au" => &["bigpond.net.au"],
+        "nz" => &["xtra.co.nz"],
+        "ie" => &["eircom.net"],
+        "fr" => &["sfr.fr"],
+        "it" => &["tiscali.it", "alice.it"],
+        "nl" => &["ziggo.nl", "kpnmail.nl"],
+        "ch" => &["hispeed.ch"],
+        "se" => &["telia.com"],
+        _ => &[],
+    }
+}
+
+/// What a website field holds when the company has no website (or the rep
+/// did not fill it in); none of these gives a key (checked by a test).
+const NO_WEBSITE: &[&str] = &[
+    "",
+    "",
+    "",
+    "",
+    "",
+    "",
+    "n/a",
+    "N/A",
+    "none",
+    "-",
+    "TBD",
+    "no website",
+    "http://",
+    "www.",
+];
+
+/// Names of rows that are no company, on either side.
+const PLACEHOLDER_NAMES: &[&str] = &[
+    "Test Account",
+    "Test",
+    "Unknown",
+    "Sample Company",
+    "Individual",
+    "DO NOT USE",
+    "Test Company",
+];
+
+const OWNERS: &[&str] = &[
+    "Jane Cooper",
+    "Wade Warren",
+    "Esther Howard",
+    "Cameron Williamson",
+    "Brooklyn Simmons",
+    "Leslie Alexander",
+    "Jenny Wilson",
+    "Guy Hawkins",
+    "",
+];
+
+/// A company of the realistic profile.
+struct Company {
+    /// Its name without a legal form.
+    base: String,
+    /// [`normalize::name_tokens`] of `base`.
+    tokens: String,
+    /// Index of its legal-form family in its country's list.
+    legal: usize,
+    /// Index into [`WORLD`].
+    country: usize,
+    /// The country the partner records, when another one.
+    partner_country: Option<usize>,
+    /// Registrable domains, the main one first; empty: no website.
+    domains: Vec<String>,
+    duns: Option<String>,
+    kind: EntityKind,
+    lookalike_of: Option<usize>,
+    vendor: bool,
+    partner: bool,
+}
+
+/// Names, hosts and DUNS numbers in use.
+#[derive(Default)]
+struct Registry {
+    hosts: HashSet<String>,
+    duns: HashSet<String>,
+    /// Name tokens of every brand company, surname company and variant.
+    names: HashSet<String>,
+    /// (name tokens, country) of every company and every name variant.
+    named: HashSet<(String, usize)>,
+}
+
+impl Rng {
+    fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
+        let total: u64 = items.iter().map(|i| u64::from(i.1)).sum();
+        let mut x = self.next() % total.max(1);
+        for &(item, w) in items {
+            if x < u64::from(w) {
+                return item;
+            }
+            x -= u64::from(w);
+        }
+        items[items.len() - 1].0
+    }
+
+    /// An index below `n`, the first ones more likely: weight `1/(i+1)^s`.
+    fn zipf(&mut self, n: usize, s: f64) -> usize {
+        let weights: Vec<f64> = (1..=n).map(|i| 1.0 / (i as f64).powf(s)).collect();
+        let total: f64 = weights.iter().sum();
+        let mut x = (self.next() >> 11) as f64 / (1u64 << 53) as f64 * total;
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        n - 1
+    }
+
+    fn country(&mut self) -> usize {
+        let total: u32 = WORLD.iter().map(|c| c.weight).sum();
+        let mut x = self.below(total as usize) as u32;
+        for (i, c) in WORLD.iter().enumerate() {
+            if x < c.weight {
+                return i;
+            }
+            x -= c.weight;
+        }
+        0
+    }
+}
+
+/// ASCII letters and digits of a name, for a host name ("Müller & Söhne" →
+/// "muellersoehne").
+fn ascii_stem(name: &str) -> String {
+    let mut s = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        match c {
+            'a'..='z' | '0'..='9' => s.push(c),
+            'ä' => s.push_str("ae"),
+            'ö' => s.push_str("oe"),
+            'ü' => s.push_str("ue"),
+            'ß' => s.push_str("ss"),
+            'à' | 'á' | 'â' | 'ã' => s.push('a'),
+            'ç' => s.push('c'),
+            'è' | 'é' | 'ê' | 'ë' => s.push('e'),
+            'ì' | 'í' | 'î' | 'ï' => s.push('i'),
+            'ñ' => s.push('n'),
+            'ò' | 'ó' | 'ô' | 'õ' => s.push('o'),
+            'ù' | 'ú' | 'û' => s.push('u'),
+            '&' => s.push_str("and"),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Takes a host `<label>.<tld>` that normalizes to itself and is not in use.
+fn claim_host(reg: &mut Registry, label: &str, tld: &str) -> Option<String> {
+    if label.is_empty() || label.len() > 60 {
+        return None;
+    }
+    let host = format!("{label}.{tld}");
+    match normalize::domain(&host) {
+        Ok(k) if k.value() == host && reg.hosts.insert(host.clone()) => Some(host),
+        _ => None,
+    }
+}
+
+/// A new host for `name` in a country: the plain stem first, then the
+/// variants real companies register when theirs is taken.
+fn new_host(rng: &mut Rng, reg: &mut Registry, name: &str, country: usize) -> String {
+    let stem = ascii_stem(name);
+    let words: Vec<String> = name.split_whitespace().map(ascii_stem).collect();
+    let tld = if rng.chance(0.8) {
+        WORLD[country].tlds[0]
+    } else {
+        *rng.pick(WORLD[country].tlds)
+    };
+    let hyphenated = words
+        .iter()
+        .filter(|w| !w.is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("-");
+    let city = ascii_stem(rng.pick::<&str>(WORLD[country].cities));
+    const EXTRA: &[&str] = &[
+        "group", "ltd", "inc", "online", "hq", "co", "global", "team",
+    ];
+    let extra = *rng.pick(EXTRA);
+    let candidates = [
+        stem.clone(),
+        hyphenated.clone(),
+        format!("{stem}{extra}"),
+        format!("{stem}{city}"),
+        format!("{hyphenated}-{city}"),
+        format!("the{stem}"),
+    ];
+    for label in candidates {
+        if let Some(h) = claim_host(reg, &label, tld) {
+            return h;
+        }
+    }
+    loop {
+        let label = format!("{stem}{}", rng.below(10_000));
+        if let Some(h) = claim_host(reg, &label, tld) {
+            return h;
+        }
+    }
+}
+
+/// 1 to 3 more websites of a company: regional sites, group and brand
+/// sites, and the domain of a former name.
+fn add_alternates(rng: &mut Rng, reg: &mut Registry, c: &mut Company) {
+    let stem = ascii_stem(&c.base);
+    let first = c
+        .base
+        .split_whitespace()
+        .next()
+        .map(ascii_stem)
+        .unwrap_or_default();
+    for _ in 0..1 + rng.below(3) {
+        for _ in 0..8 {
+            let other = &WORLD[rng.country()];
+            let (label, tld) = match rng.below(6) {
+                0 | 1 => (stem.clone(), other.tlds[0]),
+                2 => (format!("{stem}group"), "com"),
+                3 => (format!("get{stem}"), *rng.pick(&["com", "io", "app"])),
+                4 => (
+                    format!("{first}{}", rng.pick(&["cloud", "labs", "direct", "shop"])),
+                    "com",
+                ),
+                _ => (
+                    format!("{stem}-{}", rng.pick(&["intl", "global", "world"])),
+                    "com",
+                ),
+            };
+            if let Some(h) = claim_host(reg, &label, tld) {
+                c.domains.push(h);
+                break;
+            }
+        }
+    }
+}
+
+fn new_duns(rng: &mut Rng, reg: &mut Registry) -> Option<String> {
+    let d = format!("{:09}", 10_000_000 + rng.below(989_999_999));
+    (normalize::duns(&d).is_ok() && reg.duns.insert(d.clone())).then_some(d)
+}
+
+fn coined_word(rng: &mut Rng) -> String {
+    let n = 2 + rng.below(2);
+    let s: String = (0..n).map(|_| *rng.pick(SYLLABLES)).collect();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => s,
+    }
+}
+
+/// A company with a distinctive name, unique in the data set.
+fn brand_company(rng: &mut Rng, reg: &mut Registry) -> Company {
+    let country = rng.country();
+    let mut attempts = 0;
+    let (base, tokens) = loop {
+        attempts += 1;
+        let mut base = match rng.below(10) {
+            0..=5 => {
+                let third = rng.pick(THIRD);
+                let b = format!("{} {}", rng.pick(FIRST), rng.pick(SECOND));
+                if third.is_empty() {
+                    b
+                } else {
+                    format!("{b} {third}")
+                }
+            }
+            6..=8 => format!("{} {}", coined_word(rng), rng.pick(SECOND)),
+            _ => coined_word(rng),
+        };
+        if rng.chance(0.05) || attempts > 50 {
+            base = format!("{base} {}", coined_word(rng));
+        }
+        let Ok(tokens) = normalize::name_tokens(&base) else {
+            continue;
+        };
+        if reg.names.insert(tokens.clone()) {
+            break (base, tokens);
+        }
+    };
+    reg.named.insert((tokens.clone(), country));
+    let mut c = Company {
+        legal: rng.below(WORLD[country].legal.len()),
+        base,
+        tokens,
+        country,
+        partner_country: None,
+        domains: Vec::new(),
+        duns: None,
+        kind: EntityKind::Brand,
+        lookalike_of: None,
+        vendor: false,
+        partner: false,
+    };
+    if !rng.chance(rates::NO_WEBSITE_BRAND) {
+        let host = new_host(rng, reg, &c.base, country);
+        c.domains.push(host);
+        if rng.chance(rates::ALTERNATES_BRAND) {
+            add_alternates(rng, reg, &mut c);
+        }
+    }
+    if rng.chance(rates::DUNS_BRAND) {
+        c.duns = new_duns(rng, reg);
+    }
+    c
+}
+
+/// A small business named after a common surname of its country.
+fn surname_company(rng: &mut Rng, reg: &mut Registry) -> Company {
+    let country = rng.country();
+    let lang = WORLD[country].lang;
+    let names = surnames(lang);
+    let patterns = surname_patterns(lang);
+    let surname = names[rng.zipf(names.len(), 0.5)];
+    let pattern = patterns[rng.zipf(patterns.len(), 1.0)];
+    let base = pattern.replace("{}", surname);
+    let tokens = normalize::name_tokens(&base).unwrap_or_else(|_| surname.to_lowercase());
+    reg.names.insert(tokens.clone());
+    reg.named.insert((tokens.clone(), country));
+    let mut c = Company {
+        legal: rng.below(WORLD[country].legal.len()),
+        base,
+        tokens,
+        country,
+        partner_country: None,
+        domains: Vec::new(),
+        duns: None,
+        kind: EntityKind::Surname,
+        lookalike_of: None,
+        vendor: false,
+        partner: false,
+    };
+    if !rng.chance(rates::NO_WEBSITE_SURNAME) {
+        let host = new_host(rng, reg, &c.base, country);
+        c.domains.push(host);
+        if rng.chance(rates::ALTERNATES_SURNAME) {
+            add_alternates(rng, reg, &mut c);
+        }
+    }
+    if rng.chance(rates::DUNS_SURNAME) {
+        c.duns = new_duns(rng, reg);
+    }
+    c
+}
+
+/// Another company with the name and country `of` has on `side`.
+fn sibling(rng: &mut Rng, reg: &mut Registry, of: &Company, side: usize) -> Company {
+    let country = if side == 1 {
+        of.partner_country.unwrap_or(of.country)
+    } else {
+        of.country
+    };
+    let mut c = Company {
+        base: of.base.clone(),
+        tokens: of.tokens.clone(),
+        legal: rng.below(WORLD[country].legal.len()),
+        country,
+        partner_country: None,
+        domains: Vec::new(),
+        duns: None,
+        kind: EntityKind::Sibling,
+        lookalike_of: None,
+        vendor: side == 0,
+        partner: side == 1,
+    };
+    if !rng.chance(rates::NO_WEBSITE_BRAND) {
+        let host = new_host(rng, reg, &c.base, country);
+        c.domains.push(host);
+    }
+    if rng.chance(rates::DUNS_BRAND) {
+        c.duns = new_duns(rng, reg);
+    }
+    c
+}
+
+/// A company in another country with the name of `of` (on the other side
+/// than `side`), and its own website; `None` when no country is left.
+fn lookalike(
+    rng: &mut Rng,
+    reg: &mut Registry,
+    of: &Company,
+    of_index: usize,
+    side: usize,
+) -> Option<Company> {
+    let country = (0..20).map(|_| rng.country()).find(|&c| {
+        c != of.country
+            && Some(c) != of.partner_country
+            && !reg.named.contains(&(of.tokens.clone(), c))
+    })?;
+    reg.named.insert((of.tokens.clone(), country));
+    let mut c = Company {
+        base: of.base.clone(),
+        tokens: of.tokens.clone(),
+        legal: rng.below(WORLD[country].legal.len()),
+        country,
+        partner_country: None,
+        domains: Vec::new(),
+        duns: None,
+        kind: EntityKind::Lookalike,
+        lookalike_of: Some(of_index),
+        vendor: side == 0,
+        partner: side == 1,
+    };
+    let host = new_host(rng, reg, &c.base, country);
+    c.domains.push(host);
+    if rng.chance(rates::DUNS_BRAND) {
+        c.duns = new_duns(rng, reg);
+    }
+    Some(c)
+}
+
+/// How one side holds one company: the country it records, the website it
+/// knows it by, whether HubSpot lists the others, how many rows.
+struct View {
+    company: usize,
+    country: usize,
+    known: Option<usize>,
+    lists_additional: bool,
+    rows: usize,
+}
+
+/// Generates a realistic vendor and partner export with their ground truth
+/// (see the module documentation).
+pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
+    let (nv, np, ns) = (
+        opts.vendor_accounts,
+        opts.partner_accounts,
+        opts.shared_accounts,
+    );
+    if nv == 0 || np == 0 || nv > 5_000_000 || np > 5_000_000 {
+        return Err(Error::Config(
+            "--vendor-accounts and --partner-accounts must be between 1 and 5,000,000".into(),
+        ));
+    }
+    if !(0.0..=1.0).contains(&opts.surname_share) {
+        return Err(Error::Config(
+            "the surname share must be between 0 and 1".into(),
+        ));
+    }
+    if ns > nv.min(np) {
+        return Err(Error::Config(
+            "--shared-accounts cannot exceed either side's accounts".into(),
+        ));
+    }
+    let mut rng = Rng(opts.seed ^ 0x7265_616c_6973_7469);
+    let mut reg = Registry::default();
+    let round = |x: f64| x.round() as usize;
+    // Side-only budgets: lookalikes and siblings come out of them.
+    let looks = [
+        round(nv as f64 * rates::LOOKALIKES).min(nv - ns),
+        round(np as f64 * rates::LOOKALIKES).min(np - ns),
+    ];
+    let sibs = [
+        round(nv as f64 * rates::SIBLINGS).min(nv - ns - looks[0]),
+        round(np as f64 * rates::SIBLINGS).min(np - ns - looks[1]),
+    ];
+    let only = [nv - ns - looks[0] - sibs[0], np - ns - looks[1] - sibs[1]];
+    let base = ns + only[0] + only[1];
+
+    // Surname companies first, so brand names never take a surname name.
+    let n_surname = round(base as f64 * opts.surname_share);
+    let mut companies: Vec<Company> = (0..n_surname)
+        .map(|_| surname_company(&mut rng, &mut reg))
+        .collect();
+    while companies.len() < base {
+        let c = brand_company(&mut rng, &mut reg);
+        companies.push(c);
+    }
+    rng.shuffle(&mut companies);
+    for (i, c) in companies.iter_mut().enumerate() {
+        c.vendor = i < ns + only[0];
+        c.partner = i < ns || i >= ns + only[0];
+        if c.vendor && c.partner && rng.chance(rates::OTHER_COUNTRY) {
+            let other = rng.country();
+            if other != c.country {
+                c.partner_country = Some(other);
+                reg.named.insert((c.tokens.clone(), other));
+            }
+        }
+    }
+    // Siblings: groups of two or three same-name companies in one country
+    // on one side.
+    for (side, &wanted) in sibs.iter().enumerate() {
+        let originals: Vec<usize> = companies
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.kind == EntityKind::Brand && if side == 0 { c.vendor } else { c.partner }
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut made = 0;
+        while made < wanted && !originals.is_empty() {
+            let of = *rng.pick(&originals);
+            let group = (1 + rng.below(2)).min(wanted - made);
+            for _ in 0..group {
+                let s = sibling(&mut rng, &mut reg, &companies[of], side);
+                companies.push(s);
+                made += 1;
+            }
+        }
+    }
+    // Lookalikes: the name of an account on the other side, another company.
+    for (side, &wanted) in looks.iter().enumerate() {
+        let namesakes: Vec<usize> = companies
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                matches!(c.kind, EntityKind::Brand | EntityKind::Sibling)
+                    && if side == 0 { c.partner } else { c.vendor }
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mut made = 0;
+        let mut tries = 0;
+        while made < wanted && !namesakes.is_empty() && tries < 20 * wanted {
+            tries += 1;
+            let of = *rng.pick(&namesakes);
+            if let Some(l) = lookalike(&mut rng, &mut reg, &companies[of], of, side) {
+                companies.push(l);
+                made += 1;
+            }
+        }
+    }
+
+    let formats = [opts.vendor_format, opts.partner_format];
+    let mut csvs = Vec::new();
+    let mut truth_pops: Vec<[Option<Vec<String>>; 2]> = vec![[None, None]; companies.len()];
+    let mut pop_names: Vec<Vec<String>> = Vec::new();
+    let mut row_counts = [0u64; 2];
+    let mut junk_counts = [0u64; 2];
+    let mut row_entities: Vec<Vec<Option<u32>>> = Vec::new();
+    for side in 0..2 {
+        let format = formats[side];
+        let header = realistic_headers(format);
+        let table = CsvTable {
+            headers: header.iter().map(|s| s.to_string()).collect(),
+            rows: vec![],
+        };
+        let bound = BoundPopulations::bind(&format.preset().default_populations(&table), &table)?;
+        let names: Vec<String> = bound.names().to_vec();
+        let dup = match format {
+            Format::Salesforce => rates::DUPLICATE_SALESFORCE,
+            Format::HubSpot => rates::DUPLICATE_HUBSPOT,
+        };
+        let views: Vec<View> = companies
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| if side == 0 { c.vendor } else { c.partner })
+            .map(|(i, c)| {
+                let known = (!c.domains.is_empty()).then(|| {
+                    if c.domains.len() > 1 && rng.chance(rates::KNOWN_BY_ALTERNATE) {
+                        1 + rng.below(c.domains.len() - 1)
+                    } else {
+                        0
+                    }
+                });
+                View {
+                    company: i,
+                    country: if side == 1 {
+                        c.partner_country.unwrap_or(c.country)
+                    } else {
+                        c.country
+                    },
+                    known,
+                    lists_additional: c.domains.len() > 1
+                        && rng.chance(rates::LISTS_ADDITIONAL_DOMAINS),
+                    rows: if rng.chance(rates::TRIPLICATE) {
+                        3
+                    } else if rng.chance(dup) {
+                        2
+                    } else {
+                        1
+                    },
+                }
+            })
+            .collect();
+        let mut rows: Vec<(Option<usize>, Vec<String>)> = Vec::new();
+        for v in &views {
+            let mut mask = 0u64;
+            for copy in 0..v.rows {
+                let fields = realistic_row(&mut rng, &reg, format, &companies[v.company], v, copy);
+                mask |= bound.mask(&CsvRow::new(0, &fields));
+                rows.push((Some(v.company), fields));
+            }
+            truth_pops[v.company][side] = Some(
+                (0..names.len())
+                    .filter(|i| mask & (1 << i) != 0)
+                    .map(|i| names[i].clone())
+                    .collect(),
+            );
+        }
+        let n = views.len() as f64;
+        let junk = round(n * rates::JUNK_ROWS).max(1);
+        for _ in 0..junk {
+            rows.push((None, realistic_junk(&mut rng, format)));
+        }
+        for _ in 0..round(n * rates::PLACEHOLDER_ROWS) {
+            rows.push((None, placeholder_row(&mut rng, format)));
+        }
+        rng.shuffle(&mut rows);
+        // Row ids in file order, as the CRM exports them.
+        for (i, (_, fields)) in rows.iter_mut().enumerate() {
+            fields[0] = record_id(&mut rng, format, i);
+        }
+        row_counts[side] = rows.len() as u64;
+        junk_counts[side] = junk as u64;
+        row_entities.push(rows.iter().map(|r| r.0.map(|e| e as u32)).collect());
+        csvs.push(write_csv(format, &header, rows.into_iter().map(|r| r.1))?);
+        pop_names.push(names);
+    }
+
+    let partner_row_entities = row_entities.pop().unwrap_or_default();
+    let vendor_row_entities = row_entities.pop().unwrap_or_default();
+    let partner_populations = pop_names.pop().unwrap_or_default();
+    let vendor_populations = pop_names.pop().unwrap_or_default();
+    let truth = Truth {
+        seed: opts.seed,
+        profile: Profile::Realistic,
+        format: opts.vendor_format,
+        partner_format: (opts.partner_format != opts.vendor_format).then_some(opts.partner_format),
+        vendor_populations,
+        partner_populations,
+        entities: companies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let [v, p] = truth_pops[i].clone();
+                TruthEntity {
+                    id: i as u32,
+                    name: c.tokens.clone(),
+                    domain: c.domains.first().cloned().unwrap_or_default(),
+                    other_domains: c.domains.iter().skip(1).cloned().collect(),
+                    country: WORLD[c.country].code.to_owned(),
+                    partner_country: c.partner_country.map(|p| WORLD[p].code.to_owned()),
+                    kind: c.kind,
+                    lookalike_of: c.lookalike_of.map(|l| l as u32),
+                    vendor: v,
+                    partner: p,
+                    twin: false,
+                }
+            })
+            .collect(),
+        vendor_rows: row_counts[0],
+        partner_rows: row_counts[1],
+        vendor_junk_rows: junk_counts[0],
+        partner_junk_rows: junk_counts[1],
+        vendor_row_entities,
+        partner_row_entities,
+    };
+    // invariant: the loop above renders exactly the two sides.
+    let partner_csv = csvs.pop().expect("two sides");
+    // invariant: as above.
+    let vendor_csv = csvs.pop().expect("two sides");
+    Ok(Generated {
+        vendor_csv,
+        partner_csv,
+        truth,
+    })
+}
+
+fn realistic_headers(format: Format) -> Vec<&'static str> {
+    match format {
+        Format::Salesforce => vec![
+            "Account ID",
+            "Account Name",
+            "Account Owner",
+            "Type",
+            "Website",
+            "Billing City",
+            "Billing Country",
+            "Industry",
+            "D-U-N-S Number",
+            "Description",
+        ],
+        Format::HubSpot => vec![
+            "Record ID",
+            "Company name",
+            "Company Domain Name",
+            "Website URL",
+            "Additional Domains",
+            "Lifecycle Stage",
+            "Company owner",
+            "City",
+            "Country/Region",
+            "Industry",
+            "Number of Employees",
+            "Create Date",
+        ],
+    }
+}
+
+fn record_id(rng: &mut Rng, format: Format, n: usize) -> String {
+    match format {
+        Format::Salesforce => {
+            const B62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+            let tail: String = (0..9).map(|_| B62[rng.below(62)] as char).collect();
+            format!("001{:06}{tail}", n % 1_000_000)
+        }
+        Format::HubSpot => format!(
+            "{}",
+            4_100_000_000u64 + n as u64 * 37 + rng.below(37) as u64
+        ),
+    }
+}
+
+/// A spelling of the company's name: legal form, casing, spacing, and on a
+/// few rows a tag or abbreviation normalization keeps.
+fn realistic_name(
+    rng: &mut Rng,
+    reg: &Registry,
+    c: &Company,
+    country: usize,
+    copy: usize,
+) -> String {
+    let families = WORLD[c.country].legal;
+    let family = families[c.legal.min(families.len() - 1)];
+    let suffix = *rng.pick(family);
+    let plain = if suffix.is_empty() {
+        c.base.clone()
+    } else if suffix.starts_with(',') {
+        format!("{}{suffix}", c.base)
+    } else {
+        format!("{} {suffix}", c.base)
+    };
+    let mut name = match normalize::name_tokens(&plain) {
+        Ok(t) if t == c.tokens => plain,
+        _ => c.base.clone(),
+    };
+    let tagged = if copy > 0 && rng.chance(0.15) {
+        Some(format!(
+            "{name} {}",
+            rng.pick(&["(old)", "- duplicate", "- DO NOT USE", "(2)"])
+        ))
+    } else if rng.chance(rates::NAME_TAG) {
+        Some(format!(
+            "{name} {}",
+            rng.pick(&[
+                "(EMEA)",
+                "(HQ)",
+                "- HQ",
+                "(Europe)",
+                "- Americas",
+                "(Head Office)"
+            ])
+        ))
+    } else if rng.chance(rates::NAME_ABBREVIATION) {
+        let abbreviated = name
+            .replace("International", "Intl")
+            .replace("Technologies", "Tech")
+            .replace("Manufacturing", "Mfg")
+            .replace("Associates", "Assoc")
+            .replace("Solutions", "Sol.")
+            .replace("Services", "Svcs");
+        (abbreviated != name).then_some(abbreviated)
+    } else {
+        None
+    };
+    // A variant must not be another company's name in that country.
+    if let Some(t) = tagged {
+        if let Ok(tokens) = normalize::name_tokens(&t) {
+            if !reg.named.contains(&(tokens, country)) {
+                name = t;
+            }
+        }
+    }
+    match rng.below(8) {
+        0 => name.to_uppercase(),
+        1 => name.to_lowercase(),
+        2 => format!(" {name}  "),
+        _ => name,
+    }
+}
+
+/// A free-mail address or mailbox domain in a website field; one in five
+/// from the country's internet providers, where it has some.
+fn freemail_value(rng: &mut Rng, c: &Company) -> String {
+    let isp = isp_mail_domains(WORLD[c.country].code);
+    let user = ascii_stem(c.base.split_whitespace().next().unwrap_or("info"));
+    if !isp.is_empty() && rng.chance(0.2) {
+        let domain = *rng.pick(isp);
+        return match rng.below(2) {
+            0 => format!("info@{domain}"),
+            _ => format!("{user}@{domain}"),
+        };
+    }
+    let domain = *rng.pick(freemail_domains(WORLD[c.country].lang));
+    let v = match rng.below(4) {
+        0 => format!("info@{domain}"),
+        1 => format!("{user}@{domain}"),
+        2 => domain.to_owned(),
+        _ => format!("www.{domain}"),
+    };
+    if normalize::domain(&v).is_ok() {
+        String::from("info@gmail.com")
+    } else {
+        v
+    }
+}
+
+fn no_website(rng: &mut Rng) -> String {
+    let v = *rng.pick(NO_WEBSITE);
+    if normalize::domain(v).is_ok() {
+        String::new()
+    } else {
+        v.to_owned()
+    }
+}
+
+/// What one row's website fields say.
+enum Site {
+    Missing,
+    FreeMail,
+    Domain(usize),
+}
+
+fn realistic_row(
+    rng: &mut Rng,
+    reg: &Registry,
+    format: Format,
+    c: &Company,
+    v: &View,
+    copy: usize,
+) -> Vec<String> {
+    let name = realistic_name(rng, reg, c, v.country, copy);
+    let site = match v.known {
+        None => {
+            if rng.chance(rates::FREEMAIL_WITHOUT_WEBSITE) {
+                Site::FreeMail
+            } else {
+                Site::Missing
+            }
+        }
+        // A duplicate row: often without the website, or with another one.
+        Some(k) if copy > 0 => match rng.below(10) {
+            0..=4 => Site::Domain(k),
+            5..=7 => Site::Missing,
+            _ => Site::Domain(rng.below(c.domains.len())),
+        },
+        Some(k) => {
+            if rng.chance(rates::ROW_WEBSITE_MISSING) {
+                Site::Missing
+            } else if rng.chance(rates::ROW_FREEMAIL) {
+                Site::FreeMail
+            } else {
+                Site::Domain(k)
+            }
+        }
+    };
+    let country = if rng.chance(rates::COUNTRY_BLANK) {
+        String::new()
+    } else if rng.chance(rates::COUNTRY_JUNK) {
+        rng.pick(COUNTRY_JUNK).to_string()
+    } else {
+        let info = &WORLD[v.country];
+        let spelled = rng.weighted(info.spellings);
+        match normalize::country(spelled) {
+            Ok(cc) if cc.as_str() == info.code => spelled.to_owned(),
+            _ => info.code.to_ascii_uppercase(),
+        }
+    };
+    let city = if rng.chance(0.85) {
+        rng.pick(WORLD[v.country].cities).to_string()
+    } else {
+        String::new()
+    };
+    let industry = rng.pick(INDUSTRIES).to_string();
+    let owner = rng.pick(OWNERS).to_string();
+    match format {
+        Format::Salesforce => {
+            let website = match site {
+                Site::Missing => no_website(rng),
+                Site::FreeMail => freemail_value(rng, c),
+                Site::Domain(d) => noisy_website(rng, &c.domains[d]),
+            };
+            let duns = match &c.duns {
+                Some(d) if rng.chance(rates::DUNS_FILLED) => {
+                    if rng.chance(0.5) {
+                        format!("{}-{}-{}", &d[..2], &d[2..5], &d[5..])
+                    } else {
+                        d.clone()
+                    }
+                }
+                _ => String::new(),
+            };
+            let desc = match rng.below(6) {
+                0 => "Key account, renewal due Q3".to_owned(),
+                1 => "Met at \"Summit\" conference\nfollow up with procurement".to_owned(),
+                2 => format!(
+                    "Owner: {owner}; see {}",
+                    rng.pick(&["Q2 plan", "notes, 2023"])
+                ),
+                _ => String::new(),
+            };
+            vec![
+                String::new(),
+                name,
+                owner,
+                rng.pick(SF_TYPES).to_string(),
+                website,
+                city,
+                country,
+                industry,
+                duns,
+                desc,
+            ]
+        }
+        Format::HubSpot => {
+            let (domain_col, url_col, shown) = match site {
+                Site::Missing => (String::new(), no_website(rng), None),
+                Site::FreeMail => (String::new(), freemail_value(rng, c), None),
+                Site::Domain(d) => {
+                    let host = &c.domains[d];
+                    match rng.below(20) {
+                        // HubSpot fills the domain from the URL; some rows
+                        // only have one of the two.
+                        0 | 1 => (String::new(), noisy_website(rng, host), Some(d)),
+                        2 | 3 => (host.clone(), String::new(), Some(d)),
+                        // The URL points at another of the company's sites.
+                        4 if c.domains.len() > 1 => {
+                            let other = rng.below(c.domains.len());
+                            (host.clone(), noisy_website(rng, &c.domains[other]), Some(d))
+                        }
+                        _ => (host.clone(), noisy_website(rng, host), Some(d)),
+                    }
+                }
+            };
+            let additional = match shown {
+                Some(d) if v.lists_additional => c
+                    .domains
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| i != d)
+                    .map(|(_, h)| h.as_str())
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                _ => String::new(),
+            };
+            let employees = match rng.below(5) {
+                0 => String::new(),
+                _ => format!("{}", 1 + rng.below(5000)),
+            };
+            let created = format!(
+                "20{:02}-{:02}-{:02} {:02}:{:02}",
+                18 + rng.below(7),
+                1 + rng.below(12),
+                1 + rng.below(28),
+                rng.below(24),
+                rng.below(60)
+            );
+            vec![
+                String::new(),
+                name,
+                domain_col,
+                url_col,
+                additional,
+                rng.pick(HS_STAGES).to_string(),
+                owner,
+                city,
+                country,
+                industry,
+                employees,
+                created,
+            ]
+        }
+    }
+}
+
+/// A row with no usable key.
+fn realistic_junk(rng: &mut Rng, format: Format) -> Vec<String> {
+    let mut fields = junk_fields(rng, format, 0);
+    let width = realistic_headers(format).len();
+    // Keep the junk rows' own layout (name, type/stage, website) in ours.
+    let (name, site) = match format {
+        Format::Salesforce => (fields[1].clone(), fields[3].clone()),
+        Format::HubSpot => (fields[1].clone(), fields[3].clone()),
+    };
+    fields = vec![String::new(); width];
+    fields[1] = name;
+    match format {
+        Format::Salesforce => {
+            fields[3] = rng.pick(SF_TYPES).to_string();
+            fields[4] = site;
+        }
+        Format::HubSpot => {
+            fields[3] = site;
+            // A ragged row: HubSpot exports sometimes drop trailing empty fields.
+            fields.truncate(4);
+        }
+    }
+    fields
+}
+
+/// A row that is no company: "Test Account", "Unknown", without a website.
+fn placeholder_row(rng: &mut Rng, format: Format) -> Vec<String> {
+    let name = rng.pick(PLACEHOLDER_NAMES).to_string();
+    let country = rng
+        .pick(&["United States", "USA", "United Kingdom", "", "", "Germany"])
+        .to_string();
+    match format {
+        Format::Salesforce => vec![
+            String::new(),
+            name,
+            rng.pick(OWNERS).to_string(),
+            rng.pick(SF_TYPES).to_string(),
+            String::new(),
+            String::new(),
+            country,
+            String::new(),
+            String::new(),
+            String::new(),
+        ],
+        Format::HubSpot => vec![
+            String::new(),
+            name,
+            String::new(),
+            String::new(),
+            String::new(),
+            rng.pick(HS_STAGES).to_string(),
+            rng.pick(OWNERS).to_string(),
+            String::new(),
+            country,
+            String::new(),
+            String::new(),
+            String::new(),
+        ],
+    }
 }
 
 #[cfg(test)]
@@ -948,6 +2813,181 @@ mod tests {
                     g.truth.partner_junk_rows
                 };
                 assert_eq!(p.report.skipped_rows, junk);
+            }
+        }
+    }
+
+    fn realistic(seed: u64) -> RealisticOptions {
+        RealisticOptions {
+            vendor_accounts: 2_000,
+            partner_accounts: 1_500,
+            shared_accounts: 400,
+            ..RealisticOptions::new(seed)
+        }
+    }
+
+    #[test]
+    fn realistic_is_deterministic_and_sized() {
+        let a = generate_realistic(&realistic(3)).unwrap();
+        let b = generate_realistic(&realistic(3)).unwrap();
+        let c = generate_realistic(&realistic(4)).unwrap();
+        assert_eq!(a.vendor_csv, b.vendor_csv);
+        assert_eq!(a.partner_csv, b.partner_csv);
+        assert_eq!(a.truth, b.truth);
+        assert_ne!(a.vendor_csv, c.vendor_csv);
+        let t = &a.truth;
+        assert_eq!(t.shared(), 400);
+        assert_eq!(
+            t.entities.iter().filter(|e| e.vendor.is_some()).count(),
+            2_000
+        );
+        assert_eq!(
+            t.entities.iter().filter(|e| e.partner.is_some()).count(),
+            1_500
+        );
+        let kind = |k: EntityKind| t.entities.iter().filter(|e| e.kind == k).count();
+        assert_eq!(kind(EntityKind::Lookalike), 60 + 45);
+        assert_eq!(kind(EntityKind::Sibling), 40 + 30);
+        assert!(
+            kind(EntityKind::Surname) > 200,
+            "{}",
+            kind(EntityKind::Surname)
+        );
+        // Every lookalike: the name of an account on the other side, in
+        // another country, with another website.
+        for l in t
+            .entities
+            .iter()
+            .filter(|e| e.kind == EntityKind::Lookalike)
+        {
+            let of = &t.entities[l.lookalike_of.unwrap() as usize];
+            assert_eq!(l.name, of.name);
+            assert_ne!(l.country, of.country);
+            assert_ne!(l.domain, of.domain);
+            assert!(l.vendor.is_some() != l.partner.is_some());
+            assert_eq!(
+                l.vendor.is_some(),
+                of.partner.is_some() && l.partner.is_none()
+            );
+        }
+        assert_eq!(t.vendor_row_entities.len() as u64, t.vendor_rows);
+        assert_eq!(t.partner_row_entities.len() as u64, t.partner_rows);
+        assert_eq!(t.format, Format::Salesforce);
+        assert_eq!(t.partner_format(), Format::HubSpot);
+        // The truth survives JSON.
+        let json = serde_json::to_vec(t).unwrap();
+        assert_eq!(&serde_json::from_slice::<Truth>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn realistic_rows_look_like_crm_exports() {
+        let g = generate_realistic(&realistic(5)).unwrap();
+        let vendor = crate::csv_input::parse_csv(&g.vendor_csv, "v.csv".as_ref()).unwrap();
+        let partner = crate::csv_input::parse_csv(&g.partner_csv, "p.csv".as_ref()).unwrap();
+        assert_eq!(vendor.rows.len() as u64, g.truth.vendor_rows);
+        assert_eq!(partner.rows.len() as u64, g.truth.partner_rows);
+        // Websites missing (or not a website) on about 8 % of the rows, plus
+        // a few free-mail addresses.
+        let website = vendor.column("Website").unwrap();
+        let rows = vendor.rows.len() as f64;
+        let no_key = vendor
+            .rows
+            .iter()
+            .filter(|r| normalize::domain(r.get(website)).is_err())
+            .count() as f64;
+        assert!((0.07..0.13).contains(&(no_key / rows)), "{}", no_key / rows);
+        let freemail = vendor
+            .rows
+            .iter()
+            .filter(|r| normalize::domain(r.get(website)) == Err(normalize::RejectReason::FreeMail))
+            .count();
+        assert!(freemail > 10, "{freemail}");
+        // Countries in many spellings, a few blank.
+        let country = vendor.column("Billing Country").unwrap();
+        let spellings: HashSet<&str> = vendor.rows.iter().map(|r| r.get(country)).collect();
+        assert!(spellings.len() > 40, "{}", spellings.len());
+        for s in [
+            "United Kingdom",
+            "UK",
+            "GB",
+            "Deutschland",
+            "Germany",
+            "US",
+            "USA",
+            "United States",
+            "",
+        ] {
+            assert!(spellings.contains(s), "{s:?}");
+        }
+        // HubSpot's second websites.
+        let additional = partner.column("Additional Domains").unwrap();
+        let listed = partner
+            .rows
+            .iter()
+            .filter(|r| !r.get(additional).is_empty())
+            .count();
+        assert!(listed > 20, "{listed}");
+        assert!(partner.rows.iter().any(|r| r.get(additional).contains(';')));
+    }
+
+    #[test]
+    fn realistic_tables_normalize_as_intended() {
+        for c in WORLD {
+            for (s, _) in c.spellings {
+                let got = normalize::country(s).map(|k| k.as_str().to_owned());
+                assert_eq!(got.as_deref(), Ok(c.code), "{s:?}");
+            }
+            for t in c.tlds {
+                let host = format!("example.{t}");
+                assert_eq!(
+                    normalize::domain(&host).map(|k| k.value().to_owned()),
+                    Ok(host)
+                );
+            }
+            for family in c.legal {
+                for suffix in *family {
+                    let name = format!("Acme Widgets {suffix}");
+                    assert_eq!(
+                        normalize::name_tokens(&name).as_deref(),
+                        Ok("acme widgets"),
+                        "{name:?}"
+                    );
+                }
+            }
+        }
+        for j in COUNTRY_JUNK {
+            assert!(normalize::country(j).is_err(), "{j:?}");
+        }
+        for v in NO_WEBSITE {
+            assert!(normalize::domain(v).is_err(), "{v:?}");
+        }
+        for lang in [
+            Lang::En,
+            Lang::De,
+            Lang::Fr,
+            Lang::Es,
+            Lang::Zh,
+            Lang::Ko,
+            Lang::Vi,
+            Lang::Hi,
+            Lang::Nl,
+            Lang::Ja,
+            Lang::Pt,
+            Lang::It,
+            Lang::Sv,
+        ] {
+            for d in freemail_domains(lang) {
+                assert_eq!(
+                    normalize::domain(d),
+                    Err(normalize::RejectReason::FreeMail),
+                    "{d}"
+                );
+            }
+        }
+        for c in WORLD {
+            for d in isp_mail_domains(c.code) {
+                let key = normalize::domain(&format!("info@{d}")).map(|k| k.value().to_owned());
+                assert_eq!(key.as_deref(), Ok(*d), "{d} is on the free-mail list now");
             }
         }
     }
