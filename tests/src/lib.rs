@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod quality;
 
 use cleanroom_client::generate::ExpectedOverlap;
 use cleanroom_core::api::{CountsMode, Role, SessionResults};
