@@ -30,9 +30,10 @@ use crate::wire::MAX_POPULATIONS;
 pub enum NameMatching {
     /// Names never match on their own.
     Never,
-    /// A name match counts only when at least one of the two accounts has no
-    /// strong key (domain or DUNS). Two accounts that both carry strong keys
-    /// and share none are two companies with one name, whatever the name says.
+    /// A name match counts unless the two accounts both carry a domain, or
+    /// both a DUNS, and share none: two such accounts are two companies with
+    /// one name, whatever the name says. A DUNS on one side and only a
+    /// website on the other do not contradict each other.
     /// Stored policies from version 1 (`when-domain-missing`) read as this.
     #[default]
     #[serde(alias = "when-domain-missing")]
@@ -157,10 +158,13 @@ struct Row {
 }
 
 impl Row {
-    fn has_strong_key(&self) -> bool {
-        KeyType::ALL
-            .iter()
-            .any(|&k| k.is_strong() && self.keys[usize::from(k.to_byte())] > 0)
+    fn has(&self, k: KeyType) -> bool {
+        self.keys[usize::from(k.to_byte())] > 0
+    }
+
+    /// Which strong key types the row carries: bit 0 domain, bit 1 DUNS.
+    fn strong_class(&self) -> usize {
+        usize::from(self.has(KeyType::Domain)) | (usize::from(self.has(KeyType::Duns)) << 1)
     }
 }
 
@@ -236,14 +240,13 @@ fn join_entries(records: &[TokenRecord], row_of: &[u32]) -> Vec<JoinEntry> {
 }
 
 /// What one side of a token group offers the other: the union of its rows'
-/// populations, over all rows and over the rows without a strong key, and
-/// whether each set is non-empty.
+/// populations, over all rows and per [`Row::strong_class`], and whether
+/// each set is non-empty.
 #[derive(Default)]
 struct GroupSummary {
     any: bool,
     all: u64,
-    any_without_strong: bool,
-    without_strong: u64,
+    by_class: [Option<u64>; 4],
 }
 
 impl GroupSummary {
@@ -253,10 +256,7 @@ impl GroupSummary {
             let row = &rows[e.row as usize];
             s.any = true;
             s.all |= row.populations;
-            if !row.has_strong_key() {
-                s.any_without_strong = true;
-                s.without_strong |= row.populations;
-            }
+            *s.by_class[row.strong_class()].get_or_insert(0) |= row.populations;
         }
         s
     }
@@ -269,11 +269,19 @@ impl GroupSummary {
             KeyType::Name => match policy.name_matching {
                 NameMatching::Never => None,
                 NameMatching::Always => all,
-                // A pair counts unless both rows have a strong key.
-                NameMatching::WhenStrongKeyMissing if row.has_strong_key() => {
-                    self.any_without_strong.then_some(self.without_strong)
+                // A pair counts unless both rows carry a key of one strong
+                // type (both a domain, or both a DUNS) and, as they are
+                // here, share none: then they are two companies with one
+                // name. A DUNS against a website says nothing either way.
+                NameMatching::WhenStrongKeyMissing => {
+                    let mine = row.strong_class();
+                    self.by_class
+                        .iter()
+                        .enumerate()
+                        .filter(|&(theirs, _)| theirs & mine == 0)
+                        .filter_map(|(_, pops)| *pops)
+                        .reduce(|a, b| a | b)
                 }
-                NameMatching::WhenStrongKeyMissing => all,
             },
         }
     }

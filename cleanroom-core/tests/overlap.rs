@@ -64,10 +64,8 @@ fn plain_match(policy: NameMatching, a: &Account, b: &Account) -> bool {
             NameMatching::Never => false,
             NameMatching::Always => true,
             NameMatching::WhenStrongKeyMissing => {
-                let strong = |x: &Account| {
-                    x.keys.contains_key(&KeyType::Domain) || x.keys.contains_key(&KeyType::Duns)
-                };
-                !(strong(a) && strong(b))
+                let both = |k: KeyType| a.keys.contains_key(&k) && b.keys.contains_key(&k);
+                !(both(KeyType::Domain) || both(KeyType::Duns))
             }
         }
 }
@@ -247,9 +245,8 @@ fn pairwise(
     vendor: &[TokenRecord],
     partner: &[TokenRecord],
 ) -> (MatchedRows, MatchedRows) {
-    let has_strong = |recs: &[TokenRecord], row: u32| {
-        recs.iter()
-            .any(|r| r.row_id == row && r.key_type.is_strong())
+    let has = |recs: &[TokenRecord], row: u32, k: KeyType| {
+        recs.iter().any(|r| r.row_id == row && r.key_type == k)
     };
     let mut v_hit = BTreeMap::<u32, u64>::new();
     let mut p_hit = BTreeMap::<u32, u64>::new();
@@ -264,7 +261,8 @@ fn pairwise(
                 }
                 (KeyType::Name, NameMatching::Never) => false,
                 (KeyType::Name, NameMatching::WhenStrongKeyMissing) => {
-                    !(has_strong(vendor, v.row_id) && has_strong(partner, p.row_id))
+                    let both = |k| has(vendor, v.row_id, k) && has(partner, p.row_id, k);
+                    !(both(KeyType::Domain) || both(KeyType::Duns))
                 }
             };
             if counts {

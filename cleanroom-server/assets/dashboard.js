@@ -138,7 +138,7 @@
   const STATUS_TEXT = { invited: 'Invited', active: 'Active', revoked: 'Revoked' };
   const NAME_MATCHING_TEXT = {
     never: 'never',
-    'when-strong-key-missing': 'when one side has no website or DUNS',
+    'when-strong-key-missing': 'unless both sides have differing websites (or DUNS)',
     always: 'always',
   };
   const NAMES_WITHOUT_COUNTRY_TEXT = {
