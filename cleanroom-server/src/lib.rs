@@ -61,7 +61,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Counters.
     pub metrics: Arc<metrics::Metrics>,
-    /// Dashboard sign-ins (in memory: they do not survive a restart).
+    /// Dashboard sign-ins, kept in the database (shared by every replica).
     pub dashboard: Arc<dashboard::DashboardSessions>,
     /// Wakes long-polling session readers when a session changes state.
     pub events: events::SessionEvents,
@@ -82,10 +82,13 @@ pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
         auth_limiter: Arc::new(auth_limit::AuthLimiter::new(
             config.auth_failures_per_minute,
         )),
+        dashboard: Arc::new(dashboard::DashboardSessions::in_store(
+            store.clone(),
+            dashboard::DEFAULT_LIFETIME,
+        )),
         store,
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
-        dashboard: Arc::new(dashboard::DashboardSessions::default()),
         events: events::SessionEvents::default(),
     };
     let resumed = compute::resume_computing(&state).await?;

@@ -9,7 +9,7 @@ use cleanroom_core::noise::NoiseSeed;
 use cleanroom_server::problem::ProblemType;
 use cleanroom_server::store::{
     AnyStore, AuditRow, ChunkCheck, ChunkKind, NewSession, OrgRow, PartnershipRow, PgStore,
-    SqliteStore, Store, StoreError, StoreResult, TokenRow,
+    SignInRow, SqliteStore, Store, StoreError, StoreResult, TokenRow,
 };
 use common::TestDb;
 
@@ -362,6 +362,48 @@ async fn conformance<S: Store>(s: &S) {
         ["a.one", "a.two"]
     );
     assert_eq!(log[0].detail, serde_json::json!({"n": 1}));
+
+    sign_ins(s, now).await;
+}
+
+/// Dashboard sign-ins: found by hash while live, capped per organization
+/// without touching another's, expired ones deleted on the next sign-in.
+async fn sign_ins<S: Store>(s: &S, now: i64) {
+    let row = |n: u32, org: &str, expires_at: i64| SignInRow {
+        cookie_hash: format!("hash-{org}-{n}").into_bytes(),
+        org_id: org.into(),
+        token_id: format!("tok-{org}"),
+        created_at: now,
+        expires_at,
+    };
+    s.create_sign_in(&row(0, "o2", now + 100), 3).await.unwrap();
+    for n in 0..5 {
+        s.create_sign_in(&row(n, "o1", now + 10 + i64::from(n)), 3)
+            .await
+            .unwrap();
+    }
+    // o1 holds its 3 latest; o2's survives o1's flood.
+    assert_eq!(s.count_sign_ins(now).await.unwrap(), 4);
+    assert!(s.sign_in(b"hash-o1-0", now).await.unwrap().is_none());
+    let found = s.sign_in(b"hash-o1-4", now).await.unwrap().unwrap();
+    assert_eq!(found, row(4, "o1", now + 14));
+    assert!(s.sign_in(b"hash-o2-0", now).await.unwrap().is_some());
+    // Expired: not found, and deleted by the next sign-in of anyone.
+    assert!(s.sign_in(b"hash-o1-4", now + 14).await.unwrap().is_none());
+    let mut late = row(9, "o2", now + 200);
+    late.created_at = now + 50;
+    s.create_sign_in(&late, 3).await.unwrap();
+    assert_eq!(s.count_sign_ins(0).await.unwrap(), 2);
+    s.delete_sign_in(b"hash-o2-9").await.unwrap();
+    s.delete_sign_in(b"no-such").await.unwrap();
+    assert!(s.sign_in(b"hash-o2-9", now).await.unwrap().is_none());
+    s.delete_sign_ins_of_token("tok-o2").await.unwrap();
+    assert_eq!(s.count_sign_ins(0).await.unwrap(), 0);
+    // A sign-in of an organization that does not exist is refused.
+    assert!(matches!(
+        s.create_sign_in(&row(0, "nobody", now + 10), 3).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@
 //!
 //! Sign-in exchanges a token (any scope: `view` is enough) for a random
 //! cookie, `cleanroom_session` (HttpOnly, SameSite=Strict, Secure on TLS).
-//! Only its SHA-256 is kept, in memory: sign-ins do not survive a restart.
+//! Only its SHA-256 is kept, in the database: a sign-in works on every
+//! replica on that database and survives a restart.
 //!
 //! CSRF: the sign-in form uses a double-submit cookie (there is no session
 //! yet to bind a token to); the signed-in forms (sign-out) carry the
@@ -89,7 +90,7 @@ pub struct Dashboard {
 impl std::fmt::Debug for Dashboard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dashboard")
-            .field("sessions", &self.sessions.len())
+            .field("sessions", &self.sessions)
             .field("secure_cookies", &self.secure_cookies)
             .finish_non_exhaustive()
     }

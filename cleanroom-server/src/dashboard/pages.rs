@@ -124,9 +124,36 @@ fn html(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// The live sign-in of a request: identity and CSRF token.
-fn signed_in(d: &Dashboard, headers: &HeaderMap) -> Option<(DashboardIdentity, String)> {
-    cookie_value(headers, SESSION_COOKIE).and_then(|c| d.sessions.lookup(c))
+/// The live sign-in of a request: identity and CSRF token. `Err` is a page
+/// to answer with: sign-ins live in the database, which may be unreachable.
+async fn signed_in(
+    d: &Dashboard,
+    headers: &HeaderMap,
+) -> Result<Option<(DashboardIdentity, String)>, Response> {
+    let Some(cookie) = cookie_value(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    d.sessions.lookup(cookie).await.map_err(unavailable)
+}
+
+/// The page for a sign-in store that failed: 503, try again shortly. The
+/// operator finds the cause in the log; the person is told nothing internal.
+fn unavailable(e: crate::store::StoreError) -> Response {
+    tracing::warn!(error = %e, "dashboard sign-ins could not be read or written");
+    let mut res = html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            "Unavailable",
+            "message",
+            "<h1>Temporarily unavailable</h1><p>The server cannot reach its database. \
+             Please try again in a few seconds.</p>",
+            None,
+            &[],
+        ),
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    res
 }
 
 /// Percent-encodes a path for a query value, keeping `/` readable.
@@ -160,7 +187,7 @@ fn safe_next(next: Option<&str>) -> &str {
 }
 
 /// A signed-in page, or a redirect to sign in and come back.
-fn shell(
+async fn shell(
     d: &Dashboard,
     headers: &HeaderMap,
     uri: &Uri,
@@ -168,9 +195,10 @@ fn shell(
     id: &str,
     body: &str,
 ) -> Response {
-    match signed_in(d, headers) {
-        Some((_, csrf)) => html(StatusCode::OK, page(title, id, body, Some(&csrf), &[])),
-        None => Redirect::to(&format!(
+    match signed_in(d, headers).await {
+        Err(page) => page,
+        Ok(Some((_, csrf))) => html(StatusCode::OK, page(title, id, body, Some(&csrf), &[])),
+        Ok(None) => Redirect::to(&format!(
             "/dashboard/login?next={}",
             encode_query_value(uri.path())
         ))
@@ -203,6 +231,7 @@ pub(super) async fn partnerships(
         "partnerships",
         PARTNERSHIPS_HTML,
     )
+    .await
 }
 
 /// `GET /dashboard/partnerships/{id}`. The shell is the same for every id;
@@ -220,11 +249,12 @@ pub(super) async fn partnership(
         "partnership",
         PARTNERSHIP_HTML,
     )
+    .await
 }
 
 /// `GET /dashboard/sessions/{id}`.
 pub(super) async fn session(State(d): State<Dashboard>, headers: HeaderMap, uri: Uri) -> Response {
-    shell(&d, &headers, &uri, "Session", "session", SESSION_HTML)
+    shell(&d, &headers, &uri, "Session", "session", SESSION_HTML).await
 }
 
 /// Any other `/dashboard/...` path.
@@ -280,8 +310,10 @@ pub(super) async fn login_form(
         let message = "Your sign-in has ended. Sign in again to continue.";
         return login_page(&d, StatusCode::OK, message, next);
     }
-    if signed_in(&d, &headers).is_some() {
-        return Redirect::to(next).into_response();
+    match signed_in(&d, &headers).await {
+        Err(page) => return page,
+        Ok(Some(_)) => return Redirect::to(next).into_response(),
+        Ok(None) => {}
     }
     login_page(&d, StatusCode::OK, "", next)
 }
@@ -339,13 +371,22 @@ pub(super) async fn login(
     // A fresh cookie on every sign-in (never reuse one the browser brought),
     // so a planted cookie cannot be upgraded into a signed-in one.
     if let Some(old) = cookie_value(&headers, SESSION_COOKIE) {
-        d.sessions.remove(old);
+        if let Err(e) = d.sessions.remove(old).await {
+            return unavailable(e);
+        }
     }
-    let new = d.sessions.create(DashboardIdentity {
-        org_id: verified.org_id,
-        token_id: verified.token_id,
-        scope: verified.scope,
-    });
+    let created = d
+        .sessions
+        .create(DashboardIdentity {
+            org_id: verified.org_id,
+            token_id: verified.token_id,
+            scope: verified.scope,
+        })
+        .await;
+    let new = match created {
+        Ok(new) => new,
+        Err(e) => return unavailable(e),
+    };
     let secure = if d.secure_cookies { "; Secure" } else { "" };
     let session_cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
@@ -382,7 +423,11 @@ pub(super) async fn logout(
     // cookie. With one, the form must carry that sign-in's CSRF token.
     // (No let-chains: the workspace's rust-version is 1.85.)
     let cookie = cookie_value(&headers, SESSION_COOKIE);
-    if let Some((c, (_, csrf))) = cookie.and_then(|c| d.sessions.lookup(c).map(|s| (c, s))) {
+    let live = match signed_in(&d, &headers).await {
+        Ok(live) => live,
+        Err(page) => return page,
+    };
+    if let (Some(c), Some((_, csrf))) = (cookie, live) {
         if !csrf_ok(Some(&csrf), &form.csrf) {
             return html(
                 StatusCode::FORBIDDEN,
@@ -396,7 +441,9 @@ pub(super) async fn logout(
                 ),
             );
         }
-        d.sessions.remove(c);
+        if let Err(e) = d.sessions.remove(c).await {
+            return unavailable(e);
+        }
     }
     let secure = if d.secure_cookies { "; Secure" } else { "" };
     (

@@ -169,7 +169,7 @@ async fn login_without_or_with_a_wrong_csrf_token_is_forbidden() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(sessions.is_empty());
+    assert!(sessions.is_empty().await.unwrap());
 }
 
 #[tokio::test]
@@ -198,7 +198,7 @@ async fn login_with_a_bad_token_is_unauthorized() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(sessions.is_empty());
+    assert!(sessions.is_empty().await.unwrap());
 }
 
 #[tokio::test]
@@ -229,7 +229,7 @@ async fn login_sets_a_view_only_session_cookie_with_the_right_flags() {
         assert_eq!(cookie.contains("Secure"), secure, "{cookie}");
         let value = cookie_set(&res, SESSION_COOKIE).expect("value");
         assert_ne!(value, "planted");
-        let (identity, _) = sessions.lookup(&value).expect("signed in");
+        let (identity, _) = sessions.lookup(&value).await.unwrap().expect("signed in");
         assert_eq!(identity.org_id, "org-a");
         assert_eq!(identity.token_id, "cr_goodtoken");
         // An admin token signs in, but the cookie only ever reads.
@@ -306,7 +306,7 @@ async fn logout_needs_the_session_csrf_token() {
     )
     .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert!(sessions.lookup(&cookie).is_some());
+    assert!(sessions.lookup(&cookie).await.unwrap().is_some());
 
     let res = send(
         &app,
@@ -320,7 +320,7 @@ async fn logout_needs_the_session_csrf_token() {
         .find(|c| c.starts_with("cleanroom_session="))
         .expect("cleared cookie");
     assert!(cleared.contains("Max-Age=0"));
-    assert!(sessions.lookup(&cookie).is_none());
+    assert!(sessions.lookup(&cookie).await.unwrap().is_none());
     let res = send(&app, get("/dashboard/", Some(&jar))).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }

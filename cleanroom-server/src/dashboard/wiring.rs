@@ -47,18 +47,20 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// `upload` or `admin` answer 403, which is what keeps cookie-authenticated
 /// requests from changing anything.
 pub async fn caller_from_cookie(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let identity = session_from_cookie(headers, &state.dashboard).ok_or(ApiError::Unauthorized)?;
+    let identity = session_from_cookie(headers, &state.dashboard)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     let mut token = state
         .store
         .token_by_id(&identity.token_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;
     if token.revoked_at.is_some() || token.org_id != identity.org_id {
-        state.dashboard.remove_token(&identity.token_id);
+        state.dashboard.remove_token(&identity.token_id).await?;
         return Err(ApiError::Unauthorized);
     }
     if token.expires_at.is_some_and(|e| e <= now()) {
-        state.dashboard.remove_token(&identity.token_id);
+        state.dashboard.remove_token(&identity.token_id).await?;
         return Err(ApiError::TokenExpired);
     }
     let org = state

@@ -275,6 +275,32 @@ pub struct ChunkInfo {
     pub records: u64,
 }
 
+/// A dashboard sign-in as stored: the SHA-256 of the cookie, never the cookie.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignInRow {
+    /// SHA-256 of the `cleanroom_session` cookie value.
+    pub cookie_hash: Vec<u8>,
+    /// The organization that signed in.
+    pub org_id: String,
+    /// The token used to sign in.
+    pub token_id: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; the sign-in is dead from then on.
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SignInRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash is not the cookie, but nobody needs it in a log either.
+        f.debug_struct("SignInRow")
+            .field("org_id", &self.org_id)
+            .field("token_id", &self.token_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An audit entry to append.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditRow {
@@ -537,6 +563,31 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<AuditRow>>> + Send;
     /// Rows in `(blinded_chunks, token_chunks)`, for tests and metrics.
     fn chunk_row_counts(&self) -> impl Future<Output = StoreResult<(u64, u64)>> + Send;
+
+    /// Records a dashboard sign-in. In the same transaction, deletes every
+    /// expired sign-in (of any organization) and, when the organization
+    /// already holds `max_per_org` live ones, its sign-ins closest to expiry
+    /// until the new one fits.
+    fn create_sign_in(
+        &self,
+        row: &SignInRow,
+        max_per_org: u64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The live sign-in (expiring after `now`) whose cookie hashes to `cookie_hash`.
+    fn sign_in(
+        &self,
+        cookie_hash: &[u8],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<SignInRow>>> + Send;
+    /// Ends a sign-in (sign-out); no error if there is none.
+    fn delete_sign_in(&self, cookie_hash: &[u8]) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Ends every sign-in made with a token (revoked or expired).
+    fn delete_sign_ins_of_token(
+        &self,
+        token_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Live sign-ins (expiring after `now`), for tests and metrics.
+    fn count_sign_ins(&self, now: i64) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Which backend a database URL names.
@@ -736,6 +787,21 @@ impl Store for AnyStore {
     }
     async fn chunk_row_counts(&self) -> StoreResult<(u64, u64)> {
         dispatch!(self, s => s.chunk_row_counts().await)
+    }
+    async fn create_sign_in(&self, row: &SignInRow, max_per_org: u64) -> StoreResult<()> {
+        dispatch!(self, s => s.create_sign_in(row, max_per_org).await)
+    }
+    async fn sign_in(&self, cookie_hash: &[u8], now: i64) -> StoreResult<Option<SignInRow>> {
+        dispatch!(self, s => s.sign_in(cookie_hash, now).await)
+    }
+    async fn delete_sign_in(&self, cookie_hash: &[u8]) -> StoreResult<()> {
+        dispatch!(self, s => s.delete_sign_in(cookie_hash).await)
+    }
+    async fn delete_sign_ins_of_token(&self, token_id: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.delete_sign_ins_of_token(token_id).await)
+    }
+    async fn count_sign_ins(&self, now: i64) -> StoreResult<u64> {
+        dispatch!(self, s => s.count_sign_ins(now).await)
     }
 }
 

@@ -61,7 +61,7 @@ macro_rules! impl_sql_store {
         use crate::store::text;
         use crate::store::{
             AuditRow, ChunkCheck, ChunkInfo, ChunkKind, ChunkQuota, NewSession, OrgRow, PairUsage,
-            PartnershipRow, PartyRow, SessionRow, Store, StoreError, StoreResult, TokenRow,
+            PartnershipRow, PartyRow, SessionRow, SignInRow, Store, StoreError, StoreResult, TokenRow,
         };
 
         fn json<T: serde::de::DeserializeOwned>(s: &str, col: &'static str) -> StoreResult<T> {
@@ -1148,6 +1148,103 @@ macro_rules! impl_sql_store {
                     .await?
                     .try_get("n")?;
                 Ok((u64_of(b, "count")?, u64_of(t, "count")?))
+            }
+
+            async fn create_sign_in(&self, row: &SignInRow, max_per_org: u64) -> StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                // Serializes sign-ins of one organization across replicas, so
+                // two at once cannot both see room under the cap.
+                let n = sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
+                    .bind(&row.org_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                // Opportunistic clean-up: nothing else ever deletes expired rows.
+                sqlx::query("DELETE FROM dashboard_sign_ins WHERE expires_at <= $1")
+                    .bind(row.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                let live: i64 = sqlx::query("SELECT COUNT(*) AS n FROM dashboard_sign_ins WHERE org_id = $1")
+                    .bind(&row.org_id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                let over = u64_of(live, "count")?.saturating_add(1).saturating_sub(max_per_org);
+                if over > 0 {
+                    // Evict the sign-ins closest to expiry rather than refuse a
+                    // valid token holder; only ever this organization's own.
+                    sqlx::query(
+                        "DELETE FROM dashboard_sign_ins WHERE cookie_hash IN (\
+                         SELECT cookie_hash FROM dashboard_sign_ins WHERE org_id = $1 \
+                         ORDER BY expires_at, created_at LIMIT $2)",
+                    )
+                    .bind(&row.org_id)
+                    .bind(i64_of(over)?)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO dashboard_sign_ins (cookie_hash, org_id, token_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&row.cookie_hash[..])
+                .bind(&row.org_id)
+                .bind(&row.token_id)
+                .bind(row.created_at)
+                .bind(row.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn sign_in(&self, cookie_hash: &[u8], now: i64) -> StoreResult<Option<SignInRow>> {
+                sqlx::query(
+                    "SELECT cookie_hash, org_id, token_id, created_at, expires_at FROM dashboard_sign_ins \
+                     WHERE cookie_hash = $1 AND expires_at > $2",
+                )
+                .bind(cookie_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| {
+                    Ok(SignInRow {
+                        cookie_hash: r.try_get("cookie_hash")?,
+                        org_id: r.try_get("org_id")?,
+                        token_id: r.try_get("token_id")?,
+                        created_at: r.try_get("created_at")?,
+                        expires_at: r.try_get("expires_at")?,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn delete_sign_in(&self, cookie_hash: &[u8]) -> StoreResult<()> {
+                sqlx::query("DELETE FROM dashboard_sign_ins WHERE cookie_hash = $1")
+                    .bind(cookie_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn delete_sign_ins_of_token(&self, token_id: &str) -> StoreResult<()> {
+                sqlx::query("DELETE FROM dashboard_sign_ins WHERE token_id = $1")
+                    .bind(token_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn count_sign_ins(&self, now: i64) -> StoreResult<u64> {
+                let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM dashboard_sign_ins WHERE expires_at > $1")
+                    .bind(now)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?;
+                u64_of(n, "count")
             }
         }
     };
