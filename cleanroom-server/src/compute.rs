@@ -15,7 +15,7 @@ use cleanroom_core::wire::{
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
-use crate::store::{AuditRow, ChunkKind, SessionRow, Store, StoreError, StoreResult};
+use crate::store::{AuditRow, ChunkKind, ComputeLease, SessionRow, Store, StoreError, StoreResult};
 use crate::{AppState, now};
 
 /// One side of a stored result.
@@ -190,6 +190,10 @@ async fn token_records<S: Store>(
 /// Computes and stores the result of a session in `computing`; a no-op otherwise.
 pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<()> {
     let store = &state.store;
+    let delay = state.config.compute.delay_for_tests;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let Some(session) = store.session(session_id).await? else {
         return Ok(());
     };
@@ -254,8 +258,11 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         .complete_session(session_id, &encode_result(&overlap, &released), now())
         .await
     {
-        Ok(()) => {}
-        // Another task finished it first, or it was revoked meanwhile.
+        Ok(true) => {}
+        // Another replica finished it first (after this one's lease ran out):
+        // the same result is stored, and it did the audit entry.
+        Ok(false) => return Ok(()),
+        // It was revoked meanwhile.
         Err(StoreError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(e),
     }
@@ -305,24 +312,115 @@ async fn fail(state: &AppState, partnership_id: &str, session_id: &str) -> Store
         .await
 }
 
-/// Runs [`finish_session`] on its own task, so a client disconnecting does
-/// not abandon the computation; the handle may be awaited.
-pub fn spawn_finish(state: AppState, session_id: String) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if let Err(e) = finish_session(&state, &session_id).await {
-            tracing::error!(error = %e, "finishing a session failed; it stays in computing until restart");
-        }
-    })
+/// Unix milliseconds, the unit of computation leases.
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
 }
 
-/// Finishes every session left in `computing` (after a crash or `kill -9`).
-pub async fn resume_computing(state: &AppState) -> StoreResult<usize> {
-    let ids = state
-        .store
-        .sessions_in_state(SessionState::Computing)
-        .await?;
-    for id in &ids {
-        finish_session(state, id).await?;
+/// This replica's lease on a computation, running out one lease from now.
+pub fn lease(state: &AppState) -> ComputeLease {
+    let ms = i64::try_from(state.config.compute.lease.as_millis()).unwrap_or(i64::MAX);
+    ComputeLease {
+        owner: state.replica_id.to_string(),
+        until_ms: now_ms().saturating_add(ms),
     }
-    Ok(ids.len())
+}
+
+/// Renews this replica's lease on a session every third of the lease, for
+/// as long as the future is polled (it is dropped with the computation, so
+/// a replica that dies stops renewing and another takes over).
+async fn keep_lease(state: &AppState, session_id: &str) -> std::convert::Infallible {
+    let mut lost = false;
+    loop {
+        tokio::time::sleep(state.config.compute.lease / 3).await;
+        match state
+            .store
+            .renew_computation(session_id, &lease(state))
+            .await
+        {
+            Ok(true) => {}
+            // Keep computing anyway: the result is deterministic and its
+            // write idempotent, so finishing twice stores it once.
+            Ok(false) if !lost => {
+                lost = true;
+                tracing::warn!(
+                    "lost the lease on a computation; another replica may finish it too"
+                );
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "renewing a computation lease failed"),
+        }
+    }
+}
+
+/// Runs [`finish_session`] on a session whose lease this replica holds,
+/// renewing the lease meanwhile.
+async fn finish_leased(state: &AppState, session_id: &str) {
+    let result = tokio::select! {
+        r = finish_session(state, session_id) => r,
+        never = keep_lease(state, session_id) => match never {},
+    };
+    if let Err(e) = result {
+        // The lease runs out and a replica (maybe this one) tries again.
+        tracing::error!(error = %e, "finishing a session failed; it is retried once its lease runs out");
+    }
+}
+
+/// Runs [`finish_session`] on its own task for a session whose lease this
+/// replica holds, so a client disconnecting does not abandon the
+/// computation; the handle may be awaited. The task dies with the replica
+/// ([`crate::RunningServer::kill`]).
+pub fn spawn_finish(state: AppState, session_id: String) -> tokio::task::JoinHandle<()> {
+    let tasks = state.tasks.clone();
+    let handle = tokio::spawn(async move { finish_leased(&state, &session_id).await });
+    tasks.track(handle.abort_handle());
+    handle
+}
+
+/// Claims and finishes every session that needs it now: unclaimed ones and
+/// those whose lease ran out (their replica died). With `any_lease`, leases
+/// are ignored: SQLite serves one process, so at start every lease in it is
+/// this process's previous life's. Returns how many it finished.
+pub async fn resume_computing(state: &AppState, any_lease: bool) -> StoreResult<usize> {
+    let mut n = 0;
+    loop {
+        let expired_before = if any_lease { i64::MAX } else { now_ms() };
+        let Some(id) = state
+            .store
+            .claim_computation(&lease(state), expired_before)
+            .await?
+        else {
+            return Ok(n);
+        };
+        finish_leased(state, &id).await;
+        n += 1;
+    }
+}
+
+/// Every `sweep_interval`, claims sessions in `computing` that no live
+/// replica holds and finishes each on its own task. Runs until aborted.
+pub async fn sweep(state: AppState) {
+    let mut tick = tokio::time::interval(state.config.compute.sweep_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        loop {
+            match state
+                .store
+                .claim_computation(&lease(&state), now_ms())
+                .await
+            {
+                Ok(Some(id)) => {
+                    tracing::info!("took over a computation whose lease ran out");
+                    drop(spawn_finish(state.clone(), id));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for orphaned computations failed");
+                    break;
+                }
+            }
+        }
+    }
 }

@@ -200,6 +200,34 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client (its last entry);
     /// from anyone else the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Leases on session computations, shared by replicas on one database.
+    pub compute: ComputeLeases,
+}
+
+/// How replicas on one database share computations: a replica claims a
+/// session in `computing` with a lease, renews it while it computes, and any
+/// replica takes over a lease that expired (its holder died).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComputeLeases {
+    /// How long a claim lasts without renewal; renewed every third of it.
+    /// A dead replica's computation is taken over within about this plus
+    /// `sweep_interval`.
+    pub lease: std::time::Duration,
+    /// How often each replica looks for unclaimed or expired computations.
+    pub sweep_interval: std::time::Duration,
+    /// Test hook: how long a computation waits, lease held, before it
+    /// starts, so that tests can kill a replica mid-compute. Zero in service.
+    pub delay_for_tests: std::time::Duration,
+}
+
+impl Default for ComputeLeases {
+    fn default() -> Self {
+        ComputeLeases {
+            lease: std::time::Duration::from_secs(15),
+            sweep_interval: std::time::Duration::from_secs(2),
+            delay_for_tests: std::time::Duration::ZERO,
+        }
+    }
 }
 
 /// How long a client may take, and how many connections it may hold: a
@@ -250,6 +278,7 @@ impl Config {
             auth_failures_per_minute: 20,
             trusted_proxies: Vec::new(),
             max_json_bytes: 64 * 1024,
+            compute: ComputeLeases::default(),
         }
     }
 }
@@ -338,6 +367,12 @@ pub struct Settings {
     /// Failed authentications per client address (and per token) per minute (default 20).
     #[arg(long, env = "CLEANROOM_AUTH_FAILURES_PER_MINUTE", global = true)]
     pub auth_failures_per_minute: Option<u32>,
+    /// Seconds a replica's claim on a computation lasts unless renewed (default 15).
+    #[arg(long, env = "CLEANROOM_COMPUTE_LEASE", global = true)]
+    pub compute_lease: Option<u64>,
+    /// Seconds between looks for unclaimed or orphaned computations (default 2).
+    #[arg(long, env = "CLEANROOM_LEASE_SWEEP", global = true)]
+    pub lease_sweep: Option<u64>,
     /// A proxy whose X-Forwarded-For names the client (repeatable; default none).
     #[arg(
         long = "trusted-proxy",
@@ -417,6 +452,8 @@ struct FileConfig {
     max_chunk_bytes: Option<usize>,
     max_connections: Option<usize>,
     auth_failures_per_minute: Option<u32>,
+    compute_lease: Option<u64>,
+    lease_sweep: Option<u64>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     header_read_timeout: Option<u64>,
     body_read_timeout: Option<u64>,
@@ -560,6 +597,22 @@ impl Settings {
                 file.trusted_proxies.unwrap_or_default()
             } else {
                 self.trusted_proxies.clone()
+            },
+            compute: ComputeLeases {
+                // At least 3 s: renewal runs every third of it.
+                lease: self
+                    .compute_lease
+                    .or(file.compute_lease)
+                    .map_or(defaults.compute.lease, |s| {
+                        std::time::Duration::from_secs(s.max(3))
+                    }),
+                sweep_interval: self
+                    .lease_sweep
+                    .or(file.lease_sweep)
+                    .map_or(defaults.compute.sweep_interval, |s| {
+                        std::time::Duration::from_secs(s.max(1))
+                    }),
+                delay_for_tests: std::time::Duration::ZERO,
             },
         };
         config.guardrails.check()?;

@@ -48,7 +48,7 @@ pub mod routes;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, DatabaseUrl, Guardrails, TlsFiles};
+pub use config::{ComputeLeases, Config, DatabaseUrl, Guardrails, TlsFiles};
 pub use error::{ApiError, ServerError};
 pub use store::{AnyStore, Store};
 
@@ -67,6 +67,41 @@ pub struct AppState {
     pub events: events::SessionEvents,
     /// Failed-authentication limits.
     pub auth_limiter: Arc<auth_limit::AuthLimiter>,
+    /// This process's id in computation leases: random per start, so a
+    /// restarted replica does not mistake its previous life's leases for live ones.
+    pub replica_id: Arc<str>,
+    /// Background tasks (computations, the lease sweep) that die with the server.
+    pub tasks: Arc<Tasks>,
+}
+
+/// Handles of background tasks, so that stopping (or killing, in tests) a
+/// server stops its computations too rather than leaving them running
+/// detached in the embedding process.
+#[derive(Debug, Default)]
+pub struct Tasks(std::sync::Mutex<Vec<tokio::task::AbortHandle>>);
+
+impl Tasks {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<tokio::task::AbortHandle>> {
+        // Each critical section is one push/retain/drain: a poisoned lock
+        // holds a consistent list.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers a task (and forgets finished ones).
+    pub fn track(&self, task: tokio::task::AbortHandle) {
+        let mut tasks = self.lock();
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+    }
+
+    /// Aborts every task.
+    pub fn abort_all(&self) {
+        for t in self.lock().drain(..) {
+            t.abort();
+        }
+    }
 }
 
 /// Current unix time in seconds.
@@ -90,8 +125,14 @@ pub async fn app(config: Config) -> Result<(Router, AppState), ServerError> {
         config: Arc::new(config),
         metrics: Arc::new(metrics::Metrics::default()),
         events: events::SessionEvents::default(),
+        replica_id: uuid::Uuid::new_v4().to_string().into(),
+        tasks: Arc::new(Tasks::default()),
     };
-    let resumed = compute::resume_computing(&state).await?;
+    // SQLite serves one process: every lease in it is from this process's
+    // previous life. On PostgreSQL, leases of live replicas are respected
+    // and the sweep takes over the rest as they run out.
+    let single_process = matches!(state.store, AnyStore::Sqlite(_));
+    let resumed = compute::resume_computing(&state, single_process).await?;
     if resumed > 0 {
         tracing::info!(
             sessions = resumed,
@@ -129,12 +170,26 @@ impl RunningServer {
     }
 
     /// Stops accepting, waits for open connections (bounded), closes the database.
+    ///
+    /// A computation still running is abandoned with its lease, which another
+    /// replica (or this one after a restart) takes over once it runs out.
     pub async fn shutdown(mut self) {
+        self.state.tasks.abort_all();
         self.state.events.close();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.state.store.close().await;
+    }
+
+    /// Simulates a crash (for tests): stops serving and aborts every
+    /// computation and the lease sweep at once, without a grace period and
+    /// without releasing leases.
+    pub async fn kill(self) {
+        self.state.tasks.abort_all();
+        self.task.abort();
+        self.state.events.close();
         self.state.store.close().await;
     }
 }
@@ -160,6 +215,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
         state.config.connections,
         stopped,
     ));
+    state
+        .tasks
+        .track(tokio::spawn(compute::sweep(state.clone())).abort_handle());
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
         addr,

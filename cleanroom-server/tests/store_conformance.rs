@@ -8,8 +8,8 @@ use cleanroom_core::api::{
 use cleanroom_core::noise::NoiseSeed;
 use cleanroom_server::problem::ProblemType;
 use cleanroom_server::store::{
-    AnyStore, AuditRow, ChunkCheck, ChunkKind, NewSession, OrgRow, PartnershipRow, PgStore,
-    SignInRow, SqliteStore, Store, StoreError, StoreResult, TokenRow,
+    AnyStore, AuditRow, ChunkCheck, ChunkKind, ComputeLease, NewSession, OrgRow, PartnershipRow,
+    PgStore, SignInRow, SqliteStore, Store, StoreError, StoreResult, TokenRow,
 };
 use common::TestDb;
 
@@ -80,7 +80,7 @@ async fn to_computing<S: Store>(s: &S, id: &str) {
         s.put_chunk(ChunkKind::Tokens, id, role, 0, 5, &[9u8; 80], None)
             .await
             .unwrap();
-        s.commit_tokens(id, role, 1, 5).await.unwrap();
+        s.commit_tokens(id, role, 1, 5, None).await.unwrap();
     }
 }
 
@@ -289,15 +289,19 @@ async fn conformance<S: Store>(s: &S) {
         vec!["s3".to_string()]
     );
     assert!(s.chunk_row_counts().await.unwrap().0 > 0);
-    s.complete_session("s3", "{\"r\":1}", now).await.unwrap();
+    leases(s, "s3").await;
+    assert!(s.complete_session("s3", "{\"r\":1}", now).await.unwrap());
     let done = s.session("s3").await.unwrap().unwrap();
     assert_eq!(done.state, SessionState::Completed);
     assert_eq!(done.result.as_deref(), Some("{\"r\":1}"));
     assert_eq!(s.chunk_row_counts().await.unwrap(), (0, 0));
-    assert!(matches!(
-        s.complete_session("s3", "{}", now).await,
-        Err(StoreError::Conflict { .. })
-    ));
+    // A second run after a lost lease stores nothing: the first result stays.
+    assert!(!s.complete_session("s3", "{}", now).await.unwrap());
+    assert_eq!(
+        s.session("s3").await.unwrap().unwrap().result.as_deref(),
+        Some("{\"r\":1}")
+    );
+    assert!(!s.renew_computation("s3", &lease("a", 1)).await.unwrap());
     let listed = s.list_sessions("p1").await.unwrap();
     assert_eq!(
         listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
@@ -364,6 +368,45 @@ async fn conformance<S: Store>(s: &S) {
     assert_eq!(log[0].detail, serde_json::json!({"n": 1}));
 
     sign_ins(s, now).await;
+}
+
+fn lease(owner: &str, until_ms: i64) -> ComputeLease {
+    ComputeLease {
+        owner: owner.into(),
+        until_ms,
+    }
+}
+
+/// Computation leases on a session in `computing` (held by nobody yet):
+/// one claimer at a time, renewal only by the holder, takeover once expired.
+async fn leases<S: Store>(s: &S, id: &str) {
+    assert_eq!(
+        s.claim_computation(&lease("a", 1_000), 0).await.unwrap(),
+        Some(id.to_string())
+    );
+    // Held until 1000: nobody else claims it before then.
+    assert_eq!(
+        s.claim_computation(&lease("b", 2_000), 1_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(s.renew_computation(id, &lease("a", 3_000)).await.unwrap());
+    assert!(!s.renew_computation(id, &lease("b", 3_000)).await.unwrap());
+    assert_eq!(
+        s.claim_computation(&lease("b", 9_000), 3_000)
+            .await
+            .unwrap(),
+        None
+    );
+    // Ran out: b takes over, and a can no longer renew.
+    assert_eq!(
+        s.claim_computation(&lease("b", 9_000), 3_001)
+            .await
+            .unwrap(),
+        Some(id.to_string())
+    );
+    assert!(!s.renew_computation(id, &lease("a", 20_000)).await.unwrap());
 }
 
 /// Dashboard sign-ins: found by hash while live, capped per organization

@@ -637,7 +637,13 @@ pub async fn commit_tokens(
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     let new_state = state
         .store
-        .commit_tokens(&s.id, role, req.chunks, req.records)
+        .commit_tokens(
+            &s.id,
+            role,
+            req.chunks,
+            req.records,
+            Some(&compute::lease(&state)),
+        )
         .await?;
     state.events.changed();
     audit(

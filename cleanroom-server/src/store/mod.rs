@@ -301,6 +301,15 @@ impl std::fmt::Debug for SignInRow {
     }
 }
 
+/// A replica's claim on a session's computation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComputeLease {
+    /// The claiming replica's id (random per process start).
+    pub owner: String,
+    /// Unix milliseconds at which the claim runs out unless renewed.
+    pub until_ms: i64,
+}
+
 /// An audit entry to append.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AuditRow {
@@ -526,27 +535,49 @@ pub trait Store: Send + Sync + 'static {
         records: u64,
         check: &mut dyn ChunkCheck,
     ) -> impl Future<Output = StoreResult<SessionState>> + Send;
-    /// Commits a party's tokens; moves to `computing` when both are in.
+    /// Commits a party's tokens; moves to `computing` when both are in, and
+    /// then gives the computation to `lease`'s holder in the same
+    /// transaction (so no other replica's sweep can claim it first).
     fn commit_tokens(
         &self,
         session_id: &str,
         role: Role,
         chunks: u32,
         records: u64,
+        lease: Option<&ComputeLease>,
     ) -> impl Future<Output = StoreResult<SessionState>> + Send;
+    /// Claims one session in `computing` whose lease is unset or ran out
+    /// before `expired_before_ms` (oldest first) for `lease`'s holder.
+    /// Replicas never claim the same one: PostgreSQL skips rows another
+    /// claim has locked, SQLite runs one statement at a time.
+    fn claim_computation(
+        &self,
+        lease: &ComputeLease,
+        expired_before_ms: i64,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+    /// Extends `lease` on a session still computing; `false` if the holder
+    /// lost it (another replica took over, or the session finished).
+    fn renew_computation(
+        &self,
+        session_id: &str,
+        lease: &ComputeLease,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Cancels an open session (not while computing) and deletes its chunks.
     fn cancel_session(
         &self,
         session_id: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<SessionRow>> + Send;
-    /// Stores the result, deletes all chunks, marks completed; only from `computing`.
+    /// Stores the result, deletes all chunks, marks completed; only from
+    /// `computing`. Idempotent: on a completed session it changes nothing and
+    /// answers `false` (a re-run after a lost lease computes the same
+    /// result, and the first one stored stays); `true` when this call stored it.
     fn complete_session(
         &self,
         session_id: &str,
         result: &str,
         now: i64,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Marks a computing session cancelled after a failed computation and deletes its chunks.
     fn fail_session(
         &self,
@@ -767,13 +798,29 @@ impl Store for AnyStore {
         role: Role,
         chunks: u32,
         records: u64,
+        lease: Option<&ComputeLease>,
     ) -> StoreResult<SessionState> {
-        dispatch!(self, s => s.commit_tokens(session_id, role, chunks, records).await)
+        dispatch!(self, s => s.commit_tokens(session_id, role, chunks, records, lease).await)
+    }
+    async fn claim_computation(
+        &self,
+        lease: &ComputeLease,
+        expired_before_ms: i64,
+    ) -> StoreResult<Option<String>> {
+        dispatch!(self, s => s.claim_computation(lease, expired_before_ms).await)
+    }
+    async fn renew_computation(&self, session_id: &str, lease: &ComputeLease) -> StoreResult<bool> {
+        dispatch!(self, s => s.renew_computation(session_id, lease).await)
     }
     async fn cancel_session(&self, session_id: &str, now: i64) -> StoreResult<SessionRow> {
         dispatch!(self, s => s.cancel_session(session_id, now).await)
     }
-    async fn complete_session(&self, session_id: &str, result: &str, now: i64) -> StoreResult<()> {
+    async fn complete_session(
+        &self,
+        session_id: &str,
+        result: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
         dispatch!(self, s => s.complete_session(session_id, result, now).await)
     }
     async fn fail_session(&self, session_id: &str, now: i64) -> StoreResult<()> {

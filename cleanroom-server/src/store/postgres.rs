@@ -47,4 +47,11 @@ impl PgStore {
     }
 }
 
-crate::store::sql::impl_sql_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);
+// The claim of a computation skips rows another replica is claiming at the
+// same moment, so replicas never wait on or claim the same session.
+crate::store::sql::impl_sql_store!(
+    PgStore,
+    sqlx::Postgres,
+    sqlx::postgres::PgRow,
+    " FOR UPDATE SKIP LOCKED"
+);

@@ -52,7 +52,7 @@ pub(crate) mod chunk_sql {
 ///
 /// `$store` has a `pool: sqlx::Pool<$db>` field; `$row` is the backend's row type.
 macro_rules! impl_sql_store {
-    ($store:ty, $db:ty, $row:ty) => {
+    ($store:ty, $db:ty, $row:ty, $skip_locked:literal) => {
         use cleanroom_core::api::{PendingPolicy, Role, SessionState};
         use sqlx::Row as _;
 
@@ -60,7 +60,7 @@ macro_rules! impl_sql_store {
         use crate::store::sql::chunk_sql;
         use crate::store::text;
         use crate::store::{
-            AuditRow, ChunkCheck, ChunkInfo, ChunkKind, ChunkQuota, NewSession, OrgRow, PairUsage,
+            AuditRow, ChunkCheck, ChunkInfo, ComputeLease, ChunkKind, ChunkQuota, NewSession, OrgRow, PairUsage,
             PartnershipRow, PartyRow, SessionRow, SignInRow, Store, StoreError, StoreResult, TokenRow,
         };
 
@@ -1013,6 +1013,7 @@ macro_rules! impl_sql_store {
                 role: Role,
                 chunks: u32,
                 records: u64,
+                lease: Option<&ComputeLease>,
             ) -> StoreResult<SessionState> {
                 let mut tx = self.pool.begin().await?;
                 let s = lock_session(&mut tx, session_id).await?;
@@ -1042,6 +1043,14 @@ macro_rules! impl_sql_store {
                 .await?;
                 let state = if other.tokens_committed {
                     set_state_in(&mut tx, session_id, SessionState::Computing, None).await?;
+                    if let Some(l) = lease {
+                        sqlx::query("UPDATE sessions SET lease_owner = $2, leased_until_ms = $3 WHERE id = $1")
+                            .bind(session_id)
+                            .bind(&l.owner)
+                            .bind(l.until_ms)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                     SessionState::Computing
                 } else {
                     s.state
@@ -1065,9 +1074,53 @@ macro_rules! impl_sql_store {
                 Ok(s)
             }
 
-            async fn complete_session(&self, session_id: &str, result: &str, now: i64) -> StoreResult<()> {
+            async fn claim_computation(
+                &self,
+                lease: &ComputeLease,
+                expired_before_ms: i64,
+            ) -> StoreResult<Option<String>> {
+                // One statement: the inner SELECT picks and (on PostgreSQL)
+                // locks a claimable row, skipping rows another replica is
+                // claiming right now; the outer WHERE re-checks it.
+                let row = sqlx::query(concat!(
+                    "UPDATE sessions SET lease_owner = $1, leased_until_ms = $2 \
+                     WHERE state = 'computing' AND (leased_until_ms IS NULL OR leased_until_ms < $3) \
+                     AND id = (SELECT id FROM sessions WHERE state = 'computing' \
+                     AND (leased_until_ms IS NULL OR leased_until_ms < $3) \
+                     ORDER BY created_at, id LIMIT 1",
+                    $skip_locked,
+                    ") RETURNING id"
+                ))
+                .bind(&lease.owner)
+                .bind(lease.until_ms)
+                .bind(expired_before_ms)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map(|r| Ok(r.try_get::<String, _>("id")?)).transpose()
+            }
+
+            async fn renew_computation(&self, session_id: &str, lease: &ComputeLease) -> StoreResult<bool> {
+                let n = sqlx::query(
+                    "UPDATE sessions SET leased_until_ms = $3 \
+                     WHERE id = $1 AND lease_owner = $2 AND state = 'computing'",
+                )
+                .bind(session_id)
+                .bind(&lease.owner)
+                .bind(lease.until_ms)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
+            async fn complete_session(&self, session_id: &str, result: &str, now: i64) -> StoreResult<bool> {
                 let mut tx = self.pool.begin().await?;
                 let s = lock_session(&mut tx, session_id).await?;
+                if s.state == SessionState::Completed {
+                    // Another replica (or an earlier run of this one) stored
+                    // the same deterministic result first: keep it.
+                    return Ok(false);
+                }
                 if s.state != SessionState::Computing {
                     return Err(state_conflict("completing", s.state));
                 }
@@ -1082,7 +1135,7 @@ macro_rules! impl_sql_store {
                 delete_chunks_in(&mut tx, session_id).await?;
                 tx.commit().await?;
                 self.reclaim().await;
-                Ok(())
+                Ok(true)
             }
 
             async fn fail_session(&self, session_id: &str, now: i64) -> StoreResult<()> {

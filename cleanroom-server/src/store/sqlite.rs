@@ -74,4 +74,5 @@ impl SqliteStore {
     }
 }
 
-crate::store::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
+// SQLite runs one write at a time, so a claim needs no row locks.
+crate::store::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, "");
