@@ -163,6 +163,25 @@ const CASES: &[(&str, &str, NamesWithoutCountry)] = &[
         NamesWithoutCountry::Omit,
     ),
     (
+        "a domain carried by rows of 3 or more distinct names is a shared mailbox: left out of every row before merging",
+        "Smith Plumbing,info@sky.com,,United Kingdom,\n\
+         Jones Bakery,jones@sky.com,,UK,\n\
+         Jones Bakery Ltd,jones-bakery.co.uk,sky.com,UK,\n\
+         ,www.sky.com,,UK,\n\
+         Patel Electrical,sky.com,,,\n\
+         IBM,ibm.com,,US,\n\
+         International Business Machines,www.ibm.com,,US,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "placeholder names give no name key; a placeholder word inside a name does not count",
+        "Test Account,,,US,\n\
+         Unknown,unknown-widgets.com,,US,\n\
+         Sample Company Ltd,,,UK,123456789\n\
+         Acme Test Labs,,,US,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
         "merged rows keep the most frequent name, ties to the earliest line",
         "Cyberdyne Systems,cyberdyne.com,,US,\n\
          Cyberdyne,cyberdyne.com,,US,\n\

@@ -1,7 +1,10 @@
 //! Merging rows that describe the same account.
 //!
 //! Rows sharing a domain or DUNS key are one account (union-find, so chains
-//! merge too). A company name never merges rows, not even rows without a
+//! merge too). First, though, a domain that rows of several unrelated
+//! names carry is taken for a mailbox provider's and left out of every row
+//! ([`drop_shared_mailboxes`]): merging on it would make one account of
+//! unrelated small businesses. A company name never merges rows, not even rows without a
 //! website: two rows with one name are as often two companies (a
 //! subsidiary abroad, a namesake) as one, and version 1, which merged
 //! website-less rows on their name, joined different companies into one
@@ -14,7 +17,7 @@
 //! distinct domains, one name and one DUNS, the values most of its rows
 //! carry first, ties going to the earliest line.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cleanroom_core::wire::max_keys_of;
 use cleanroom_core::{AccountKey, KeyType};
@@ -29,6 +32,10 @@ pub struct RowKeys {
     pub keys: Vec<AccountKey>,
     /// Population bits.
     pub populations: u64,
+    /// The row's company name as tokens (section 3.2, without the country),
+    /// whether or not its name key is uploaded; `None` for a row without a
+    /// valid name. Only [`drop_shared_mailboxes`] reads it, and clears it.
+    pub name_tokens: Option<Box<str>>,
 }
 
 /// One account after merging: the unit that gets a row id.
@@ -71,6 +78,89 @@ pub struct DedupeStats {
     pub ambiguous_names: u64,
     /// Accounts left out because all their keys were ambiguous.
     pub accounts_without_keys: u64,
+}
+
+/// Rows of this many distinct company names on one domain make it a
+/// mailbox provider's (PROTOCOL.md section 3.6, step 3). Two is still one
+/// company under two names (`IBM`, `International Business Machines`).
+pub const SHARED_MAILBOX_NAMES: usize = 3;
+
+/// What [`drop_shared_mailboxes`] left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SharedMailboxes {
+    /// Distinct domains left out.
+    pub domains: u64,
+    /// Rows that carried one of them (including those left with no key).
+    pub rows: u64,
+    /// Lines of the rows left with no key, ascending: removed from the rows.
+    pub lines_without_keys: Vec<u64>,
+}
+
+/// Leaves out of every row each domain that rows of
+/// [`SHARED_MAILBOX_NAMES`] or more distinct names carry, and then the rows
+/// left without a key; clears every row's `name_tokens`.
+///
+/// Such a domain is a mailbox provider's that the free-mail list does not
+/// name (`info@sky.com`, `ziggo.nl`: providers whose mail domain is also
+/// their own website): unrelated small businesses share it, and merging on it
+/// would make one account of them, which then matches the other side's
+/// account of that domain. Rows without a name are not counted, so a
+/// company's own rows, which rarely spell its name three ways, keep their
+/// domain. The names are cleared because nothing after this step reads them,
+/// and at a million rows they weigh tens of megabytes.
+pub fn drop_shared_mailboxes(rows: &mut Vec<RowKeys>) -> SharedMailboxes {
+    let shared: HashSet<AccountKey> = {
+        /// The distinct names seen on a domain, up to the third. (Spelled out
+        /// for 3, [`SHARED_MAILBOX_NAMES`]: no allocation per domain.)
+        #[derive(Clone, Copy)]
+        enum Names<'a> {
+            One(&'a str),
+            Two(&'a str, &'a str),
+            Three,
+        }
+        const _: () = assert!(SHARED_MAILBOX_NAMES == 3);
+        let mut names: HashMap<&AccountKey, Names<'_>> = HashMap::new();
+        for row in rows.iter() {
+            let Some(name) = row.name_tokens.as_deref() else {
+                continue;
+            };
+            for k in row.keys.iter().filter(|k| k.kind() == KeyType::Domain) {
+                let seen = names.entry(k).or_insert(Names::One(name));
+                *seen = match *seen {
+                    Names::One(a) if a != name => Names::Two(a, name),
+                    Names::Two(a, b) if a != name && b != name => Names::Three,
+                    same => same,
+                };
+            }
+        }
+        names
+            .into_iter()
+            .filter(|(_, n)| matches!(n, Names::Three))
+            .map(|(k, _)| k.clone())
+            .collect()
+    };
+    let mut out = SharedMailboxes {
+        domains: shared.len() as u64,
+        ..SharedMailboxes::default()
+    };
+    rows.retain_mut(|row| {
+        row.name_tokens = None;
+        if shared.is_empty() {
+            return true;
+        }
+        let before = row.keys.len();
+        row.keys.retain(|k| !shared.contains(k));
+        if row.keys.len() == before {
+            return true;
+        }
+        out.rows += 1;
+        if row.keys.is_empty() {
+            out.lines_without_keys.push(row.line);
+            return false;
+        }
+        true
+    });
+    out
 }
 
 struct UnionFind(Vec<usize>);
@@ -279,9 +369,100 @@ mod tests {
                 .map(|(t, v)| AccountKey::from_normalized(*t, v))
                 .collect(),
             populations,
+            name_tokens: None,
         }
     }
     use KeyType::{Domain as D, Duns as U, Name as N};
+
+    /// A row with a name (as tokens) and domains.
+    fn named(line: u64, name: Option<&str>, keys: &[(KeyType, &str)]) -> RowKeys {
+        RowKeys {
+            name_tokens: name.map(Box::from),
+            ..row(line, keys, 1)
+        }
+    }
+
+    fn values(rows: &[RowKeys]) -> Vec<Vec<&str>> {
+        rows.iter()
+            .map(|r| r.keys.iter().map(|k| k.value()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_domain_of_three_names_is_left_out_of_every_row() {
+        let mut rows = vec![
+            named(
+                2,
+                Some("smith plumbing"),
+                &[(D, "sky.com"), (N, "gb:smith plumbing")],
+            ),
+            named(3, Some("jones bakery"), &[(D, "sky.com")]),
+            // The same name again counts once.
+            named(
+                4,
+                Some("jones bakery"),
+                &[(D, "sky.com"), (D, "jones.co.uk")],
+            ),
+            // A row without a name does not count.
+            named(5, None, &[(D, "acme.com"), (D, "sky.com")]),
+            named(6, Some("patel and co"), &[(D, "sky.com"), (U, "123456789")]),
+            // Two names on one domain: one company under two names.
+            named(7, Some("ibm"), &[(D, "ibm.com")]),
+            named(
+                8,
+                Some("international business machines"),
+                &[(D, "ibm.com")],
+            ),
+        ];
+        let out = drop_shared_mailboxes(&mut rows);
+        assert_eq!(
+            out,
+            SharedMailboxes {
+                domains: 1,
+                rows: 5,
+                lines_without_keys: vec![3],
+            }
+        );
+        let lines: Vec<u64> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![2, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            values(&rows),
+            vec![
+                vec!["gb:smith plumbing"],
+                vec!["jones.co.uk"],
+                vec!["acme.com"],
+                vec!["123456789"],
+                vec!["ibm.com"],
+                vec!["ibm.com"],
+            ]
+        );
+        assert!(rows.iter().all(|r| r.name_tokens.is_none()));
+        // No shared domain: nothing changes but the names.
+        let mut rows = vec![
+            named(2, Some("a"), &[(D, "x.com")]),
+            named(3, Some("b"), &[(D, "x.com")]),
+            named(4, None, &[(D, "x.com")]),
+            named(5, Some("a"), &[(D, "x.com")]),
+        ];
+        assert_eq!(drop_shared_mailboxes(&mut rows), SharedMailboxes::default());
+        assert_eq!(rows.len(), 4);
+        assert!(
+            rows.iter()
+                .all(|r| r.keys.len() == 1 && r.name_tokens.is_none())
+        );
+    }
+
+    #[test]
+    fn only_domains_are_counted_and_left_out() {
+        // Three names on one DUNS number or one name key: never a mailbox.
+        let mut rows = vec![
+            named(2, Some("a"), &[(U, "123456789"), (N, "gb:x")]),
+            named(3, Some("b"), &[(U, "123456789"), (N, "gb:x")]),
+            named(4, Some("c"), &[(U, "123456789"), (N, "gb:x")]),
+        ];
+        assert_eq!(drop_shared_mailboxes(&mut rows), SharedMailboxes::default());
+        assert!(rows.iter().all(|r| r.keys.len() == 2));
+    }
 
     #[test]
     fn identical_and_chained_keys_merge_with_population_union() {
@@ -451,7 +632,7 @@ mod tests {
                     if let Some(u) = u { keys.push(AccountKey::from_normalized(U, &format!("{u:09}"))); }
                     if let Some(n) = n { keys.push(AccountKey::from_normalized(N, &format!("n{n}"))); }
                     for d in ds { keys.push(AccountKey::from_normalized(D, &format!("d{d}.com"))); }
-                    RowKeys { line: i as u64 + 2, keys, populations }
+                    RowKeys { line: i as u64 + 2, keys, populations, name_tokens: None }
                 })
                 .collect();
             let (acc, stats) = dedupe(rows.clone());

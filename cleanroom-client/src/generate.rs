@@ -1728,8 +1728,22 @@ fn freemail_domains(lang: Lang) -> &'static [&'static str] {
             "outlook.com",
             "aol.com",
             "icloud.com",
+            // Internet providers' mail-only domains, moved here from
+            // `isp_mail_domains` when the free-mail list took them.
+            "talktalk.net",
+            "sympatico.ca",
+            "bigpond.net.au",
+            "xtra.co.nz",
+            "eircom.net",
         ],
-        Lang::De => &["gmx.de", "web.de", "gmail.com", "t-online.de", "freenet.de"],
+        Lang::De => &[
+            "gmx.de",
+            "web.de",
+            "gmail.com",
+            "t-online.de",
+            "freenet.de",
+            "hispeed.ch",
+        ],
         Lang::Fr => &[
             "orange.fr",
             "free.fr",
@@ -1742,29 +1756,28 @@ fn freemail_domains(lang: Lang) -> &'static [&'static str] {
         Lang::Ko => &["naver.com", "daum.net", "gmail.com"],
         Lang::Vi => &["gmail.com", "yahoo.com.vn"],
         Lang::Hi => &["gmail.com", "rediffmail.com", "yahoo.co.in"],
-        Lang::Nl => &["gmail.com", "hotmail.nl"],
+        Lang::Nl => &["gmail.com", "hotmail.nl", "kpnmail.nl"],
         Lang::Ja => &["yahoo.co.jp", "gmail.com"],
         Lang::Pt => &["gmail.com", "bol.com.br", "uol.com.br", "hotmail.com"],
-        Lang::It => &["libero.it", "gmail.com", "virgilio.it"],
+        Lang::It => &["libero.it", "gmail.com", "virgilio.it", "alice.it"],
         Lang::Sv => &["gmail.com", "hotmail.se"],
     }
 }
 
 /// Internet providers' mailboxes, per country, that the free-mail list does
 /// not name: a small business's "website" `info@sky.com` gives the domain
-/// key `sky.com`, which unrelated companies share. (Checked by a test; one
-/// that joins the list moves to [`freemail_domains`].)
+/// key `sky.com`, which unrelated companies share. These are the providers
+/// whose mail domain is also their own website, which the list cannot take;
+/// the client leaves such a domain out when rows of three or more names
+/// carry it (PROTOCOL.md section 3.6). (Checked by a test; one that joins the
+/// list moves to [`freemail_domains`].)
 fn isp_mail_domains(code: &str) -> &'static [&'static str] {
     match code {
-        "gb" => &["sky.com", "virginmedia.com", "talktalk.net"],
-        "ca" => &["rogers.com", "sympatico.ca"],
-        "au" => &["bigpond.net.au"],
-        "nz" => &["xtra.co.nz"],
-        "ie" => &["eircom.net"],
+        "gb" => &["sky.com", "virginmedia.com"],
+        "ca" => &["rogers.com"],
         "fr" => &["sfr.fr"],
-        "it" => &["tiscali.it", "alice.it"],
-        "nl" => &["ziggo.nl", "kpnmail.nl"],
-        "ch" => &["hispeed.ch"],
+        "it" => &["tiscali.it"],
+        "nl" => &["ziggo.nl"],
         "se" => &["telia.com"],
         _ => &[],
     }

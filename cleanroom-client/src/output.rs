@@ -9,6 +9,7 @@ use cleanroom_core::wire::{MAX_DOMAIN_KEYS_PER_ROW, OTHER_POPULATION};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{CellAlignment, Table};
 
+use crate::dedupe::SHARED_MAILBOX_NAMES;
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::prepare::{InputReport, Reject};
@@ -249,6 +250,15 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         s.push_str(&format!(
             "Ignored values in kept rows: {}.\n",
             why.join(", ")
+        ));
+    }
+    if rep.shared_mailbox_domains > 0 {
+        // Counts only: which provider it was says nothing the user needs,
+        // and the summary never names a value.
+        s.push_str(&format!(
+            "Shared mailbox domains left out: {} (on {} rows); rows of {SHARED_MAILBOX_NAMES} or more different company names carry each, so it is a mail provider's domain, not a company's website.\n",
+            group_thousands(rep.shared_mailbox_domains),
+            group_thousands(rep.shared_mailbox_rows)
         ));
     }
     if rep.names_without_country > 0 {

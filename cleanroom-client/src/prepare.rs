@@ -11,7 +11,9 @@ use cleanroom_core::{AccountKey, KeyType};
 use sha2::{Digest, Sha256};
 
 use crate::csv_input::{CsvRow, CsvTable, read_csv};
-use crate::dedupe::{Account, DedupeStats, RowKeys, dedupe, drop_ambiguous};
+use crate::dedupe::{
+    Account, DedupeStats, RowKeys, SharedMailboxes, dedupe, drop_ambiguous, drop_shared_mailboxes,
+};
 use crate::error::{Error, Result};
 use crate::populations::{BoundPopulations, Population};
 use crate::presets::{ColumnOverrides, Preset};
@@ -36,6 +38,11 @@ pub struct InputOptions {
 /// usable country (under [`NamesWithoutCountry::Omit`]).
 pub const NO_COUNTRY: &str = "no-country";
 
+/// Reason code of a row skipped because its only keys were domains that
+/// rows of several unrelated names carry (a mailbox provider's, left out:
+/// [`drop_shared_mailboxes`]).
+pub const SHARED_MAILBOX: &str = "shared-mailbox";
+
 /// Characters that separate several domains in one cell (HubSpot's
 /// `Additional Domains` uses `;`; hand-kept lists use the others).
 const DOMAIN_SEPARATORS: [char; 3] = [';', ',', '|'];
@@ -48,8 +55,11 @@ pub struct Reject {
     /// The column's header name.
     pub column: String,
     /// The stable reason code ([`normalize::RejectReason::as_str`]),
-    /// [`NO_COUNTRY`] for a name left out for want of a country, or `empty`
-    /// for a skipped row none of whose columns had a value.
+    /// [`NO_COUNTRY`] for a name left out for want of a country,
+    /// [`SHARED_MAILBOX`] for a row whose only keys were shared mailbox
+    /// domains (its column is empty: the domain may come from any website
+    /// column), or `empty` for a skipped row none of whose columns had a
+    /// value.
     pub reason: &'static str,
     /// Whether the whole row was skipped.
     pub row_skipped: bool,
@@ -72,6 +82,13 @@ pub struct InputReport {
     /// Distinct domains left out of rows with more than
     /// [`MAX_DOMAIN_KEYS_PER_ROW`] (merged accounts: [`DedupeStats::domains_cut`]).
     pub domains_cut: u64,
+    /// Domains left out of every row because rows of several distinct names
+    /// carry them: a mailbox provider's, not a company's website
+    /// ([`drop_shared_mailboxes`]).
+    pub shared_mailbox_domains: u64,
+    /// Rows that carried one of those domains (those left without a key are
+    /// also among [`skipped_rows`](Self::skipped_rows)).
+    pub shared_mailbox_rows: u64,
     /// Accounts by their number of domain keys: index 0 for none, up to
     /// [`MAX_DOMAIN_KEYS_PER_ROW`].
     pub accounts_by_domains: Vec<u64>,
@@ -102,6 +119,52 @@ pub struct InputReport {
     pub other_accounts: u64,
     /// What fitting the server's limits changed, once it ran.
     pub limits: Option<LimitsReport>,
+}
+
+impl InputReport {
+    /// Records what [`drop_shared_mailboxes`] did. The rows it left without a
+    /// key were counted as kept while normalizing: they become skipped rows,
+    /// their rejected values move from the kept rows' tally to the skipped
+    /// ones, and each gets a [`SHARED_MAILBOX`] line among the rejects (a
+    /// skipped row always has one), in line order.
+    fn record_shared_mailboxes(&mut self, shared: SharedMailboxes) {
+        self.shared_mailbox_domains += shared.domains;
+        self.shared_mailbox_rows += shared.rows;
+        if shared.lines_without_keys.is_empty() {
+            return;
+        }
+        let n = shared.lines_without_keys.len() as u64;
+        self.skipped_rows += n;
+        *self.skipped_by_reason.entry(SHARED_MAILBOX).or_default() += n;
+        let skipped: HashSet<u64> = shared.lines_without_keys.iter().copied().collect();
+        let line_reject = |line| Reject {
+            line,
+            column: String::new(),
+            reason: SHARED_MAILBOX,
+            row_skipped: true,
+        };
+        let mut pending = shared.lines_without_keys.into_iter().peekable();
+        let mut rejects = Vec::with_capacity(self.rejects.len() + skipped.len());
+        for mut r in std::mem::take(&mut self.rejects) {
+            // A skipped row's own line goes after its rejected values.
+            while let Some(line) = pending.next_if(|&l| l < r.line) {
+                rejects.push(line_reject(line));
+            }
+            if skipped.contains(&r.line) {
+                r.row_skipped = true;
+                // `no-country` lines were never in the tally (see `run`).
+                if let Some(count) = self.rejected_values_by_reason.get_mut(r.reason) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.rejected_values_by_reason.remove(r.reason);
+                    }
+                }
+            }
+            rejects.push(r);
+        }
+        rejects.extend(pending.map(line_reject));
+        self.rejects = rejects;
+    }
 }
 
 /// What [`PreparedInput::fit_limits`] changed.
@@ -329,6 +392,8 @@ struct RowOutcome {
     name_with_country: bool,
     /// A valid name without a usable country.
     name_without_country: bool,
+    /// The valid name's tokens, with or without a country, uploaded or not.
+    name_tokens: Option<Box<str>>,
 }
 
 impl Setup {
@@ -375,6 +440,7 @@ impl Setup {
             domains_cut: 0,
             name_with_country: false,
             name_without_country: false,
+            name_tokens: None,
         };
         let mut domains: Vec<AccountKey> = Vec::new();
         // Values beyond the limit, so that one repeated is counted once (a
@@ -421,7 +487,15 @@ impl Setup {
                 });
             // Normalized even when it is to be left out, so that an unusable
             // name is reported as such rather than as a missing country.
-            match normalize::company_name(row.get(col), country) {
+            let name = normalize::company_name(row.get(col), country);
+            // The shared-mailbox rule counts names with or without a country:
+            // the value is `<country>:<tokens>`.
+            out.name_tokens = name
+                .as_ref()
+                .ok()
+                .and_then(|k| k.value().split_once(':'))
+                .map(|(_, tokens)| Box::from(tokens));
+            match name {
                 Ok(k) if country.is_some() => {
                     out.name_with_country = true;
                     out.keys.push(k);
@@ -502,6 +576,7 @@ impl Setup {
                 domains_cut,
                 name_with_country,
                 name_without_country,
+                name_tokens,
             } = self.row_keys(table, row);
             if keys.is_empty() {
                 rep.skipped_rows += 1;
@@ -535,6 +610,7 @@ impl Setup {
                     line: row.line,
                     keys,
                     populations: self.bound.mask(row),
+                    name_tokens,
                 });
             }
             rep.names_with_country += u64::from(name_with_country);
@@ -542,6 +618,8 @@ impl Setup {
             rep.rejects.extend(rejected);
         }
         report(progress, Phase::Normalize, total, Some(total), true);
+        let shared = drop_shared_mailboxes(&mut rows);
+        rep.record_shared_mailboxes(shared);
         let (mut accounts, mut stats) = dedupe(rows);
         drop_ambiguous(&mut accounts, &mut stats);
         rep.dedupe = stats;
@@ -788,6 +866,109 @@ pub(crate) mod tests {
         assert_eq!(p.report.dedupe.accounts_without_keys, 2);
         assert_eq!(p.accounts.len(), 1);
         assert_eq!(messages(&p.accounts[0]), vec!["name:gb:beta"]);
+    }
+
+    #[test]
+    fn a_domain_of_three_names_is_a_shared_mailbox() {
+        // Three small businesses with an internet provider's mailbox, which
+        // would otherwise merge into one account; a company under two names,
+        // which still merges; a placeholder row.
+        let csv = "Account Name,Website,Billing Country,Type\n\
+            Smith Plumbing,info@sky.com,UK,Customer\n\
+            Jones Bakery,jones@sky.com,UK,Customer\n\
+            Patel & Co,sky.com,UK,Customer\n\
+            Jones Bakery Ltd,https://www.jones-bakery.co.uk; sky.com,UK,Prospect\n\
+            ,www.sky.com,,Customer\n\
+            IBM,ibm.com,US,Customer\n\
+            International Business Machines,www.ibm.com,US,Prospect\n\
+            Test Account,,US,Customer\n";
+        let p = prep(csv, &InputOptions::default());
+        let keys: Vec<Vec<&str>> = p.accounts.iter().map(messages).collect();
+        assert_eq!(
+            keys,
+            vec![
+                vec!["name:gb:smith plumbing"],
+                vec!["name:gb:patel"],
+                vec!["domain:jones-bakery.co.uk"],
+                vec!["domain:ibm.com", "name:us:ibm"],
+            ]
+        );
+        // The two Jones Bakery rows keep their name out as ambiguous: the
+        // provider's domain no longer merges them, and each is one account.
+        let lines: Vec<Vec<u64>> = p.accounts.iter().map(|a| a.lines.clone()).collect();
+        assert_eq!(lines, vec![vec![2], vec![4], vec![5], vec![7, 8]]);
+        assert_eq!(p.report.shared_mailbox_domains, 1);
+        assert_eq!(p.report.shared_mailbox_rows, 5);
+        // The nameless row had only the provider's domain: skipped, with a
+        // reject line in line order; so is the placeholder, for its name.
+        assert_eq!(p.report.skipped_rows, 2);
+        assert_eq!(p.report.skipped_by_reason.get(SHARED_MAILBOX), Some(&1));
+        assert_eq!(p.report.skipped_by_reason.get("placeholder-name"), Some(&1));
+        let rejects: Vec<(u64, &str, &str, bool)> = p
+            .report
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.column.as_str(), r.reason, r.row_skipped))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (6, "", SHARED_MAILBOX, true),
+                (9, "Account Name", "placeholder-name", true),
+            ]
+        );
+        let summary = crate::output::input_summary(&p.report, &p.populations, p.accounts.len());
+        assert!(
+            summary.contains("Shared mailbox domains left out: 1 (on 5 rows)"),
+            "{summary}"
+        );
+        assert!(!summary.contains("sky"), "{summary}");
+    }
+
+    #[test]
+    fn a_row_left_without_keys_moves_its_rejects_to_the_skipped() {
+        // Line 5 had a rejected value while it counted as kept, until its
+        // only key went.
+        let csv = "Account Name,Website,Billing Country\n\
+            A,a@isp.net,UK\n\
+            B,b@isp.net,UK\n\
+            C,c@isp.net,UK\n\
+            ,x@isp.net;localhost,UK\n\
+            D,d.com;localhost,Atlantis\n";
+        let p = prep(csv, &InputOptions::default());
+        assert_eq!(p.report.shared_mailbox_domains, 1);
+        assert_eq!(p.report.shared_mailbox_rows, 4);
+        // Lines 2 to 4 keep their names; line 5 is skipped.
+        assert_eq!(p.accounts.len(), 4);
+        assert_eq!(p.report.skipped_rows, 1);
+        assert_eq!(p.report.skipped_by_reason.get(SHARED_MAILBOX), Some(&1));
+        // Line 6's invalid domain stays a kept row's; line 5's moved.
+        assert_eq!(
+            p.report.rejected_values_by_reason.get("invalid-domain"),
+            Some(&1)
+        );
+        let rejects: Vec<(u64, &str, bool)> = p
+            .report
+            .rejects
+            .iter()
+            .map(|r| (r.line, r.reason, r.row_skipped))
+            .collect();
+        assert_eq!(
+            rejects,
+            vec![
+                (5, "invalid-domain", true),
+                (5, SHARED_MAILBOX, true),
+                (6, "invalid-domain", false),
+                (6, "unknown-country", false),
+                (6, NO_COUNTRY, false),
+            ]
+        );
+        // Once the last of a reason moves, the reason leaves the tally.
+        let csv = "Account Name,Website\nA,a@isp.net\nB,b@isp.net\nC,c@isp.net;localhost\n";
+        let p = prep(csv, &InputOptions::default());
+        assert_eq!(p.accounts.len(), 0);
+        assert!(p.report.rejected_values_by_reason.is_empty());
+        assert_eq!(p.report.skipped_by_reason.get(SHARED_MAILBOX), Some(&3));
     }
 
     #[test]

@@ -8,6 +8,7 @@ import io
 import normalize
 
 MAX_DOMAINS = 8
+SHARED_MAILBOX_NAMES = 3
 SEPARATORS = frozenset(";,|")
 
 
@@ -24,7 +25,9 @@ def _pieces(cell: str):
 
 
 def row_keys(row: dict, columns: dict, names_without_country: str):
-    """Step 2: the keys of one row, in order (domains, name, DUNS)."""
+    """Step 2: the keys of one row, in order (domains, name, DUNS), and its
+    name tokens (None without a valid name), which step 3 counts whether or
+    not the name key is uploaded."""
     domains = []
     for col in [columns["domain"]] + list(columns["extra_domains"]):
         for piece in _pieces(row.get(col) or ""):
@@ -36,6 +39,7 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
                 domains.append(k)
     keys = list(domains)
     raw_name = row.get(columns["name"]) or ""
+    tokens = None
     try:
         try:
             country = normalize.country(row.get(columns["country"]) or "")
@@ -52,18 +56,39 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
         keys.append(normalize.duns_key(row.get(columns["duns"]) or ""))
     except normalize.Reject:
         pass
-    return keys
+    return keys, tokens
+
+
+def drop_shared_mailboxes(rows):
+    """Step 3, first paragraph: a domain key that rows of 3 or more distinct
+    name-token strings carry is removed from every row; rows left without a
+    key are dropped. `rows` is a list of (line, keys, tokens)."""
+    names = {}
+    for _, keys, tokens in rows:
+        if tokens is None:
+            continue
+        for k in keys:
+            if k.startswith("domain:"):
+                names.setdefault(k, set()).add(tokens)
+    shared = {k for k, n in names.items() if len(n) >= SHARED_MAILBOX_NAMES}
+    out = []
+    for line, keys, _ in rows:
+        keys = [k for k in keys if k not in shared]
+        if keys:
+            out.append((line, keys))
+    return out
 
 
 def accounts(text: str, columns: dict, names_without_country: str):
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows = []  # (line, keys); the header is line 1
+    rows = []  # (line, keys, tokens); the header is line 1
     for i, row in enumerate(reader):
-        keys = row_keys(row, columns, names_without_country)
+        keys, tokens = row_keys(row, columns, names_without_country)
         if keys:
-            rows.append((i + 2, keys))
+            rows.append((i + 2, keys, tokens))
+    rows = drop_shared_mailboxes(rows)
 
-    # Step 3: union-find over strong keys only.
+    # Step 3, then: union-find over strong keys only.
     parent = list(range(len(rows)))
 
     def find(x):

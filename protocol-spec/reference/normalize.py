@@ -263,6 +263,9 @@ def _one_pass(raw: str) -> str:
     return " ".join(tokens)
 
 
+PLACEHOLDER_NAMES = set(table_lines("placeholder-names.txt"))
+
+
 def name_tokens(raw: str) -> str:
     if not trim(raw):
         raise Reject("empty")
@@ -273,6 +276,8 @@ def name_tokens(raw: str) -> str:
             if nxt == value:
                 break
             value = nxt
+    if value in PLACEHOLDER_NAMES:  # step 9
+        raise Reject("placeholder-name")
     return value
 
 

@@ -112,6 +112,15 @@ pub const NAMES: &[(&str, &str)] = &[
     ("Acme Ltd", "-"),
     ("!!!", "Germany"),
     ("", "Germany"),
+    // Placeholders (section 3.2 step 9): whole names only, after legal forms.
+    ("Test Account", "US"),
+    ("UNKNOWN", "GB"),
+    ("Sample Company Ltd", "United Kingdom"),
+    ("N/A", "Germany"),
+    ("Don't Use", ""),
+    ("Ｔｅｓｔ", "JP"),
+    ("Do Not Use - Duplicate", "DE"),
+    ("Acme Test Labs", "US"),
 ];
 
 /// Country column values on their own.

@@ -38,6 +38,12 @@ pub enum RejectReason {
     /// A company name has no letters or digits left after normalization.
     #[error("no company name is left after normalization")]
     NoNameLeft,
+    /// A company name is a placeholder, not a company (`Unknown`, `Test
+    /// Account`, `N/A`, `DO NOT USE`): an entry of
+    /// `protocol-spec/data/placeholder-names.txt`. Both parties' CRMs hold
+    /// such rows, and their names would match each other.
+    #[error("value is a placeholder, not a company name")]
+    PlaceholderName,
     /// A DUNS value is not exactly nine digits after removing separators, or
     /// is a placeholder such as `000000000`.
     #[error("value is not a valid nine-digit DUNS number")]
@@ -51,7 +57,7 @@ pub enum RejectReason {
 
 impl RejectReason {
     /// Every reason, in declaration order.
-    pub const ALL: [RejectReason; 9] = [
+    pub const ALL: [RejectReason; 10] = [
         RejectReason::Empty,
         RejectReason::IpAddress,
         RejectReason::PublicSuffix,
@@ -59,6 +65,7 @@ impl RejectReason {
         RejectReason::FreeMail,
         RejectReason::InvalidDomain,
         RejectReason::NoNameLeft,
+        RejectReason::PlaceholderName,
         RejectReason::InvalidDuns,
         RejectReason::UnknownCountry,
     ];
@@ -73,6 +80,7 @@ impl RejectReason {
             RejectReason::FreeMail => "free-mail",
             RejectReason::InvalidDomain => "invalid-domain",
             RejectReason::NoNameLeft => "no-name-left",
+            RejectReason::PlaceholderName => "placeholder-name",
             RejectReason::InvalidDuns => "invalid-duns",
             RejectReason::UnknownCountry => "unknown-country",
         }

@@ -16,8 +16,8 @@
 //! [`RejectReason`]; the reason never contains the value.
 //!
 //! Versioned inputs besides this code: the data files of `protocol-spec/data/`
-//! (the Public Suffix List snapshot, the legal forms, the free-mail list and
-//! the country names), compiled in so the spec's files are the one source of
+//! (the Public Suffix List snapshot, the legal forms, the placeholder names,
+//! the free-mail list and the country names), compiled in so the spec's files are the one source of
 //! truth, and the Unicode data of the `idna`, `unicode-normalization` and
 //! `caseless` crates.
 
@@ -28,6 +28,7 @@ mod error;
 mod freemail;
 mod legal_forms;
 mod name;
+mod placeholders;
 pub mod suffix_list;
 
 pub use self::country::{Country, country};

@@ -8,6 +8,7 @@ use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 use super::country::Country;
 use super::error::RejectReason;
 use super::legal_forms::strip_legal_forms;
+use super::placeholders::is_placeholder;
 use crate::key::{AccountKey, KeyType};
 
 /// Extra passes allowed for non-ASCII names to reach a fixed point; real
@@ -47,10 +48,17 @@ const MAX_EXTRA_PASSES: usize = 3;
 /// 6. Legal-form suffixes are stripped from the end, repeatedly, longest first
 ///    (`Acme Holdings Co., Ltd.` gives `acme holdings`), but never the last
 ///    remaining token: a name made only of legal forms keeps its first token
-///    (`The Company` gives `company`, `Co. Ltd.` gives `co`). Legal forms are
-///    only recognized at the end, never as a prefix (`OOO Romashka`, `PT Acme`).
+///    (`The Company` gives `company`, which step 9 rejects; `Co. Ltd.` gives
+///    `co`). Legal forms are only recognized at the end, never as a prefix
+///    (`OOO Romashka`, `PT Acme`).
 /// 7. No token left is [`RejectReason::NoNameLeft`] (`!!!`); so is a name that
 ///    is only `the`.
+/// 8. Non-ASCII names repeat steps 2 to 7 until they stop changing.
+/// 9. A name that as a whole is a placeholder (`Unknown`, `Test Account`,
+///    `N/A`, `DO NOT USE`, `Sample Company`: an entry of
+///    `protocol-spec/data/placeholder-names.txt`) is
+///    [`RejectReason::PlaceholderName`]: such a row is no company, and the
+///    other side's placeholders would match it.
 ///
 /// **Diacritics are kept**: `Société Générale` gives `société générale`, not
 /// `societe generale`. Stripping them would merge names that differ only in
@@ -69,8 +77,20 @@ pub fn company_name(raw: &str, country: Option<Country>) -> Result<AccountKey, R
 }
 
 /// The name part of [`company_name`]'s key: steps 1 to 7, repeated to a
-/// fixed point.
+/// fixed point, then the placeholder check (step 9).
 pub fn name_tokens(raw: &str) -> Result<String, RejectReason> {
+    let value = tokens_before_placeholders(raw)?;
+    // Checked once, on the finished name: entries are ASCII, and an ASCII
+    // name is already a fixed point, so no earlier pass could have given
+    // a placeholder that a later one changes.
+    if is_placeholder(&value) {
+        return Err(RejectReason::PlaceholderName);
+    }
+    Ok(value)
+}
+
+/// Steps 1 to 8: the name before the placeholder check.
+pub(super) fn tokens_before_placeholders(raw: &str) -> Result<String, RejectReason> {
     if raw.trim().is_empty() {
         return Err(RejectReason::Empty);
     }
@@ -290,7 +310,11 @@ mod tests {
     #[test]
     fn leading_the() {
         assert_eq!(ok("The The Beatles"), "beatles");
-        assert_eq!(ok("The Company"), "company");
+        // `company`, which step 6 leaves, is a placeholder (step 9).
+        assert_eq!(
+            tokens_before_placeholders("The Company").as_deref(),
+            Ok("company")
+        );
         assert_eq!(ok("Theodor GmbH"), "theodor");
         assert_eq!(err("The"), RejectReason::NoNameLeft);
         assert_eq!(ok("The The Inc"), "inc");
@@ -303,6 +327,47 @@ mod tests {
         assert_eq!(err("!!!"), RejectReason::NoNameLeft);
         assert_eq!(err("'"), RejectReason::NoNameLeft);
         assert_eq!(err("\u{200B}"), RejectReason::NoNameLeft);
+    }
+
+    #[test]
+    fn placeholders_are_rejected() {
+        for raw in [
+            "Test Account",
+            "TEST",
+            "Unknown",
+            "unknown ltd",
+            "Sample Company",
+            "Test Company Inc.",
+            "Individual",
+            "DO NOT USE",
+            "Don't use",
+            "N/A",
+            "n.a.",
+            "[not provided]",
+            "Self-Employed",
+            "The Company",
+            "Company Ltd",
+            "Ｔｅｓｔ",
+        ] {
+            assert_eq!(err(raw), RejectReason::PlaceholderName, "{raw:?}");
+        }
+        // Only the whole name: a placeholder word in a company's name, or a
+        // tag on a real row, leaves the name alone.
+        assert_eq!(ok("Acme Test"), "acme test");
+        assert_eq!(ok("Test Accounting Ltd"), "test accounting");
+        assert_eq!(ok("Do Not Use - Duplicate"), "do not use duplicate");
+        assert_eq!(ok("Acme Ltd - DO NOT USE"), "acme ltd do not use");
+        assert_eq!(ok("Unknown Worlds"), "unknown worlds");
+        assert_eq!(ok("Freelancer Limited"), "freelancer");
+        // Rejections of earlier steps come first.
+        assert_eq!(err("  "), RejectReason::Empty);
+        assert_eq!(err("The"), RejectReason::NoNameLeft);
+        // A country does not rescue a placeholder.
+        let us = super::super::country::country("US").ok();
+        assert_eq!(
+            company_name("Unknown", us).map(|k| k.message().to_owned()),
+            Err(RejectReason::PlaceholderName)
+        );
     }
 
     #[test]
