@@ -54,6 +54,7 @@ pub mod progress;
 pub mod session;
 pub mod state;
 pub mod tls;
+pub mod webhook;
 
 pub use dedupe::Account;
 pub use error::{Error, ErrorKind, Result};
@@ -64,3 +65,4 @@ pub use prepare::{
 pub use progress::{Phase, Progress, ProgressFn};
 pub use session::{SessionOptions, SessionOutcome, run_session};
 pub use state::StateDir;
+pub use webhook::{WebhookError, verify_webhook};

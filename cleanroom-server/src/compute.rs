@@ -267,6 +267,14 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         Err(e) => return Err(e),
     }
     state.events.changed();
+    crate::webhooks::emit_session(
+        state,
+        crate::webhooks::Event::SessionCompleted,
+        &session.partnership_id,
+        session_id,
+        cleanroom_core::api::SessionState::Completed,
+    )
+    .await;
     Metrics::inc(&state.metrics.sessions_completed);
     store
         .append_audit(&AuditRow {
@@ -297,6 +305,14 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
 async fn fail(state: &AppState, partnership_id: &str, session_id: &str) -> StoreResult<()> {
     state.store.fail_session(session_id, now()).await?;
     state.events.changed();
+    crate::webhooks::emit_session(
+        state,
+        crate::webhooks::Event::SessionCancelled,
+        partnership_id,
+        session_id,
+        cleanroom_core::api::SessionState::Cancelled,
+    )
+    .await;
     Metrics::inc(&state.metrics.sessions_cancelled);
     state
         .store

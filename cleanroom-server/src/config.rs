@@ -202,6 +202,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Leases on session computations, shared by replicas on one database.
     pub compute: ComputeLeases,
+    /// Webhook delivery: which targets are allowed, retries.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// How replicas on one database share computations: a replica claims a
@@ -279,6 +281,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             max_json_bytes: 64 * 1024,
             compute: ComputeLeases::default(),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }
@@ -458,6 +461,7 @@ struct FileConfig {
     header_read_timeout: Option<u64>,
     body_read_timeout: Option<u64>,
     guardrails: Option<FileGuardrails>,
+    webhooks: Option<crate::webhooks::FileWebhooks>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -614,6 +618,8 @@ impl Settings {
                     }),
                 delay_for_tests: std::time::Duration::ZERO,
             },
+            webhooks: crate::webhooks::WebhookSettings::from_file(file.webhooks)
+                .map_err(ServerError::Config)?,
         };
         config.guardrails.check()?;
         Ok(config)

@@ -47,6 +47,7 @@ pub mod problem;
 pub mod routes;
 pub mod store;
 pub mod tls;
+pub mod webhooks;
 
 pub use config::{ComputeLeases, Config, DatabaseUrl, Guardrails, TlsFiles};
 pub use error::{ApiError, ServerError};
@@ -218,6 +219,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     state
         .tasks
         .track(tokio::spawn(compute::sweep(state.clone())).abort_handle());
+    state
+        .tasks
+        .track(tokio::spawn(webhooks::deliver::run(state.clone())).abort_handle());
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
         addr,

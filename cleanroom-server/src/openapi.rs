@@ -141,6 +141,17 @@ const ENDPOINTS: &[Endpoint] = &[
         "Disclosed results"),
     ep(Get, "/v1/sessions/{id}/overlaps", "view", Empty, "200", Json("OverlappingRecords"),
         "The caller's matched rows (overlapping-records policy only)"),
+    ep(Post, "/v1/webhooks", "admin", Json("CreateWebhook"), "201", Json("WebhookWithSecret"),
+        "Register a signed-webhook endpoint; the secret is shown only in this answer"),
+    ep(Get, "/v1/webhooks", "admin", Empty, "200", JsonList("Webhook"),
+        "The organization's webhook endpoints (without secrets)"),
+    ep(Delete, "/v1/webhooks/{id}", "admin", Empty, "204", Empty,
+        "Delete a webhook endpoint and its delivery log"),
+    ep(Post, "/v1/webhooks/{id}/rotate-secret", "admin", Json("RotateWebhookSecret"), "200",
+        Json("WebhookWithSecret"),
+        "New signing secret; the previous one also signs during the grace period"),
+    ep(Get, "/v1/webhooks/{id}/deliveries", "admin", Empty, "200", JsonList("WebhookDelivery"),
+        "The endpoint's delivery log, newest first"),
 ];
 
 /// Every schema of the JSON API, with the schemas they reference.
@@ -187,6 +198,11 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<disclosure::DisclosedCell>(v);
     add::<disclosure::DisclosedPopulation>(v);
     add::<overlap::NameMatching>(v);
+    add::<crate::routes::webhooks::CreateWebhook>(v);
+    add::<crate::routes::webhooks::Webhook>(v);
+    add::<crate::routes::webhooks::WebhookWithSecret>(v);
+    add::<crate::routes::webhooks::RotateWebhookSecret>(v);
+    add::<crate::routes::webhooks::WebhookDelivery>(v);
     out
 }
 

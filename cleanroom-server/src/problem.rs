@@ -142,6 +142,13 @@ problem_types! {
     InvalidExpiry = ("invalid-expiry", UNPROCESSABLE_ENTITY, "Invalid expiry"),
     /// A count too large to store.
     OutOfRange = ("out-of-range", UNPROCESSABLE_ENTITY, "Out of range"),
+    /// A webhook registration or rotation that does not fit: not an
+    /// `https://` URL, credentials in it, a host name that does not resolve,
+    /// an unknown or no event type, too many endpoints, a grace period too long.
+    InvalidWebhook = ("invalid-webhook", UNPROCESSABLE_ENTITY, "Invalid webhook"),
+    /// A webhook target that is, or resolves to, an address the deployment
+    /// denies (by default private, loopback, link-local and similar ranges).
+    WebhookTargetDenied = ("webhook-target-denied", UNPROCESSABLE_ENTITY, "Webhook target denied"),
     /// A JSON body that does not fit its schema, e.g. a non-positive ε.
     Unprocessable = ("unprocessable", UNPROCESSABLE_ENTITY, "Unprocessable content"),
     /// The pair's sessions for the last 24 hours are used up (member

@@ -27,6 +27,7 @@ pub mod partnerships;
 pub mod results;
 pub mod sessions;
 pub mod tokens;
+pub mod webhooks;
 
 /// Builds the full application router.
 pub fn router(state: AppState) -> Router {
@@ -73,6 +74,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/sessions/{id}/results", get(results::results))
         .route("/sessions/{id}/overlaps", get(results::overlaps))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/{id}", delete(webhooks::delete))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/openapi.json", get(ops::openapi))
         // API answers carry organization data: no cache (browser, proxy) may keep them.
         .layer(SetResponseHeaderLayer::if_not_present(

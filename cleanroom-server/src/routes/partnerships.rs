@@ -92,6 +92,8 @@ pub async fn invite(
         created_at: crate::now(),
     };
     state.store.create_partnership(&row).await?;
+    crate::webhooks::emit_partnership(&state, crate::webhooks::Event::PartnershipInvited, &row)
+        .await;
     audit(
         &state,
         &caller,
@@ -160,6 +162,8 @@ pub async fn accept(
             Ok(())
         })
         .await?;
+    crate::webhooks::emit_partnership(&state, crate::webhooks::Event::PartnershipAccepted, &p)
+        .await;
     audit(
         &state,
         &caller,
@@ -237,6 +241,16 @@ pub async fn revoke(
     let (_, role) = member_partnership(&state, &caller, &id).await?;
     let (p, cancelled) = state.store.revoke_partnership(&id, crate::now()).await?;
     state.events.changed();
+    for sid in &cancelled {
+        crate::webhooks::emit_session(
+            &state,
+            crate::webhooks::Event::SessionCancelled,
+            &p.id,
+            sid,
+            cleanroom_core::api::SessionState::Cancelled,
+        )
+        .await;
+    }
     for _ in &cancelled {
         Metrics::inc(&state.metrics.sessions_cancelled);
     }

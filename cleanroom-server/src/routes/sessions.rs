@@ -160,6 +160,14 @@ pub async fn cancel(
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     let s = state.store.cancel_session(&s.id, crate::now()).await?;
     state.events.changed();
+    crate::webhooks::emit_session(
+        &state,
+        crate::webhooks::Event::SessionCancelled,
+        &s.partnership_id,
+        &s.id,
+        s.state,
+    )
+    .await;
     Metrics::inc(&state.metrics.sessions_cancelled);
     audit(
         &state,
@@ -507,6 +515,16 @@ pub async fn commit_blinded(
         )
         .await?;
     state.events.changed();
+    if new_state == SessionState::AwaitingTokens {
+        crate::webhooks::emit_session(
+            &state,
+            crate::webhooks::Event::SessionAwaitingTokens,
+            &s.partnership_id,
+            &s.id,
+            new_state,
+        )
+        .await;
+    }
     audit(
         &state,
         &caller,

@@ -15,6 +15,7 @@ use cleanroom_core::api::{
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+pub mod webhooks;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -55,3 +55,6 @@ crate::store::sql::impl_sql_store!(
     sqlx::postgres::PgRow,
     " FOR UPDATE SKIP LOCKED"
 );
+
+// Webhook endpoints and deliveries (store/webhooks.rs).
+crate::store::webhooks::impl_webhook_store!(PgStore, sqlx::postgres::PgRow);

@@ -76,3 +76,6 @@ impl SqliteStore {
 
 // SQLite runs one write at a time, so a claim needs no row locks.
 crate::store::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow, "");
+
+// Webhook endpoints and deliveries (store/webhooks.rs).
+crate::store::webhooks::impl_webhook_store!(SqliteStore, sqlx::sqlite::SqliteRow);
