@@ -286,6 +286,13 @@ impl Acc {
     }
 }
 
+/// `when-strong-key-missing`: a name match counts unless both accounts
+/// carry a domain, or both a DUNS (and, matching on a name only, share none).
+fn strong_types_agree(a: &Acc, b: &Acc) -> bool {
+    !(a.has(KeyType::Domain) && b.has(KeyType::Domain)
+        || a.has(KeyType::Duns) && b.has(KeyType::Duns))
+}
+
 /// One side's uploaded accounts.
 struct Side {
     /// Population names, `(other)` last.
@@ -428,14 +435,10 @@ fn emulate(g: &Generated, same_type: bool, lone_holder: bool) -> Result<Matched,
         sides.push(side);
     }
     let [v, p]: [Side; 2] = sides.try_into().map_err(|_| "two sides")?;
-    let (hits, cells) = if same_type {
-        plain_match(&v, &p, |a, b| {
-            !(a.has(KeyType::Domain) && b.has(KeyType::Domain)
-                || a.has(KeyType::Duns) && b.has(KeyType::Duns))
-        })
-    } else {
-        plain_match(&v, &p, |a, b| !(a.has_strong() && b.has_strong()))
-    };
+    // `overlap::compute`'s rule since the same-type proposal was adopted;
+    // the flag is kept so the proposal's report still runs.
+    let _ = same_type;
+    let (hits, cells) = plain_match(&v, &p, strong_types_agree);
     Ok(([v, p], hits, cells))
 }
 
@@ -1253,8 +1256,7 @@ mod tests {
         for (policy, counts) in [
             (
                 NameMatching::WhenStrongKeyMissing,
-                Box::new(|a: &Acc, b: &Acc| !(a.has_strong() && b.has_strong()))
-                    as Box<dyn Fn(&Acc, &Acc) -> bool>,
+                Box::new(strong_types_agree) as Box<dyn Fn(&Acc, &Acc) -> bool>,
             ),
             (NameMatching::Always, Box::new(|_: &Acc, _: &Acc| true)),
         ] {
