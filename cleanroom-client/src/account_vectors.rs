@@ -163,14 +163,17 @@ const CASES: &[(&str, &str, NamesWithoutCountry)] = &[
         NamesWithoutCountry::Omit,
     ),
     (
-        "a domain carried by rows of 3 or more distinct names is a shared mailbox: left out of every row before merging",
+        "a domain carried by rows of 3 or more distinct first name words is a shared mailbox: left out of every row before merging; a company's divisions keep their domain",
         "Smith Plumbing,info@sky.com,,United Kingdom,\n\
          Jones Bakery,jones@sky.com,,UK,\n\
          Jones Bakery Ltd,jones-bakery.co.uk,sky.com,UK,\n\
          ,www.sky.com,,UK,\n\
          Patel Electrical,sky.com,,,\n\
          IBM,ibm.com,,US,\n\
-         International Business Machines,www.ibm.com,,US,\n",
+         International Business Machines,www.ibm.com,,US,\n\
+         Siemens Energy,siemens.com,,Germany,\n\
+         Siemens Mobility,www.siemens.com,,DE,\n\
+         Siemens AG (old),siemens.com,,DE,\n",
         NamesWithoutCountry::Omit,
     ),
     (

@@ -80,9 +80,12 @@ pub struct DedupeStats {
     pub accounts_without_keys: u64,
 }
 
-/// Rows of this many distinct company names on one domain make it a
-/// mailbox provider's (PROTOCOL.md section 3.6, step 3). Two is still one
-/// company under two names (`IBM`, `International Business Machines`).
+/// Rows of this many distinct company names, told apart by their first word,
+/// on one domain make it a mailbox provider's (PROTOCOL.md section 3.6, step
+/// 3). Two is still one company under two names (`IBM`, `International
+/// Business Machines`); the first word keeps a company's own variants and
+/// divisions together (`Siemens Energy`, `Siemens Mobility`, `Siemens AG
+/// (old)` on `siemens.com`).
 pub const SHARED_MAILBOX_NAMES: usize = 3;
 
 /// What [`drop_shared_mailboxes`] left out.
@@ -97,7 +100,7 @@ pub struct SharedMailboxes {
 }
 
 /// Leaves out of every row each domain that rows of
-/// [`SHARED_MAILBOX_NAMES`] or more distinct names carry, and then the rows
+/// [`SHARED_MAILBOX_NAMES`] or more distinct first name words carry, and then the rows
 /// left without a key; clears every row's `name_tokens`.
 ///
 /// Such a domain is a mailbox provider's that the free-mail list does not
@@ -124,6 +127,7 @@ pub fn drop_shared_mailboxes(rows: &mut Vec<RowKeys>) -> SharedMailboxes {
             let Some(name) = row.name_tokens.as_deref() else {
                 continue;
             };
+            let name = name.split(' ').next().unwrap_or(name);
             for k in row.keys.iter().filter(|k| k.kind() == KeyType::Domain) {
                 let seen = names.entry(k).or_insert(Names::One(name));
                 *seen = match *seen {

@@ -61,7 +61,7 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
 
 def drop_shared_mailboxes(rows):
     """Step 3, first paragraph: a domain key that rows of 3 or more distinct
-    name-token strings carry is removed from every row; rows left without a
+    first words of name-token strings carry is removed from every row; rows left without a
     key are dropped. `rows` is a list of (line, keys, tokens)."""
     names = {}
     for _, keys, tokens in rows:
@@ -69,7 +69,7 @@ def drop_shared_mailboxes(rows):
             continue
         for k in keys:
             if k.startswith("domain:"):
-                names.setdefault(k, set()).add(tokens)
+                names.setdefault(k, set()).add(tokens.split(" ")[0])
     shared = {k for k, n in names.items() if len(n) >= SHARED_MAILBOX_NAMES}
     out = []
     for line, keys, _ in rows:
