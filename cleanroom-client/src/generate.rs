@@ -2055,29 +2055,15 @@ fn brand_company(rng: &mut Rng, reg: &mut Registry) -> Company {
         }
     };
     reg.named.insert((tokens.clone(), country));
-    let mut c = Company {
-        legal: rng.below(WORLD[country].legal.len()),
-        base,
-        tokens,
-        country,
-        partner_country: None,
-        domains: Vec::new(),
-        duns: None,
-        kind: EntityKind::Brand,
-        lookalike_of: None,
-        vendor: false,
-        partner: false,
-    };
-    if !rng.chance(rates::NO_WEBSITE_BRAND) {
-        let host = new_host(rng, reg, &c.base, country);
-        c.domains.push(host);
-        if rng.chance(rates::ALTERNATES_BRAND) {
-            add_alternates(rng, reg, &mut c);
-        }
-    }
-    if rng.chance(rates::DUNS_BRAND) {
-        c.duns = new_duns(rng, reg);
-    }
+    let mut c = company(rng, base, tokens, country, EntityKind::Brand);
+    add_website_and_duns(
+        rng,
+        reg,
+        &mut c,
+        rates::NO_WEBSITE_BRAND,
+        Some(rates::ALTERNATES_BRAND),
+        rates::DUNS_BRAND,
+    );
     c
 }
 
@@ -2093,7 +2079,28 @@ fn surname_company(rng: &mut Rng, reg: &mut Registry) -> Company {
     let tokens = normalize::name_tokens(&base).unwrap_or_else(|_| surname.to_lowercase());
     reg.names.insert(tokens.clone());
     reg.named.insert((tokens.clone(), country));
-    let mut c = Company {
+    let mut c = company(rng, base, tokens, country, EntityKind::Surname);
+    add_website_and_duns(
+        rng,
+        reg,
+        &mut c,
+        rates::NO_WEBSITE_SURNAME,
+        Some(rates::ALTERNATES_SURNAME),
+        rates::DUNS_SURNAME,
+    );
+    c
+}
+
+/// A company of `kind` with a legal form of `country`, on neither side yet,
+/// without websites or DUNS.
+fn company(
+    rng: &mut Rng,
+    base: String,
+    tokens: String,
+    country: usize,
+    kind: EntityKind,
+) -> Company {
+    Company {
         legal: rng.below(WORLD[country].legal.len()),
         base,
         tokens,
@@ -2101,22 +2108,33 @@ fn surname_company(rng: &mut Rng, reg: &mut Registry) -> Company {
         partner_country: None,
         domains: Vec::new(),
         duns: None,
-        kind: EntityKind::Surname,
+        kind,
         lookalike_of: None,
         vendor: false,
         partner: false,
-    };
-    if !rng.chance(rates::NO_WEBSITE_SURNAME) {
-        let host = new_host(rng, reg, &c.base, country);
+    }
+}
+
+/// Unless the `no_website` chance strikes, gives `c` its main website and,
+/// at rate `alternates` (when given), 1 to 3 more; then a DUNS at rate `duns`.
+fn add_website_and_duns(
+    rng: &mut Rng,
+    reg: &mut Registry,
+    c: &mut Company,
+    no_website: f64,
+    alternates: Option<f64>,
+    duns: f64,
+) {
+    if !rng.chance(no_website) {
+        let host = new_host(rng, reg, &c.base, c.country);
         c.domains.push(host);
-        if rng.chance(rates::ALTERNATES_SURNAME) {
-            add_alternates(rng, reg, &mut c);
+        if alternates.is_some_and(|rate| rng.chance(rate)) {
+            add_alternates(rng, reg, c);
         }
     }
-    if rng.chance(rates::DUNS_SURNAME) {
+    if rng.chance(duns) {
         c.duns = new_duns(rng, reg);
     }
-    c
 }
 
 /// Another company with the name and country `of` has on `side`.
@@ -2127,25 +2145,24 @@ fn sibling(rng: &mut Rng, reg: &mut Registry, of: &Company, side: usize) -> Comp
         of.country
     };
     let mut c = Company {
-        base: of.base.clone(),
-        tokens: of.tokens.clone(),
-        legal: rng.below(WORLD[country].legal.len()),
-        country,
-        partner_country: None,
-        domains: Vec::new(),
-        duns: None,
-        kind: EntityKind::Sibling,
-        lookalike_of: None,
         vendor: side == 0,
         partner: side == 1,
+        ..company(
+            rng,
+            of.base.clone(),
+            of.tokens.clone(),
+            country,
+            EntityKind::Sibling,
+        )
     };
-    if !rng.chance(rates::NO_WEBSITE_BRAND) {
-        let host = new_host(rng, reg, &c.base, country);
-        c.domains.push(host);
-    }
-    if rng.chance(rates::DUNS_BRAND) {
-        c.duns = new_duns(rng, reg);
-    }
+    add_website_and_duns(
+        rng,
+        reg,
+        &mut c,
+        rates::NO_WEBSITE_BRAND,
+        None,
+        rates::DUNS_BRAND,
+    );
     c
 }
 
@@ -2165,17 +2182,16 @@ fn lookalike(
     })?;
     reg.named.insert((of.tokens.clone(), country));
     let mut c = Company {
-        base: of.base.clone(),
-        tokens: of.tokens.clone(),
-        legal: rng.below(WORLD[country].legal.len()),
-        country,
-        partner_country: None,
-        domains: Vec::new(),
-        duns: None,
-        kind: EntityKind::Lookalike,
         lookalike_of: Some(of_index),
         vendor: side == 0,
         partner: side == 1,
+        ..company(
+            rng,
+            of.base.clone(),
+            of.tokens.clone(),
+            country,
+            EntityKind::Lookalike,
+        )
     };
     let host = new_host(rng, reg, &c.base, country);
     c.domains.push(host);
