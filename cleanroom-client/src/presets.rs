@@ -157,6 +157,13 @@ impl Preset {
         }
     }
 
+    /// The preset's candidate columns for the domain, the name and the DUNS,
+    /// each in order of preference.
+    pub fn key_candidates(self) -> [&'static [&'static str]; 3] {
+        let c = self.candidates();
+        [c.domain, c.name, c.duns]
+    }
+
     /// Resolves the key columns: explicit overrides first, then the preset's
     /// usual names. At least one key column must be found; a country column
     /// alone is no key.

@@ -486,18 +486,7 @@ fn restore_lone_names(
         })
         .collect();
     // Rows left out with all their keys: name-only accounts again.
-    let in_account: HashSet<u64> = p
-        .accounts
-        .iter()
-        .flat_map(|a| a.lines.iter().copied())
-        .collect();
-    let skipped: HashSet<u64> = p
-        .report
-        .rejects
-        .iter()
-        .filter(|r| r.row_skipped)
-        .map(|r| r.line)
-        .collect();
+    let (in_account, skipped) = placed_and_skipped_lines(p);
     let populations = preset.default_populations(table);
     let bound = BoundPopulations::bind(&populations, table).map_err(|e| e.to_string())?;
     let n = bound.names().len();
@@ -542,6 +531,23 @@ fn restore_lone_names(
     }
     side.accounts.retain(|a| !a.keys.is_empty());
     Ok(())
+}
+
+/// The lines `p` put in an account, and the lines it skipped.
+fn placed_and_skipped_lines(p: &PreparedInput) -> (HashSet<u64>, HashSet<u64>) {
+    let placed = p
+        .accounts
+        .iter()
+        .flat_map(|a| a.lines.iter().copied())
+        .collect();
+    let skipped = p
+        .report
+        .rejects
+        .iter()
+        .filter(|r| r.row_skipped)
+        .map(|r| r.line)
+        .collect();
+    (placed, skipped)
 }
 
 /// SHA-256 of the key message, first 16 bytes: equal exactly when the keys are.
@@ -599,18 +605,7 @@ fn entities_of(lines: &[u64], of_line: &HashMap<u64, Option<u32>>) -> Vec<u32> {
 
 fn v2_side(table: &CsvTable, p: &PreparedInput, rows: &[Option<u32>]) -> Side {
     let of_line = entity_of_line(table, rows);
-    let in_account: HashSet<u64> = p
-        .accounts
-        .iter()
-        .flat_map(|a| a.lines.iter().copied())
-        .collect();
-    let skipped: HashSet<u64> = p
-        .report
-        .rejects
-        .iter()
-        .filter(|r| r.row_skipped)
-        .map(|r| r.line)
-        .collect();
+    let (in_account, skipped) = placed_and_skipped_lines(p);
     let mut lost: HashMap<u32, LostRows> = HashMap::new();
     for r in &table.rows {
         let Some(Some(e)) = of_line.get(&r.line) else {
@@ -657,57 +652,13 @@ fn v2_side(table: &CsvTable, p: &PreparedInput, rows: &[Option<u32>]) -> Side {
 }
 
 /// The version 1 client's column names (its presets), in order of preference.
-fn v1_columns(preset: Preset) -> [&'static [&'static str]; 3] {
-    match preset {
-        Preset::Salesforce => [
-            &["Website", "Account Website", "Domain"],
-            &["Account Name", "Name", "AccountName"],
-            &["D-U-N-S Number", "DunsNumber", "DUNS Number", "DUNS"],
-        ],
-        Preset::HubSpot => [
-            &["Company Domain Name", "Website URL", "Domain", "Website"],
-            &["Company name", "Name", "Company"],
-            &["DUNS Number", "D-U-N-S Number", "DUNS"],
-        ],
-        Preset::Generic => [
-            &[
-                "Website",
-                "Domain",
-                "Company Domain Name",
-                "Website URL",
-                "URL",
-                "Email",
-            ],
-            &[
-                "Account Name",
-                "Company name",
-                "Company",
-                "Name",
-                "Organization",
-            ],
-            &["DUNS", "DUNS Number", "D-U-N-S Number", "DunsNumber"],
-        ],
-    }
-}
-
 /// The version 1 client on one export: one website column (the next one
 /// when it is empty), unqualified names, rows merged on a shared domain or
 /// DUNS and website-less rows on a shared name, one key per type per
 /// account (the most common), and no ambiguous key left out.
 fn v1_side(table: &CsvTable, rows: &[Option<u32>]) -> Result<Side, String> {
-    let has = |n: &str| table.column(n).is_some();
-    let preset = if has("Account Name")
-        || has("DunsNumber")
-        || has("BillingCountry")
-        || has("Billing Country")
-    {
-        Preset::Salesforce
-    } else if has("Company name") || has("Company Domain Name") || has("Lifecycle Stage") {
-        Preset::HubSpot
-    } else {
-        Preset::Generic
-    };
-    let [dom, name, duns] = v1_columns(preset);
+    let preset = Preset::detect(table);
+    let [dom, name, duns] = preset.key_candidates();
     let found = |c: &[&str]| c.iter().find_map(|n| table.column(n));
     let domain_col = found(dom);
     let fallback = domain_col.and_then(|first| {
