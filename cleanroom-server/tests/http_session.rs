@@ -31,13 +31,7 @@ async fn full_session(db: &TestDb) {
     assert_eq!(ps.status, PartnershipStatus::Active);
     assert_eq!(ps.policy, policy);
 
-    let s: Session = p
-        .ok(
-            Method::POST,
-            &format!("/v1/partnerships/{}/sessions", ps.id),
-            None,
-        )
-        .await;
+    let s = p.open_session(&ps.id).await;
     assert_eq!(s.state, SessionState::AwaitingBlinded);
     let (status, body) = v
         .send(

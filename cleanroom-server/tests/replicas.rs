@@ -8,8 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use cleanroom_core::SessionSecret;
-use cleanroom_core::api::{CommitBlinded, Session, SessionState, SharingPolicy};
-use cleanroom_core::protocol::protocol_version;
+use cleanroom_core::api::{Session, SessionState, SharingPolicy};
 use cleanroom_server::store::Store as _;
 use cleanroom_server::{ComputeLeases, Config, RunningServer, bootstrap, spawn};
 use common::*;
@@ -40,20 +39,7 @@ async fn upload_split(a: &Api, b: &Api, session: &str, body: &[u8], pops: &[&str
             .await;
         assert_eq!(s, 200, "{v}");
     }
-    b.ok(
-        Method::POST,
-        &format!("/v1/sessions/{session}/blinded/commit"),
-        Some(
-            serde_json::to_value(CommitBlinded {
-                protocol_version: protocol_version(),
-                populations: pops.iter().map(|s| s.to_string()).collect(),
-                chunks: chunks.len() as u32,
-                records: (body.len() / 48) as u64,
-            })
-            .unwrap(),
-        ),
-    )
-    .await
+    b.commit_blinded(session, body, pops, chunks.len()).await
 }
 
 /// Signs in to the dashboard of `base` over HTTP; the session cookie value.
@@ -119,13 +105,7 @@ async fn parties_on_different_replicas_and_a_cookie_from_the_other() {
     let ps = va_api
         .partner_up(&p, "Partner LLC", SharingPolicy::default())
         .await;
-    let s: Session = va_api
-        .ok(
-            Method::POST,
-            &format!("/v1/partnerships/{}/sessions", ps.id),
-            None,
-        )
-        .await;
+    let s = va_api.open_session(&ps.id).await;
     let (va, pa) = generate();
     let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
     // The vendor's chunks go half to A and half to B.
@@ -180,21 +160,8 @@ async fn a_replica_killed_mid_compute_is_taken_over() {
     let ps = v
         .partner_up(&p_on_b, "Partner LLC", SharingPolicy::default())
         .await;
-    let s: Session = v
-        .ok(
-            Method::POST,
-            &format!("/v1/partnerships/{}/sessions", ps.id),
-            None,
-        )
-        .await;
-    let (va, pa) = generate();
-    let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
-    v.upload_blinded(&s.id, &blind(&vs, &va), &VENDOR_POPS, 100)
-        .await;
-    p_on_a
-        .upload_blinded(&s.id, &blind(&pss, &pa), &PARTNER_POPS, 100)
-        .await;
-    v.upload_tokens(&s.id, &vs, 100).await;
+    let s = v.open_session(&ps.id).await;
+    let (va, pa, pss) = upload_all_but_partner_tokens(&v, &p_on_a, &s.id).await;
     // The partner's commit reaches A, which takes the lease and "computes";
     // the request never gets its answer, since A dies.
     let sid = s.id.clone();

@@ -5,7 +5,6 @@ mod common;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use cleanroom_core::SessionSecret;
 use cleanroom_core::api::{Session, SessionState, SharingPolicy};
 use cleanroom_server::store::{AnyStore, Store as _};
 use common::*;
@@ -70,20 +69,8 @@ async fn kill_9_mid_session_loses_nothing() {
     let ps = v
         .partner_up(&p, "Partner LLC", SharingPolicy::default())
         .await;
-    let s: Session = v
-        .ok(
-            Method::POST,
-            &format!("/v1/partnerships/{}/sessions", ps.id),
-            None,
-        )
-        .await;
-    let (va, pa) = generate();
-    let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
-    v.upload_blinded(&s.id, &blind(&vs, &va), &VENDOR_POPS, 100)
-        .await;
-    p.upload_blinded(&s.id, &blind(&pss, &pa), &PARTNER_POPS, 100)
-        .await;
-    v.upload_tokens(&s.id, &vs, 100).await;
+    let s = v.open_session(&ps.id).await;
+    let (va, pa, pss) = upload_all_but_partner_tokens(&v, &p, &s.id).await;
     // The partner gets half-way through its tokens when the server dies.
     let (_, _, points) = p
         .get_bytes(&format!("/v1/sessions/{}/counterpart/points", s.id))

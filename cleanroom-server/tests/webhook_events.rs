@@ -9,8 +9,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use cleanroom_core::SessionSecret;
-use cleanroom_core::api::{Session, SessionState};
+use cleanroom_core::api::SessionState;
 use cleanroom_server::store::webhooks::WebhookSecret;
 use cleanroom_server::webhooks::sign;
 use cleanroom_server::{Config, bootstrap, spawn};
@@ -57,20 +56,8 @@ async fn events_of_a_full_session(db: &TestDb) {
     let secret = WebhookSecret::new(created["secret"].as_str().unwrap().to_owned());
 
     let ps = v.partner_up(&p, "Partner LLC", Default::default()).await;
-    let s: Session = p
-        .ok(
-            Method::POST,
-            &format!("/v1/partnerships/{}/sessions", ps.id),
-            None,
-        )
-        .await;
-    let (va, pa) = generate();
-    let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
-    v.upload_blinded(&s.id, &blind(&vs, &va), &VENDOR_POPS, 100)
-        .await;
-    p.upload_blinded(&s.id, &blind(&pss, &pa), &PARTNER_POPS, 100)
-        .await;
-    v.upload_tokens(&s.id, &vs, 100).await;
+    let s = p.open_session(&ps.id).await;
+    let (_, _, pss) = upload_all_but_partner_tokens(&v, &p, &s.id).await;
     let done = p.upload_tokens(&s.id, &pss, 100).await;
     assert_eq!(done.state, SessionState::Completed);
 

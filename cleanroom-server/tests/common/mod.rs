@@ -406,6 +406,17 @@ impl Api {
                 .await;
             assert_eq!(s, 200, "{v}");
         }
+        self.commit_blinded(session, body, pops, chunks.len()).await
+    }
+
+    /// Commits the blinded records `body`, uploaded in `chunks` chunks.
+    pub async fn commit_blinded(
+        &self,
+        session: &str,
+        body: &[u8],
+        pops: &[&str],
+        chunks: usize,
+    ) -> Session {
         self.ok(
             reqwest::Method::POST,
             &format!("/v1/sessions/{session}/blinded/commit"),
@@ -413,11 +424,21 @@ impl Api {
                 serde_json::to_value(CommitBlinded {
                     protocol_version: protocol_version(),
                     populations: pops.iter().map(|s| s.to_string()).collect(),
-                    chunks: chunks.len() as u32,
+                    chunks: chunks as u32,
                     records: (body.len() / 48) as u64,
                 })
                 .unwrap(),
             ),
+        )
+        .await
+    }
+
+    /// Opens a session in `partnership`.
+    pub async fn open_session(&self, partnership: &str) -> Session {
+        self.ok(
+            reqwest::Method::POST,
+            &format!("/v1/partnerships/{partnership}/sessions"),
+            None,
         )
         .await
     }
@@ -468,6 +489,24 @@ impl Api {
 }
 
 /// Checks every disclosed figure against the plaintext expectation.
+/// Generates both sides' accounts and uploads their blinded records (100
+/// a chunk), then the vendor's tokens: `session` awaits the partner's
+/// tokens. The vendor's accounts, the partner's, and the partner's secret.
+pub async fn upload_all_but_partner_tokens(
+    v: &Api,
+    p: &Api,
+    session: &str,
+) -> (Vec<Account>, Vec<Account>, SessionSecret) {
+    let (va, pa) = generate();
+    let (vs, pss) = (SessionSecret::generate(), SessionSecret::generate());
+    v.upload_blinded(session, &blind(&vs, &va), &VENDOR_POPS, 100)
+        .await;
+    p.upload_blinded(session, &blind(&pss, &pa), &PARTNER_POPS, 100)
+        .await;
+    v.upload_tokens(session, &vs, 100).await;
+    (va, pa, pss)
+}
+
 pub fn check_results(r: &SessionResults, e: &Expected) {
     let mut suppressed = 0;
     for vp in 0..2 {
