@@ -15,6 +15,23 @@ struct Org<'a> {
     state: &'a Path,
 }
 
+/// The vendor and the partner of a test, on one server and with one state
+/// directory, as when both run on one machine.
+fn orgs<'a>(url: &'a str, vendor: &'a str, partner: &'a str, state: &'a Path) -> [Org<'a>; 2] {
+    [
+        Org {
+            url,
+            token: vendor,
+            state,
+        },
+        Org {
+            url,
+            token: partner,
+            state,
+        },
+    ]
+}
+
 fn cmd(org: &Org<'_>, dir: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cleanroom"));
     c.args(args)
@@ -178,17 +195,8 @@ async fn match_results_overlaps_via_the_binary() {
     let url = server.base_url();
     // One state directory for both sides, as when both run on one machine
     // (the README quick start): the CLI must keep their secrets apart.
-    let (vs, ps) = (d.join("state"), d.join("state"));
-    let vendor = Org {
-        url: &url,
-        token: &vtoken,
-        state: &vs,
-    };
-    let partner = Org {
-        url: &url,
-        token: &ptoken,
-        state: &ps,
-    };
+    let vs = d.join("state");
+    let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &vs);
 
     let out = ok(&run(
         &vendor,
@@ -424,16 +432,7 @@ async fn used_up_session_budget_is_a_readable_error() {
     let (server, vtoken, ptoken) = start(d, |c| c.guardrails.sessions_per_day = 1).await;
     let url = server.base_url();
     let state = d.join("state");
-    let vendor = Org {
-        url: &url,
-        token: &vtoken,
-        state: &state,
-    };
-    let partner = Org {
-        url: &url,
-        token: &ptoken,
-        state: &state,
-    };
+    let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &state);
     let out = ok(&run(
         &vendor,
         d,
@@ -488,16 +487,7 @@ async fn names_without_a_country_follow_the_partnership_policy() {
     let (server, vtoken, ptoken) = start(d, |_| {}).await;
     let url = server.base_url();
     let state = d.join("state");
-    let vendor = Org {
-        url: &url,
-        token: &vtoken,
-        state: &state,
-    };
-    let partner = Org {
-        url: &url,
-        token: &ptoken,
-        state: &state,
-    };
+    let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &state);
     let out = ok(&run(
         &vendor,
         d,

@@ -101,51 +101,63 @@ impl Setup {
         (status, v)
     }
 
+    /// [`Setup::call`] that must answer `status`: the answer.
+    async fn expect(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        status: u16,
+    ) -> Value {
+        let (st, v) = self.call(token, method, path, body).await;
+        assert_eq!(st, status, "{method} {path}: {v}");
+        v
+    }
+
     /// Vendor invites partner, partner accepts: the partnership id.
     async fn partner_up(&self) -> String {
-        let (st, p) = self
-            .call(
+        let p = self
+            .expect(
                 &self.vendor,
                 "POST",
                 "/v1/partnerships",
                 Some(json!({"org": "Partner Co", "my_role": "vendor"})),
+                201,
             )
             .await;
-        assert_eq!(st, 201, "{p}");
         let id = p["id"].as_str().unwrap().to_owned();
-        let (st, _) = self
-            .call(
-                &self.partner,
-                "POST",
-                &format!("/v1/partnerships/{id}/accept"),
-                None,
-            )
-            .await;
-        assert_eq!(st, 200);
+        self.expect(
+            &self.partner,
+            "POST",
+            &format!("/v1/partnerships/{id}/accept"),
+            None,
+            200,
+        )
+        .await;
         id
     }
 
     /// Opens and cancels a session: the session id.
     async fn cancelled_session(&self, partnership: &str) -> String {
-        let (st, s) = self
-            .call(
+        let s = self
+            .expect(
                 &self.vendor,
                 "POST",
                 &format!("/v1/partnerships/{partnership}/sessions"),
                 None,
+                201,
             )
             .await;
-        assert_eq!(st, 201, "{s}");
         let sid = s["id"].as_str().unwrap().to_owned();
-        let (st, _) = self
-            .call(
-                &self.partner,
-                "POST",
-                &format!("/v1/sessions/{sid}/cancel"),
-                None,
-            )
-            .await;
-        assert_eq!(st, 200);
+        self.expect(
+            &self.partner,
+            "POST",
+            &format!("/v1/sessions/{sid}/cancel"),
+            None,
+            200,
+        )
+        .await;
         sid
     }
 }
@@ -183,8 +195,8 @@ async fn deliveries_are_signed_retried_and_logged() {
         c.webhooks.allow = vec!["127.0.0.0/8".parse().unwrap()];
     })
     .await;
-    let (st, created) = s
-        .call(
+    let created = s
+        .expect(
             &s.partner,
             "POST",
             "/v1/webhooks",
@@ -192,9 +204,9 @@ async fn deliveries_are_signed_retried_and_logged() {
                 "url": url,
                 "events": ["partnership.invited", "partnership.accepted", "session.cancelled"],
             })),
+            201,
         )
         .await;
-    assert_eq!(st, 201, "{created}");
     let secret = created["secret"].as_str().unwrap().to_owned();
     let hook_id = created["webhook"]["id"].as_str().unwrap().to_owned();
     // The list never shows the secret.
@@ -202,15 +214,14 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(!list.to_string().contains(&secret));
     // Another organization sees none of it.
-    let (st, _) = s
-        .call(
-            &s.vendor,
-            "GET",
-            &format!("/v1/webhooks/{hook_id}/deliveries"),
-            None,
-        )
-        .await;
-    assert_eq!(st, 404);
+    s.expect(
+        &s.vendor,
+        "GET",
+        &format!("/v1/webhooks/{hook_id}/deliveries"),
+        None,
+        404,
+    )
+    .await;
 
     let partnership = s.partner_up().await;
     let session = s.cancelled_session(&partnership).await;
@@ -278,15 +289,15 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert_eq!(cancelled["data"]["state"], "cancelled");
 
     // The delivery log: newest first, all delivered, the first after a 500.
-    let (st, log) = s
-        .call(
+    let log = s
+        .expect(
             &s.partner,
             "GET",
             &format!("/v1/webhooks/{hook_id}/deliveries"),
             None,
+            200,
         )
         .await;
-    assert_eq!(st, 200);
     let log = log.as_array().unwrap();
     assert_eq!(log.len(), 3);
     assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
@@ -299,15 +310,15 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert_eq!(attempts, [1, 1, 2]);
 
     // Rotation: during the grace period both secrets sign.
-    let (st, rotated) = s
-        .call(
+    let rotated = s
+        .expect(
             &s.partner,
             "POST",
             &format!("/v1/webhooks/{hook_id}/rotate-secret"),
             Some(json!({"grace_seconds": 3600})),
+            200,
         )
         .await;
-    assert_eq!(st, 200, "{rotated}");
     let new_secret = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
     assert!(rotated["webhook"]["previous_secret_expires_at"].is_string());
@@ -321,24 +332,22 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert_eq!(verify_webhook(&new_secret, ts, sig, &body, now()), Ok(()));
 
     // Deleting the endpoint removes it and its log.
-    let (st, _) = s
-        .call(
-            &s.partner,
-            "DELETE",
-            &format!("/v1/webhooks/{hook_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(st, 204);
-    let (st, _) = s
-        .call(
-            &s.partner,
-            "GET",
-            &format!("/v1/webhooks/{hook_id}/deliveries"),
-            None,
-        )
-        .await;
-    assert_eq!(st, 404);
+    s.expect(
+        &s.partner,
+        "DELETE",
+        &format!("/v1/webhooks/{hook_id}"),
+        None,
+        204,
+    )
+    .await;
+    s.expect(
+        &s.partner,
+        "GET",
+        &format!("/v1/webhooks/{hook_id}/deliveries"),
+        None,
+        404,
+    )
+    .await;
     s.server.shutdown().await;
 }
 

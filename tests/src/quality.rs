@@ -550,6 +550,16 @@ fn placed_and_skipped_lines(p: &PreparedInput) -> (HashSet<u64>, HashSet<u64>) {
     (placed, skipped)
 }
 
+/// Whether entity `e` of the truth is on `side` (0: vendor, 1: partner).
+fn on_side(t: &Truth, e: u32, side: usize) -> bool {
+    let e = &t.entities[e as usize];
+    if side == 0 {
+        e.vendor.is_some()
+    } else {
+        e.partner.is_some()
+    }
+}
+
 /// SHA-256 of the key message, first 16 bytes: equal exactly when the keys are.
 fn token(message: &str) -> MatchToken {
     let d = Sha256::digest(message.as_bytes());
@@ -846,14 +856,7 @@ fn score(
     hits: &[Hits; 2],
     cells: &[Vec<(u64, u64)>],
 ) -> Score {
-    let on = |e: u32, side: usize| {
-        let e = &t.entities[e as usize];
-        if side == 0 {
-            e.vendor.is_some()
-        } else {
-            e.partner.is_some()
-        }
-    };
+    let on = |e: u32, side: usize| on_side(t, e, side);
     let mut s = Score {
         method: method.label(),
         ..Score::default()
@@ -957,14 +960,7 @@ fn diagnose(
     matched: &[HashSet<u32>; 2],
 ) -> Diagnosis {
     let mut d = Diagnosis::default();
-    let on = |e: u32, side: usize| {
-        let e = &t.entities[e as usize];
-        if side == 0 {
-            e.vendor.is_some()
-        } else {
-            e.partner.is_some()
-        }
-    };
+    let on = |e: u32, side: usize| on_side(t, e, side);
     let idx = [key_index(&sides[0]), key_index(&sides[1])];
     let kind_name = |k: EntityKind| match k {
         EntityKind::Brand => "brand",
