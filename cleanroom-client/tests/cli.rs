@@ -16,6 +16,20 @@ fn cleanroom(args: &[&str], dir: &Path) -> Output {
         .expect("run cleanroom")
 }
 
+/// `cleanroom match --partner x --input <input> --dry-run` with `extra` flags.
+fn dry_run(input: &str, extra: &[&str], dir: &Path) -> Output {
+    let mut args = vec!["match", "--partner", "x", "--input", input, "--dry-run"];
+    args.extend_from_slice(extra);
+    cleanroom(&args, dir)
+}
+
+/// `cleanroom partners invite X --role vendor` with `extra` flags.
+fn invite(extra: &[&str], dir: &Path) -> Output {
+    let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
+    args.extend_from_slice(extra);
+    cleanroom(&args, dir)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -28,10 +42,7 @@ fn non_utf8_file_is_refused_with_line_number_and_exit_3() {
         b"Account Name,Website\r\nAcme,acme.com\r\nSoci\xe9t\xe9 G\xe9n\xe9rale,sg.fr\r\n",
     )
     .unwrap();
-    let o = cleanroom(
-        &["match", "--partner", "x", "--input", "w.csv", "--dry-run"],
-        d.path(),
-    );
+    let o = dry_run("w.csv", &[], d.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(err.starts_with("error: "), "{err}");
@@ -56,10 +67,7 @@ fn a_stray_quote_is_refused_with_its_line_and_exit_3() {
         }
     }
     std::fs::write(d.path().join("q.csv"), csv).unwrap();
-    let o = cleanroom(
-        &["match", "--partner", "x", "--input", "q.csv", "--dry-run"],
-        d.path(),
-    );
+    let o = dry_run("q.csv", &[], d.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
@@ -73,10 +81,7 @@ fn a_stray_quote_is_refused_with_its_line_and_exit_3() {
 fn missing_columns_are_named() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(d.path().join("a.csv"), "Org,Site\nAcme,acme.com\n").unwrap();
-    let o = cleanroom(
-        &["match", "--partner", "x", "--input", "a.csv", "--dry-run"],
-        d.path(),
-    );
+    let o = dry_run("a.csv", &[], d.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{err}");
     assert!(
@@ -84,19 +89,7 @@ fn missing_columns_are_named() {
         "{err}"
     );
 
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "a.csv",
-            "--dry-run",
-            "--domain-col",
-            "Website",
-        ],
-        d.path(),
-    );
+    let o = dry_run("a.csv", &["--domain-col", "Website"], d.path());
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stderr(&o).contains("--domain-col \"Website\": no such column"),
@@ -104,14 +97,9 @@ fn missing_columns_are_named() {
         stderr(&o)
     );
 
-    let o = cleanroom(
+    let o = dry_run(
+        "a.csv",
         &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "a.csv",
-            "--dry-run",
             "--domain-col",
             "Site",
             "--population",
@@ -129,19 +117,7 @@ fn usage_errors_exit_2() {
     std::fs::write(d.path().join("a.csv"), "Website\nacme.com\n").unwrap();
     let o = cleanroom(&["match", "--input", "a.csv"], d.path());
     assert_eq!(o.status.code(), Some(2));
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "a.csv",
-            "--dry-run",
-            "--population",
-            "bad rule",
-        ],
-        d.path(),
-    );
+    let o = dry_run("a.csv", &["--population", "bad rule"], d.path());
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("NAME=RULE"));
     // No profile and no environment: a usage error that says what to do.
@@ -157,11 +133,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn counts_flags_are_checked_before_any_request() {
     let d = tempfile::tempdir().unwrap();
-    let invite = |extra: &[&str]| {
-        let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
-        args.extend_from_slice(extra);
-        cleanroom(&args, d.path())
-    };
+    let invite = |extra: &[&str]| invite(extra, d.path());
     let o = invite(&["--exact-counts", "--epsilon", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     for bad in ["0", "-1", "many", "NaN"] {
@@ -174,17 +146,7 @@ fn counts_flags_are_checked_before_any_request() {
 #[test]
 fn missing_file_is_a_local_error() {
     let d = tempfile::tempdir().unwrap();
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "nope.csv",
-            "--dry-run",
-        ],
-        d.path(),
-    );
+    let o = dry_run("nope.csv", &[], d.path());
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     assert!(stderr(&o).contains("nope.csv"));
 }
@@ -197,19 +159,7 @@ fn dry_run_summarizes_and_writes_rejects() {
         "\u{feff}Account Name,Website,Type,Country\r\n\"Acme, Inc.\",https://www.acme.com,Customer,US\r\nACME inc,acme.com/x,Prospect,US\r\n,,\r\n!!!,localhost,Customer\r\nBeta,gmail.com,Prospect,DE,extra\r\n",
     )
     .unwrap();
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "a.csv",
-            "--dry-run",
-            "--rejects",
-            "rej.csv",
-        ],
-        d.path(),
-    );
+    let o = dry_run("a.csv", &["--rejects", "rej.csv"], d.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(err.contains("Read 4 rows"), "{err}");
@@ -306,11 +256,7 @@ fn a_missing_country_column_is_warned_about() {
         "Account Name,Website,Land\nAcme Inc,acme.com,UK\nBeta Ltd,,Deutschland\n",
     )
     .unwrap();
-    let dry = |extra: &[&str]| {
-        let mut args = vec!["match", "--partner", "x", "--input", "a.csv", "--dry-run"];
-        args.extend_from_slice(extra);
-        cleanroom(&args, d.path())
-    };
+    let dry = |extra: &[&str]| dry_run("a.csv", extra, d.path());
     let o = dry(&[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
@@ -368,10 +314,7 @@ fn extra_domain_columns_are_read_and_summarized() {
          Beta,beta.com,,,France,\n",
     )
     .unwrap();
-    let o = cleanroom(
-        &["match", "--partner", "x", "--input", "h.csv", "--dry-run"],
-        d.path(),
-    );
+    let o = dry_run("h.csv", &[], d.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
@@ -387,38 +330,14 @@ fn extra_domain_columns_are_read_and_summarized() {
     );
     assert!(!err.contains("warning:"), "{err}");
     // Named explicitly, the extra columns replace the preset's.
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "h.csv",
-            "--dry-run",
-            "--extra-domain-col",
-            "Mirror",
-        ],
-        d.path(),
-    );
+    let o = dry_run("h.csv", &["--extra-domain-col", "Mirror"], d.path());
     let err = stderr(&o);
     assert!(
         err.contains("more domains from \"Mirror\"; country"),
         "{err}"
     );
     assert!(err.contains("(1 from further website columns"), "{err}");
-    let o = cleanroom(
-        &[
-            "match",
-            "--partner",
-            "x",
-            "--input",
-            "h.csv",
-            "--dry-run",
-            "--extra-domain-col",
-            "Nope",
-        ],
-        d.path(),
-    );
+    let o = dry_run("h.csv", &["--extra-domain-col", "Nope"], d.path());
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stderr(&o).contains("--extra-domain-col \"Nope\": no such column"),
@@ -430,11 +349,7 @@ fn extra_domain_columns_are_read_and_summarized() {
 #[test]
 fn name_policy_flags_are_checked_before_any_request() {
     let d = tempfile::tempdir().unwrap();
-    let invite = |extra: &[&str]| {
-        let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
-        args.extend_from_slice(extra);
-        cleanroom(&args, d.path())
-    };
+    let invite = |extra: &[&str]| invite(extra, d.path());
     let o = invite(&["--names-without-country", "guess"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
