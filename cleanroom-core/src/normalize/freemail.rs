@@ -24,11 +24,7 @@ struct FreeMail {
 }
 
 fn entries() -> impl Iterator<Item = (&'static str, &'static str)> {
-    TABLE
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.split_once(' ').unwrap_or((l, "")))
+    super::table_entries(TABLE).map(|l| l.split_once(' ').unwrap_or((l, "")))
 }
 
 static FREE_MAIL: LazyLock<FreeMail> = LazyLock::new(|| {

@@ -10,12 +10,8 @@ use std::sync::LazyLock;
 /// `protocol-spec/data/legal-forms.txt`, the normative table.
 const TABLE: &str = include_str!("../../../protocol-spec/data/legal-forms.txt");
 
-/// The entries of [`TABLE`]: every line that is neither blank nor a comment.
 fn forms() -> impl Iterator<Item = &'static str> {
-    TABLE
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    super::table_entries(TABLE)
 }
 
 static FORM_SET: LazyLock<HashSet<&'static str>> = LazyLock::new(|| forms().collect());

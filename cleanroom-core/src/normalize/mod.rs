@@ -39,6 +39,16 @@ pub use self::name::{company_name, name_tokens};
 
 use crate::key::{AccountKey, KeyType};
 
+/// The entries of a one-entry-per-line data file of `protocol-spec/data/`
+/// (legal forms, free mail, placeholder names): every line, trimmed, that is
+/// neither blank nor a `#` comment.
+fn table_entries(table: &'static str) -> impl Iterator<Item = &'static str> {
+    table
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 /// Normalizes `raw` as a value of the given key type, dispatching to
 /// [`domain`], [`company_name`] (unqualified: no country) or [`duns`].
 pub fn key(kind: KeyType, raw: &str) -> Result<AccountKey, RejectReason> {

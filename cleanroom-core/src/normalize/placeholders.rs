@@ -11,12 +11,8 @@ use std::sync::LazyLock;
 /// `protocol-spec/data/placeholder-names.txt`, the normative table.
 const TABLE: &str = include_str!("../../../protocol-spec/data/placeholder-names.txt");
 
-/// The entries of [`TABLE`]: every line that is neither blank nor a comment.
 fn entries() -> impl Iterator<Item = &'static str> {
-    TABLE
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    super::table_entries(TABLE)
 }
 
 static PLACEHOLDERS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| entries().collect());

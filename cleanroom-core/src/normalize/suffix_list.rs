@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 pub const SNAPSHOT: &str = include_str!("../../../protocol-spec/data/public_suffix_list.dat");
 
 static LIST: LazyLock<List> = LazyLock::new(|| {
-    // The snapshot is compiled in, not input: a test parses it, so a failure
-    // here means a broken build, never a peer's or user's data.
+    // invariant: the snapshot is compiled in, not input, and a test parses it,
+    // so a failure here means a broken build, never a peer's or user's data.
     #[allow(clippy::expect_used)]
     SNAPSHOT
         .parse()
