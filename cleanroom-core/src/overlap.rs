@@ -15,7 +15,7 @@ use rayon::slice::ParallelSliceMut;
 
 use crate::key::KeyType;
 use crate::token::MatchToken;
-use crate::wire::MAX_POPULATIONS;
+use crate::wire::{KeyCounts, MAX_POPULATIONS};
 
 /// When a weak (company name) match counts.
 ///
@@ -153,18 +153,14 @@ pub enum OverlapError {
 struct Row {
     id: u32,
     populations: u64,
-    /// Keys per type, indexed by the wire byte.
-    keys: [u8; 4],
+    keys: KeyCounts,
 }
 
 impl Row {
-    fn has(&self, k: KeyType) -> bool {
-        self.keys[usize::from(k.to_byte())] > 0
-    }
-
     /// Which strong key types the row carries: bit 0 domain, bit 1 DUNS.
     fn strong_class(&self) -> usize {
-        usize::from(self.has(KeyType::Domain)) | (usize::from(self.has(KeyType::Duns)) << 1)
+        usize::from(self.keys.has(KeyType::Domain))
+            | (usize::from(self.keys.has(KeyType::Duns)) << 1)
     }
 }
 
@@ -188,23 +184,21 @@ fn rows_of(records: &[TokenRecord]) -> Result<(Vec<Row>, Vec<u32>), OverlapError
     for &o in &order {
         let index = (o & u64::from(u32::MAX)) as usize;
         let r = &records[index];
-        let slot = usize::from(r.key_type.to_byte());
         match rows.last_mut() {
             Some(row) if row.id == r.row_id => {
                 if row.populations != r.populations {
                     return Err(OverlapError::InconsistentPopulations { row_id: r.row_id });
                 }
-                if row.keys[slot] >= crate::wire::max_keys_of(r.key_type) {
+                if !row.keys.add(r.key_type) {
                     return Err(OverlapError::DuplicateKey {
                         row_id: r.row_id,
                         key_type: r.key_type,
                     });
                 }
-                row.keys[slot] += 1;
             }
             _ => {
-                let mut keys = [0u8; 4];
-                keys[slot] = 1;
+                let mut keys = KeyCounts::default();
+                keys.add(r.key_type);
                 rows.push(Row {
                     id: r.row_id,
                     populations: r.populations,

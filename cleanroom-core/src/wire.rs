@@ -34,6 +34,31 @@ pub const fn max_keys_of(kind: KeyType) -> u8 {
     }
 }
 
+/// The keys one row has carried so far, per type, held to [`max_keys_of`].
+///
+/// The server checks uploads with it and the overlap computation reads rows
+/// with it, so both enforce one limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyCounts([u8; 4]);
+
+impl KeyCounts {
+    /// Counts one more key of `kind`; `false`, counting nothing, when the
+    /// row already carries [`max_keys_of`]`(kind)` of them.
+    pub fn add(&mut self, kind: KeyType) -> bool {
+        let n = &mut self.0[usize::from(kind.to_byte())];
+        if *n >= max_keys_of(kind) {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Whether the row carries a key of `kind`.
+    pub fn has(&self, kind: KeyType) -> bool {
+        self.0[usize::from(kind.to_byte())] > 0
+    }
+}
+
 /// The name of the implicit population of an upload's rows that are in none
 /// of its declared populations. Declared names may not take it.
 pub const OTHER_POPULATION: &str = "(other)";

@@ -191,8 +191,8 @@ struct BlindedCheck {
     min_population_size: u64,
     max_populations_per_row: u64,
     populations: Vec<String>,
-    /// row id → (population bits, keys per type indexed by the wire byte)
-    rows: HashMap<u32, (u64, [u8; 4])>,
+    /// row id → (population bits, keys so far)
+    rows: HashMap<u32, (u64, wire::KeyCounts)>,
     /// The first 16 bytes of every point (equal points have equal prefixes;
     /// an uploader who crafts distinct points with equal prefixes only gets
     /// its own upload refused).
@@ -241,25 +241,26 @@ impl BlindedCheck {
                 ),
             ));
         }
-        let slot = usize::from(r.key_type.to_byte());
-        let entry = self.rows.entry(r.row_id).or_insert((r.populations, [0; 4]));
+        let entry = self
+            .rows
+            .entry(r.row_id)
+            .or_insert((r.populations, wire::KeyCounts::default()));
         if entry.0 != r.populations {
             return Err(StoreError::invalid(
                 ProblemType::InconsistentRow,
                 format!("record {index}: a row's keys carry different population bits"),
             ));
         }
-        let limit = wire::max_keys_of(r.key_type);
-        if entry.1[slot] >= limit {
+        if !entry.1.add(r.key_type) {
             return Err(StoreError::invalid(
                 ProblemType::DuplicateKey,
                 format!(
-                    "record {index}: a row has more than {limit} {} key(s) (duplicate row?)",
+                    "record {index}: a row has more than {} {} key(s) (duplicate row?)",
+                    wire::max_keys_of(r.key_type),
                     r.key_type
                 ),
             ));
         }
-        entry.1[slot] += 1;
         let mut prefix = [0u8; 16];
         prefix.copy_from_slice(&r.point[..16]);
         self.points.push(u128::from_be_bytes(prefix));
