@@ -266,7 +266,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
         Err(StoreError::Conflict { .. }) => return Ok(()),
         Err(e) => return Err(e),
     }
-    state.events.changed();
+    crate::events::session_changed(state, session_id).await;
     crate::webhooks::emit_session(
         state,
         crate::webhooks::Event::SessionCompleted,
@@ -304,7 +304,7 @@ pub async fn finish_session(state: &AppState, session_id: &str) -> StoreResult<(
 
 async fn fail(state: &AppState, partnership_id: &str, session_id: &str) -> StoreResult<()> {
     state.store.fail_session(session_id, now()).await?;
-    state.events.changed();
+    crate::events::session_changed(state, session_id).await;
     crate::webhooks::emit_session(
         state,
         crate::webhooks::Event::SessionCancelled,

@@ -225,8 +225,12 @@ pub struct ComputeLeases {
 impl Default for ComputeLeases {
     fn default() -> Self {
         ComputeLeases {
-            lease: std::time::Duration::from_secs(15),
-            sweep_interval: std::time::Duration::from_secs(2),
+            // A dead replica's computation is taken over within about 7 s;
+            // a live one renews every 2 s, so it loses its lease only after
+            // two renewals in a row failed (and then finishing twice stores
+            // the result once).
+            lease: std::time::Duration::from_secs(6),
+            sweep_interval: std::time::Duration::from_secs(1),
             delay_for_tests: std::time::Duration::ZERO,
         }
     }
@@ -370,10 +374,10 @@ pub struct Settings {
     /// Failed authentications per client address (and per token) per minute (default 20).
     #[arg(long, env = "CLEANROOM_AUTH_FAILURES_PER_MINUTE", global = true)]
     pub auth_failures_per_minute: Option<u32>,
-    /// Seconds a replica's claim on a computation lasts unless renewed (default 15).
+    /// Seconds a replica's claim on a computation lasts unless renewed (default 6).
     #[arg(long, env = "CLEANROOM_COMPUTE_LEASE", global = true)]
     pub compute_lease: Option<u64>,
-    /// Seconds between looks for unclaimed or orphaned computations (default 2).
+    /// Seconds between looks for unclaimed or orphaned computations (default 1).
     #[arg(long, env = "CLEANROOM_LEASE_SWEEP", global = true)]
     pub lease_sweep: Option<u64>,
     /// A proxy whose X-Forwarded-For names the client (repeatable; default none).

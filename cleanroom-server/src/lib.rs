@@ -44,6 +44,7 @@ pub mod events;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod replica_wakeups;
 pub mod routes;
 pub mod store;
 pub mod tls;
@@ -64,7 +65,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Dashboard sign-ins, kept in the database (shared by every replica).
     pub dashboard: Arc<dashboard::DashboardSessions>,
-    /// Wakes long-polling session readers when a session changes state.
+    /// Wakes long-polling session readers when a session changes state
+    /// (through [`events::session_changed`], which tells other replicas too).
     pub events: events::SessionEvents,
     /// Failed-authentication limits.
     pub auth_limiter: Arc<auth_limit::AuthLimiter>,
@@ -222,6 +224,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     state
         .tasks
         .track(tokio::spawn(webhooks::deliver::run(state.clone())).abort_handle());
+    state
+        .tasks
+        .track(tokio::spawn(replica_wakeups::run(state.clone())).abort_handle());
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
         addr,

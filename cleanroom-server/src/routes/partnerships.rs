@@ -240,8 +240,8 @@ pub async fn revoke(
     caller.require(Scope::Admin)?;
     let (_, role) = member_partnership(&state, &caller, &id).await?;
     let (p, cancelled) = state.store.revoke_partnership(&id, crate::now()).await?;
-    state.events.changed();
     for sid in &cancelled {
+        crate::events::session_changed(&state, sid).await;
         crate::webhooks::emit_session(
             &state,
             crate::webhooks::Event::SessionCancelled,

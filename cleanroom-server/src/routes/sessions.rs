@@ -126,7 +126,7 @@ pub async fn get(
         if !waiting {
             return Ok(Json(session_view(&state, &s, role).await?));
         }
-        let recheck = (tokio::time::Instant::now() + RECHECK).min(deadline);
+        let recheck = (tokio::time::Instant::now() + state.events.recheck()).min(deadline);
         tokio::select! {
             _ = events.changed() => {}
             _ = tokio::time::sleep_until(recheck) => {}
@@ -136,10 +136,6 @@ pub async fn get(
 
 /// Longest long poll, well under proxies' usual idle timeouts.
 pub const MAX_WAIT_SECS: u64 = 20;
-
-/// How often a long poll re-reads the session even without a wake-up (a
-/// change made by another server process on the same database).
-const RECHECK: Duration = Duration::from_secs(1);
 
 /// Query of `GET /v1/sessions/{id}`.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -159,7 +155,7 @@ pub async fn cancel(
     caller.require(Scope::Upload)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
     let s = state.store.cancel_session(&s.id, crate::now()).await?;
-    state.events.changed();
+    crate::events::session_changed(&state, &s.id).await;
     crate::webhooks::emit_session(
         &state,
         crate::webhooks::Event::SessionCancelled,
@@ -515,7 +511,7 @@ pub async fn commit_blinded(
             &mut check,
         )
         .await?;
-    state.events.changed();
+    crate::events::session_changed(&state, &s.id).await;
     if new_state == SessionState::AwaitingTokens {
         crate::webhooks::emit_session(
             &state,
@@ -664,7 +660,7 @@ pub async fn commit_tokens(
             Some(&compute::lease(&state)),
         )
         .await?;
-    state.events.changed();
+    crate::events::session_changed(&state, &s.id).await;
     audit(
         &state,
         &caller,

@@ -620,6 +620,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Live sign-ins (expiring after `now`), for tests and metrics.
     fn count_sign_ins(&self, now: i64) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Tells the other server processes on this database that a session
+    /// changed state, so that their long polls answer now. PostgreSQL:
+    /// `NOTIFY` with the session id as the only payload (never account
+    /// data); SQLite serves one process, whose waiters are woken in-process.
+    fn announce_session_change(
+        &self,
+        session_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Which backend a database URL names.
@@ -850,6 +859,9 @@ impl Store for AnyStore {
     }
     async fn count_sign_ins(&self, now: i64) -> StoreResult<u64> {
         dispatch!(self, s => s.count_sign_ins(now).await)
+    }
+    async fn announce_session_change(&self, session_id: &str) -> StoreResult<()> {
+        dispatch!(self, s => s.announce_session_change(session_id).await)
     }
 }
 

@@ -6,16 +6,23 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use crate::store::StoreResult as Res;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The `LISTEN/NOTIFY` channel on which replicas announce session changes;
+/// the payload is the session id and nothing else.
+const SESSION_CHANGES: &str = "cleanroom_session_changes";
+
 /// A PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// One connection, apart from the request pool, that listens for other
+    /// replicas' session changes (see [`crate::replica_wakeups`]).
+    listen_pool: PgPool,
 }
 
 impl PgStore {
@@ -28,21 +35,50 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(3))
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
             .map_err(|e| crate::store::StoreError::Unreachable {
                 target,
                 reason: e.to_string(),
             })?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        // Held for as long as it lives: no idle timeout or maximum lifetime.
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy_with(opts.application_name("cleanroom-server session wake-ups"));
+        Ok(PgStore { pool, listen_pool })
     }
 
     /// PostgreSQL's autovacuum reclaims deleted chunks on its own.
     async fn reclaim(&self) {}
 
-    /// Closes the pool.
+    /// `NOTIFY`s the other replicas' listeners (and this one's) of a session
+    /// change.
+    async fn announce(&self, session_id: &str) -> Res<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(SESSION_CHANGES)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A connection listening for session changes announced by any replica.
+    /// Its `try_recv` answers `Ok(None)` or an error once the connection is
+    /// lost, without reconnecting: the caller decides when to try again.
+    pub async fn session_change_listener(&self) -> Res<PgListener> {
+        let mut listener = PgListener::connect_with(&self.listen_pool).await?;
+        listener.eager_reconnect(false);
+        listener.listen(SESSION_CHANGES).await?;
+        Ok(listener)
+    }
+
+    /// Closes the pools.
     pub async fn close(&self) {
+        self.listen_pool.close().await;
         self.pool.close().await;
     }
 }

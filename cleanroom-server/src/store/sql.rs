@@ -1299,6 +1299,11 @@ macro_rules! impl_sql_store {
                     .try_get("n")?;
                 u64_of(n, "count")
             }
+
+            // Backend specific: PostgreSQL notifies, SQLite has no one to tell.
+            async fn announce_session_change(&self, session_id: &str) -> StoreResult<()> {
+                self.announce(session_id).await
+            }
         }
     };
 }

@@ -68,6 +68,12 @@ impl SqliteStore {
         }
     }
 
+    /// SQLite serves one process: its long polls are woken in-process, and
+    /// there is no other replica to tell of a session change.
+    async fn announce(&self, _session_id: &str) -> Res<()> {
+        Ok(())
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         self.pool.close().await;
