@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cleanroom_core::api::{
-    AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateToken, CreatedToken,
-    InvitePartner, Limits, Me, OverlappingRecords, Partnership, Problem, ProposePolicy, Session,
-    SessionResults, SessionState, TokenInfo,
+    AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateInvitation, CreateToken,
+    CreatedInvitation, CreatedToken, Invitation, InvitationCode, InvitationPreview, Limits, Me,
+    OverlappingRecords, Partnership, Problem, ProposePolicy, Session, SessionResults, SessionState,
+    TokenInfo,
 };
 use futures_util::Stream;
 use futures_util::StreamExt;
@@ -193,9 +194,42 @@ impl Client {
 
     // --- partnerships ----------------------------------------------------
 
-    /// `POST /v1/partnerships`: invite an organization.
-    pub async fn invite_partner(&self, body: &InvitePartner) -> Result<Partnership> {
-        self.json(self.req(Method::POST, "/v1/partnerships").json(body))
+    /// `POST /v1/invitations`: a new invitation and its single-use code
+    /// (shown only in this answer).
+    pub async fn create_invitation(&self, body: &CreateInvitation) -> Result<CreatedInvitation> {
+        self.json(self.req(Method::POST, "/v1/invitations").json(body))
+            .await
+    }
+
+    /// `GET /v1/invitations`: the organization's invitations, newest first.
+    pub async fn list_invitations(&self) -> Result<Vec<Invitation>> {
+        self.json(self.req(Method::GET, "/v1/invitations")).await
+    }
+
+    /// `POST /v1/invitations/{id}/cancel`.
+    pub async fn cancel_invitation(&self, id: &str) -> Result<Invitation> {
+        self.json(self.req(Method::POST, &format!("/v1/invitations/{}/cancel", seg(id))))
+            .await
+    }
+
+    /// `POST /v1/invitations/preview`: what a code invites to; changes nothing.
+    pub async fn preview_invitation(&self, code: &str) -> Result<InvitationPreview> {
+        let body = InvitationCode {
+            code: code.to_owned(),
+        };
+        self.json(
+            self.req(Method::POST, "/v1/invitations/preview")
+                .json(&body),
+        )
+        .await
+    }
+
+    /// `POST /v1/invitations/accept`: accept a code and its policy.
+    pub async fn accept_invitation(&self, code: &str) -> Result<Partnership> {
+        let body = InvitationCode {
+            code: code.to_owned(),
+        };
+        self.json(self.req(Method::POST, "/v1/invitations/accept").json(&body))
             .await
     }
 
@@ -210,7 +244,8 @@ impl Client {
             .await
     }
 
-    /// `POST /v1/partnerships/{id}/accept`.
+    /// `POST /v1/partnerships/{id}/accept`: a partnership invited by name,
+    /// before invitation codes.
     pub async fn accept_partnership(&self, id: &str) -> Result<Partnership> {
         self.json(self.req(
             Method::POST,

@@ -23,9 +23,9 @@ fn dry_run(input: &str, extra: &[&str], dir: &Path) -> Output {
     cleanroom(&args, dir)
 }
 
-/// `cleanroom partners invite X --role vendor` with `extra` flags.
+/// `cleanroom partners invite --role vendor` with `extra` flags.
 fn invite(extra: &[&str], dir: &Path) -> Output {
-    let mut args = vec!["partners", "invite", "X", "--role", "vendor"];
+    let mut args = vec!["partners", "invite", "--role", "vendor"];
     args.extend_from_slice(extra);
     cleanroom(&args, dir)
 }
@@ -141,6 +141,28 @@ fn counts_flags_are_checked_before_any_request() {
         assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
         assert!(stderr(&o).contains("positive number"), "{}", stderr(&o));
     }
+}
+
+#[test]
+fn invitations_name_no_organization() {
+    let d = tempfile::tempdir().unwrap();
+    // The version 1 form: refused with what to do instead, before any request.
+    let o = cleanroom(
+        &["partners", "invite", "Globex Partners", "--role", "vendor"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no longer name") && stderr(&o).contains("accept --code"),
+        "{}",
+        stderr(&o)
+    );
+    // Accepting needs a code (or, for a partnership invited by name before
+    // codes, the partnership).
+    let o = cleanroom(&["partners", "accept"], d.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = cleanroom(&["partners", "accept", "P", "--code", "cri_x"], d.path());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 #[test]

@@ -63,6 +63,39 @@ fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
 }
 
+/// `partners invite --role vendor` with `flags` run by `vendor`, then its
+/// code accepted by `partner` (`partners accept --code … --yes`): what the
+/// invitation said on stderr, and what the acceptance printed.
+async fn partner_up(
+    vendor: &Org<'_>,
+    partner: &Org<'_>,
+    d: &Path,
+    flags: &[&str],
+) -> (String, String) {
+    let mut args = vec!["partners", "invite", "--role", "vendor"];
+    args.extend_from_slice(flags);
+    let o = run(vendor, d, &args).await;
+    let code = ok(&o);
+    let said = String::from_utf8_lossy(&o.stderr).into_owned();
+    // Standard output is the code and nothing else, for piping.
+    assert!(
+        code.starts_with("cri_") && code.trim().len() == 47,
+        "{code}"
+    );
+    assert!(said.contains("accept --code"), "{said}");
+    assert!(
+        !said.contains(code.trim()),
+        "the code is printed once: {said}"
+    );
+    let accepted = ok(&run(
+        partner,
+        d,
+        &["partners", "accept", "--code", code.trim(), "--yes"],
+    )
+    .await);
+    (said, accepted)
+}
+
 /// Switches the partnership to noisy counts and runs a second session: the
 /// figures carry "≈" and their 95 % intervals admit the truth for most of
 /// them (coverage, not exactness).
@@ -198,28 +231,50 @@ async fn match_results_overlaps_via_the_binary() {
     let vs = d.join("state");
     let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &vs);
 
-    let out = ok(&run(
-        &vendor,
-        d,
-        &[
-            "partners",
-            "invite",
-            "Partner Co",
-            "--role",
-            "vendor",
-            "--records",
-            "overlapping-records",
-            "--vendor-shares-white-space",
-            "--partner-shares-white-space",
-            // Compared with the truth below, so exact.
-            "--exact-counts",
-        ],
-    )
-    .await);
-    assert!(out.contains("invited"), "{out}");
+    // The README quick start's pipe: the code goes from the vendor's
+    // invitation straight into the partner's acceptance, never in argv.
+    let mut pipe = Command::new("sh");
+    pipe.arg("-c")
+        .arg(
+            "\"$BIN\" partners invite --role vendor --records overlapping-records \
+             --vendor-shares-white-space --partner-shares-white-space --exact-counts \
+             | CLEANROOM_TOKEN=\"$PARTNER_TOKEN\" \"$BIN\" partners accept --code - --yes",
+        )
+        .current_dir(d)
+        .env("BIN", env!("CARGO_BIN_EXE_cleanroom"))
+        .env("CLEANROOM_URL", &url)
+        .env("CLEANROOM_TOKEN", &vtoken)
+        .env("PARTNER_TOKEN", &ptoken)
+        .env("CLEANROOM_STATE_DIR", &vs)
+        .env("CLEANROOM_PROFILES", d.join("no-profiles.toml"))
+        .stdin(Stdio::null());
+    let o = tokio::task::spawn_blocking(move || pipe.output().expect("run sh"))
+        .await
+        .unwrap();
+    let out = ok(&o);
+    let said = String::from_utf8_lossy(&o.stderr);
+    // Compared with the truth below, so exact.
+    assert!(said.contains("counts: exact"), "{said}");
+    assert!(
+        out.contains("Invitation from Vendor Co: they are the vendor, your organization would be the partner."),
+        "{out}"
+    );
+    assert!(out.contains("status:  active"), "{out}");
     assert!(out.contains("counts: exact"), "{out}");
-    let out = ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
-    assert!(out.contains("active"), "{out}");
+    // The inviter's list shows the invitation accepted (never its code).
+    let v_api = cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(
+        url.clone(),
+        vtoken.clone(),
+    ))
+    .unwrap();
+    let invitations = v_api.list_invitations().await.unwrap();
+    assert_eq!(invitations.len(), 1);
+    assert_eq!(
+        invitations[0].status,
+        cleanroom_core::api::InvitationStatus::Accepted
+    );
+    let out = ok(&run(&vendor, d, &["partners", "invitations"]).await);
+    assert!(out.contains("accepted"), "{out}");
     ok(&run(
         &vendor,
         d,
@@ -433,15 +488,10 @@ async fn used_up_session_budget_is_a_readable_error() {
     let url = server.base_url();
     let state = d.join("state");
     let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &state);
-    let out = ok(&run(
-        &vendor,
-        d,
-        &["partners", "invite", "Partner Co", "--role", "vendor"],
-    )
-    .await);
+    let (said, out) = partner_up(&vendor, &partner, d, &[]).await;
     // No counts flag: the server's default, noisy.
+    assert!(said.contains("counts: noisy (ε 1 per session)"), "{said}");
     assert!(out.contains("counts: noisy (ε 1 per session)"), "{out}");
-    ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
     std::fs::write(
         d.join("v.csv"),
         "Account Name,Website\nAcme,acme.com\nBeta,beta.io\n",
@@ -488,15 +538,11 @@ async fn names_without_a_country_follow_the_partnership_policy() {
     let url = server.base_url();
     let state = d.join("state");
     let [vendor, partner] = orgs(&url, &vtoken, &ptoken, &state);
-    let out = ok(&run(
+    let (said, _) = partner_up(
         &vendor,
+        &partner,
         d,
         &[
-            "partners",
-            "invite",
-            "Partner Co",
-            "--role",
-            "vendor",
             "--exact-counts",
             // The version 1 spelling still works.
             "--name-matching",
@@ -505,14 +551,13 @@ async fn names_without_a_country_follow_the_partnership_policy() {
             "unqualified",
         ],
     )
-    .await);
+    .await;
     assert!(
-        out.contains(
+        said.contains(
             "name matching: when-strong-key-missing; names without a country: unqualified"
         ),
-        "{out}"
+        "{said}"
     );
-    ok(&run(&partner, d, &["partners", "accept", "Vendor Co"]).await);
 
     // Neither file has a country column; the names only meet unqualified.
     std::fs::write(

@@ -115,27 +115,27 @@ impl Setup {
         v
     }
 
-    /// Vendor invites partner, partner accepts: the partnership id.
+    /// Vendor invites with a code, partner accepts it: the partnership id.
     async fn partner_up(&self) -> String {
-        let p = self
+        let inv = self
             .expect(
                 &self.vendor,
                 "POST",
-                "/v1/partnerships",
-                Some(json!({"org": "Partner Co", "my_role": "vendor"})),
+                "/v1/invitations",
+                Some(json!({"my_role": "vendor"})),
                 201,
             )
             .await;
-        let id = p["id"].as_str().unwrap().to_owned();
-        self.expect(
-            &self.partner,
-            "POST",
-            &format!("/v1/partnerships/{id}/accept"),
-            None,
-            200,
-        )
-        .await;
-        id
+        let p = self
+            .expect(
+                &self.partner,
+                "POST",
+                "/v1/invitations/accept",
+                Some(json!({"code": inv["code"]})),
+                201,
+            )
+            .await;
+        p["id"].as_str().unwrap().to_owned()
     }
 
     /// Opens and cancels a session: the session id.
@@ -225,8 +225,9 @@ async fn deliveries_are_signed_retried_and_logged() {
 
     let partnership = s.partner_up().await;
     let session = s.cancelled_session(&partnership).await;
-    // invited (500, then retried), accepted, cancelled.
-    wait_for(&receiver, 4).await;
+    // Accepted and cancelled, one of them twice (500, then retried); no
+    // `partnership.invited`: a partnership now starts out accepted.
+    wait_for(&receiver, 3).await;
 
     let got = receiver.got.lock().unwrap().clone();
     let mut types = Vec::new();
@@ -263,14 +264,7 @@ async fn deliveries_are_signed_retried_and_logged() {
     // the 500 came again, as the same delivery with the same body.
     types.sort();
     types.dedup();
-    assert_eq!(
-        types,
-        [
-            "partnership.accepted",
-            "partnership.invited",
-            "session.cancelled"
-        ]
-    );
+    assert_eq!(types, ["partnership.accepted", "session.cancelled"]);
     let ids: Vec<&str> = got
         .iter()
         .map(|(h, _)| header(h, "cleanroom-delivery"))
@@ -299,7 +293,7 @@ async fn deliveries_are_signed_retried_and_logged() {
         )
         .await;
     let log = log.as_array().unwrap();
-    assert_eq!(log.len(), 3);
+    assert_eq!(log.len(), 2);
     assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
     assert!(log.iter().all(|d| d["last_status"] == 200), "{log:?}");
     let mut attempts: Vec<u64> = log
@@ -307,7 +301,7 @@ async fn deliveries_are_signed_retried_and_logged() {
         .map(|d| d["attempts"].as_u64().unwrap())
         .collect();
     attempts.sort();
-    assert_eq!(attempts, [1, 1, 2]);
+    assert_eq!(attempts, [1, 2]);
 
     // Rotation: during the grace period both secrets sign.
     let rotated = s
@@ -323,8 +317,8 @@ async fn deliveries_are_signed_retried_and_logged() {
     assert_ne!(new_secret, secret);
     assert!(rotated["webhook"]["previous_secret_expires_at"].is_string());
     s.cancelled_session(&partnership).await;
-    wait_for(&receiver, 5).await;
-    let (headers, body) = receiver.got.lock().unwrap()[4].clone();
+    wait_for(&receiver, 4).await;
+    let (headers, body) = receiver.got.lock().unwrap()[3].clone();
     let ts = header(&headers, "cleanroom-timestamp");
     let sig = header(&headers, "cleanroom-signature");
     assert_eq!(sig.matches("v1=").count(), 2, "{sig}");
@@ -414,7 +408,7 @@ async fn a_name_that_resolves_to_a_denied_address_is_refused_at_delivery() {
             id: "wh_dns".into(),
             org_id: org,
             url: format!("http://localhost:{port}"),
-            events: vec!["partnership.invited".into()],
+            events: vec!["partnership.accepted".into()],
             secret: WebhookSecret::new("whsec_test".into()),
             previous_secret: None,
             previous_expires_at: None,

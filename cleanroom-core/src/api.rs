@@ -9,10 +9,14 @@
 //! | `POST /v1/tokens` | admin | [`CreateToken`] → 201 [`CreatedToken`] |
 //! | `GET /v1/tokens` | admin | → `[TokenInfo]` |
 //! | `DELETE /v1/tokens/{id}` | admin | → 204 |
-//! | `POST /v1/partnerships` | admin | [`InvitePartner`] → 201 [`Partnership`] |
+//! | `POST /v1/invitations` | admin | [`CreateInvitation`] → 201 [`CreatedInvitation`] |
+//! | `GET /v1/invitations` | admin | → `[Invitation]`, newest first |
+//! | `POST /v1/invitations/{id}/cancel` | admin | → [`Invitation`] |
+//! | `POST /v1/invitations/preview` | admin | [`InvitationCode`] → [`InvitationPreview`] |
+//! | `POST /v1/invitations/accept` | admin | [`InvitationCode`] → 201 [`Partnership`] |
 //! | `GET /v1/partnerships` | view | → `[Partnership]` |
 //! | `GET /v1/partnerships/{id}` | view | → [`Partnership`] |
-//! | `POST /v1/partnerships/{id}/accept` | admin | → [`Partnership`] |
+//! | `POST /v1/partnerships/{id}/accept` | admin | → [`Partnership`] (invited by name before codes) |
 //! | `PUT /v1/partnerships/{id}/policy` | admin | [`ProposePolicy`] → [`Partnership`] |
 //! | `POST /v1/partnerships/{id}/revoke` | admin | → [`Partnership`] |
 //! | `GET /v1/partnerships/{id}/audit` | view | → `[AuditEntry]` |
@@ -61,7 +65,7 @@ impl Scope {
 pub struct Org {
     /// Stable id.
     pub id: String,
-    /// Unique display name; partners are invited by it.
+    /// Unique display name, shown to partners.
     pub name: String,
 }
 
@@ -329,17 +333,107 @@ pub struct PairBudget {
     pub next_refresh_at: Option<String>,
 }
 
-/// `POST /v1/partnerships`: invite another organization.
+/// `POST /v1/invitations`: invite a partner with a single-use code. The
+/// invitation names no organization: whoever the inviter gives the code to
+/// accepts it (so no answer depends on which organization names exist).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct InvitePartner {
-    /// The invited organization's name.
-    pub org: String,
+pub struct CreateInvitation {
     /// The inviter's own role.
     pub my_role: Role,
     /// The proposed policy; the invitee agrees to it by accepting.
     #[serde(default)]
     pub policy: SharingPolicy,
+    /// Days the code stays valid: 1 up to the deployment's
+    /// `invitation_expiry_days` (7 by default), which is also the default.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+/// Lifecycle of an invitation, as its inviter sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum InvitationStatus {
+    /// The code can be accepted.
+    Open,
+    /// Accepted: the partnership exists (`partnership_id`).
+    Accepted,
+    /// Not accepted before `expires_at`.
+    Expired,
+    /// Cancelled by the inviter.
+    Cancelled,
+}
+
+/// An invitation as its inviting organization sees it; never the code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Invitation {
+    /// Stable id (`inv_…`), independent of the code.
+    pub id: String,
+    /// The inviter's role in the partnership it proposes.
+    pub my_role: Role,
+    /// The proposed policy.
+    pub policy: SharingPolicy,
+    /// Lifecycle state.
+    pub status: InvitationStatus,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339: the code is refused from then on.
+    pub expires_at: String,
+    /// The partnership its acceptance created.
+    pub partnership_id: Option<String>,
+}
+
+/// `201` answer to `POST /v1/invitations`: the only time the code is shown.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedInvitation {
+    /// The invitation.
+    pub invitation: Invitation,
+    /// The single-use code (`cri_` + 43 base64url characters) to give the
+    /// partner's administrator. The server keeps only its SHA-256.
+    pub code: String,
+}
+
+impl std::fmt::Debug for CreatedInvitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedInvitation")
+            .field("invitation", &self.invitation)
+            .field("code", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /v1/invitations/preview` and `POST /v1/invitations/accept`: the
+/// code, in the body so it stays out of URLs and access logs.
+#[derive(Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvitationCode {
+    /// The code the inviter passed on.
+    pub code: String,
+}
+
+impl std::fmt::Debug for InvitationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InvitationCode(<redacted>)")
+    }
+}
+
+/// What a code's holder is invited to, shown before accepting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InvitationPreview {
+    /// The inviting organization.
+    pub inviter: Org,
+    /// The inviter's role.
+    pub inviter_role: Role,
+    /// The role the accepting organization gets.
+    pub your_role: Role,
+    /// The proposed policy, agreed to by accepting.
+    pub policy: SharingPolicy,
+    /// RFC 3339: the code is refused from then on.
+    pub expires_at: String,
 }
 
 /// `PUT /v1/partnerships/{id}/policy`: propose, or agree to, a policy change.
@@ -355,7 +449,8 @@ pub struct ProposePolicy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PartnershipStatus {
-    /// Invited, not yet accepted.
+    /// Invited by name, not yet accepted (only partnerships invited before
+    /// invitation codes; an accepted code creates an active partnership).
     Invited,
     /// Both sides agreed; sessions may run.
     Active,

@@ -1,5 +1,6 @@
 //! Failed authentications are rate-limited per client address and per
-//! presented token, so guessing tokens or sign-ins in a loop gets 429s.
+//! presented token, so guessing tokens, sign-ins or invitation codes in a
+//! loop gets 429s.
 //!
 //! The counting is `governor`'s (GCRA, keyed). A failure spends one cell of
 //! the key's quota; when none is left, the key is blocked until the quota
@@ -25,6 +26,11 @@ pub enum AttemptKey {
     /// The first 16 bytes of the SHA-256 of the presented secret.
     Token([u8; 16]),
 }
+
+/// Marks a response that is not a 401 but counts as a failed attempt all
+/// the same (an invitation code that is not valid).
+#[derive(Clone, Copy, Debug)]
+pub struct FailedAttempt;
 
 /// Failed-authentication limits.
 pub struct AuthLimiter {
@@ -137,7 +143,8 @@ pub fn attempt_keys(req: &axum::extract::Request, trusted: &[IpAddr]) -> Vec<Att
 }
 
 /// Counts every 401 (a bearer token or a dashboard sign-in that failed) and
-/// answers 429 with `Retry-After` while a key is over its quota.
+/// every response marked [`FailedAttempt`] (an invitation code that is not
+/// valid), and answers 429 with `Retry-After` while a key is over its quota.
 pub async fn limit_failed_auth(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
     req: axum::extract::Request,
@@ -148,7 +155,9 @@ pub async fn limit_failed_auth(
         return too_many(wait);
     }
     let resp = next.run(req).await;
-    if resp.status() == axum::http::StatusCode::UNAUTHORIZED {
+    if resp.status() == axum::http::StatusCode::UNAUTHORIZED
+        || resp.extensions().get::<FailedAttempt>().is_some()
+    {
         if let Some(wait) = state.auth_limiter.failed(&keys) {
             tracing::warn!("too many failed authentications; blocking the client for a while");
             return too_many(wait);
@@ -162,7 +171,7 @@ fn too_many(wait: Duration) -> axum::response::Response {
     let resp = crate::error::problem_response(
         crate::problem::ProblemType::TooManyFailedAttempts,
         Some(format!(
-            "too many failed authentications from this client or with this token; try again in {secs} s"
+            "too many failed authentications or invitation codes from this client or with this token; try again in {secs} s"
         )),
         None,
     );

@@ -166,6 +166,9 @@ impl Guardrails {
     }
 }
 
+/// Days an invitation code stays valid unless the deployment says otherwise.
+pub const DEFAULT_INVITATION_EXPIRY_DAYS: u32 = 7;
+
 /// PEM files for TLS.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -197,6 +200,8 @@ pub struct Config {
     /// Failed authentications (401s) per client address, and per presented
     /// token, per minute; beyond, 429 until the quota refills.
     pub auth_failures_per_minute: u32,
+    /// Days an invitation code stays valid by default, and at most.
+    pub invitation_expiry_days: u32,
     /// Proxies whose `X-Forwarded-For` names the client (its last entry);
     /// from anyone else the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -282,6 +287,7 @@ impl Config {
             max_chunk_bytes: 16 * 1024 * 1024,
             connections: ConnectionLimits::default(),
             auth_failures_per_minute: 20,
+            invitation_expiry_days: DEFAULT_INVITATION_EXPIRY_DAYS,
             trusted_proxies: Vec::new(),
             max_json_bytes: 64 * 1024,
             compute: ComputeLeases::default(),
@@ -374,6 +380,9 @@ pub struct Settings {
     /// Failed authentications per client address (and per token) per minute (default 20).
     #[arg(long, env = "CLEANROOM_AUTH_FAILURES_PER_MINUTE", global = true)]
     pub auth_failures_per_minute: Option<u32>,
+    /// Days an invitation code stays valid, by default and at most (default 7).
+    #[arg(long, env = "CLEANROOM_INVITATION_EXPIRY_DAYS", global = true)]
+    pub invitation_expiry_days: Option<u32>,
     /// Seconds a replica's claim on a computation lasts unless renewed (default 6).
     #[arg(long, env = "CLEANROOM_COMPUTE_LEASE", global = true)]
     pub compute_lease: Option<u64>,
@@ -459,6 +468,7 @@ struct FileConfig {
     max_chunk_bytes: Option<usize>,
     max_connections: Option<usize>,
     auth_failures_per_minute: Option<u32>,
+    invitation_expiry_days: Option<u32>,
     compute_lease: Option<u64>,
     lease_sweep: Option<u64>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
@@ -601,6 +611,10 @@ impl Settings {
                 .auth_failures_per_minute
                 .or(file.auth_failures_per_minute)
                 .unwrap_or(defaults.auth_failures_per_minute),
+            invitation_expiry_days: self
+                .invitation_expiry_days
+                .or(file.invitation_expiry_days)
+                .unwrap_or(defaults.invitation_expiry_days),
             trusted_proxies: if self.trusted_proxies.is_empty() {
                 file.trusted_proxies.unwrap_or_default()
             } else {
@@ -626,6 +640,11 @@ impl Settings {
                 .map_err(ServerError::Config)?,
         };
         config.guardrails.check()?;
+        if !(1..=365).contains(&config.invitation_expiry_days) {
+            return Err(ServerError::Config(
+                "invitation_expiry_days must be between 1 and 365".into(),
+            ));
+        }
         Ok(config)
     }
 }

@@ -26,6 +26,12 @@ pub enum ApiError {
     /// Unknown, or not visible to the caller (never distinguishes the two).
     #[error("no such resource")]
     NotFound,
+    /// An invitation code that cannot be accepted, for whatever reason: the
+    /// answer never says which (wrong, expired, cancelled, already used).
+    #[error(
+        "this invitation code is not valid: it may be mistyped, expired, cancelled or already used; ask the inviting organization for a new one"
+    )]
+    InvitationInvalid,
     /// Not allowed in the current state.
     #[error("{detail}")]
     Conflict {
@@ -104,6 +110,7 @@ impl ApiError {
             ApiError::TokenExpired => ProblemType::TokenExpired,
             ApiError::Forbidden(_) => ProblemType::Forbidden,
             ApiError::NotFound => ProblemType::NotFound,
+            ApiError::InvitationInvalid => ProblemType::InvitationInvalid,
             ApiError::Conflict { code, .. }
             | ApiError::Invalid { code, .. }
             | ApiError::Budget { code, .. } => *code,
@@ -230,6 +237,13 @@ impl IntoResponse for ApiError {
                 Some(("protocol_version", protocol_version())),
             ),
             ApiError::Unavailable => with_retry_after(problem_response(problem, detail, None), 5),
+            // Counted by the failed-attempt limiter like a 401.
+            ApiError::InvitationInvalid => {
+                let mut resp = problem_response(problem, detail, None);
+                resp.extensions_mut()
+                    .insert(crate::auth_limit::FailedAttempt);
+                resp
+            }
             _ => problem_response(problem, detail, None),
         }
     }

@@ -100,14 +100,25 @@ const ENDPOINTS: &[Endpoint] = &[
         "List tokens"),
     ep(Delete, "/v1/tokens/{id}", "admin", Empty, "204", Empty,
         "Revoke a token"),
-    ep(Post, "/v1/partnerships", "admin", Json("InvitePartner"), "201", Json("Partnership"),
-        "Invite an organization"),
+    ep(Post, "/v1/invitations", "admin", Json("CreateInvitation"), "201",
+        Json("CreatedInvitation"),
+        "Invite a partner: a single-use code, shown only in this answer, to pass on"),
+    ep(Get, "/v1/invitations", "admin", Empty, "200", JsonList("Invitation"),
+        "The organization's invitations, newest first (without codes)"),
+    ep(Post, "/v1/invitations/{id}/cancel", "admin", Empty, "200", Json("Invitation"),
+        "Cancel an open invitation; its code is refused from then on"),
+    ep(Post, "/v1/invitations/preview", "admin", Json("InvitationCode"), "200",
+        Json("InvitationPreview"),
+        "Who invites, in which roles, to which policy (404 invitation-invalid for any code that cannot be accepted)"),
+    ep(Post, "/v1/invitations/accept", "admin", Json("InvitationCode"), "201",
+        Json("Partnership"),
+        "Accept an invitation and its policy; the partnership is active at once"),
     ep(Get, "/v1/partnerships", "view", Empty, "200", JsonList("Partnership"),
         "List partnerships"),
     ep(Get, "/v1/partnerships/{id}", "view", Empty, "200", Json("Partnership"),
         "A partnership"),
     ep(Post, "/v1/partnerships/{id}/accept", "admin", Empty, "200", Json("Partnership"),
-        "Accept an invitation"),
+        "Accept a partnership invited by name before invitation codes"),
     ep(Put, "/v1/partnerships/{id}/policy", "admin", Json("ProposePolicy"), "200",
         Json("Partnership"),
         "Propose, or agree to, a policy; it takes effect once both sides put the same one"),
@@ -175,7 +186,12 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<api::Limits>(v);
     add::<api::PairBudget>(v);
     add::<api::DisclosureInfo>(v);
-    add::<api::InvitePartner>(v);
+    add::<api::CreateInvitation>(v);
+    add::<api::InvitationStatus>(v);
+    add::<api::Invitation>(v);
+    add::<api::CreatedInvitation>(v);
+    add::<api::InvitationCode>(v);
+    add::<api::InvitationPreview>(v);
     add::<api::ProposePolicy>(v);
     add::<api::PartnershipStatus>(v);
     add::<api::PendingPolicy>(v);
@@ -718,11 +734,47 @@ mod tests {
         );
         round_trip(
             &d,
-            "InvitePartner",
-            &InvitePartner {
-                org: "globex".into(),
+            "CreateInvitation",
+            &CreateInvitation {
                 my_role: Role::Vendor,
                 policy: policy(),
+                expires_in_days: Some(3),
+            },
+        );
+        let invitation = Invitation {
+            id: "inv_1".into(),
+            my_role: Role::Partner,
+            policy: policy(),
+            status: InvitationStatus::Accepted,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: "2026-01-08T00:00:00Z".into(),
+            partnership_id: Some("prt_1".into()),
+        };
+        round_trip(&d, "Invitation", &invitation);
+        round_trip(
+            &d,
+            "CreatedInvitation",
+            &CreatedInvitation {
+                invitation,
+                code: "cri_x".into(),
+            },
+        );
+        round_trip(
+            &d,
+            "InvitationCode",
+            &InvitationCode {
+                code: "cri_x".into(),
+            },
+        );
+        round_trip(
+            &d,
+            "InvitationPreview",
+            &InvitationPreview {
+                inviter: org("acme"),
+                inviter_role: Role::Vendor,
+                your_role: Role::Partner,
+                policy: policy(),
+                expires_at: "2026-01-08T00:00:00Z".into(),
             },
         );
         round_trip(

@@ -77,6 +77,9 @@ problem_types! {
     Forbidden = ("forbidden", FORBIDDEN, "Forbidden"),
     /// No such resource, or another organization's (the two look the same).
     NotFound = ("not-found", NOT_FOUND, "Not found"),
+    /// An invitation code that is wrong, expired, cancelled or already
+    /// accepted (the four look the same); counts as a failed attempt.
+    InvitationInvalid = ("invitation-invalid", NOT_FOUND, "Invalid invitation code"),
     /// The path exists, the method does not.
     MethodNotAllowed = ("method-not-allowed", METHOD_NOT_ALLOWED, "Method not allowed"),
     /// The call is not allowed in the session's current state.
@@ -89,7 +92,8 @@ problem_types! {
     PartnershipState = ("partnership-state", CONFLICT, "Not allowed in the partnership's state"),
     /// Sessions need an active partnership.
     PartnershipNotActive = ("partnership-not-active", CONFLICT, "Partnership not active"),
-    /// The two organizations already have a partnership.
+    /// The two organizations already have a partnership (accepting an
+    /// invitation from an organization one is already partnered with).
     PartnershipExists = ("partnership-exists", CONFLICT, "Partnership exists"),
     /// The partnership is already revoked.
     PartnershipRevoked = ("partnership-revoked", CONFLICT, "Partnership revoked"),
@@ -134,11 +138,12 @@ problem_types! {
     TokenCountMismatch = ("token-count-mismatch", UNPROCESSABLE_ENTITY, "Token count mismatch"),
     /// ε outside the deployment's `[epsilon_min, epsilon_max]`.
     EpsilonOutOfRange = ("epsilon-out-of-range", UNPROCESSABLE_ENTITY, "Epsilon out of range"),
-    /// An organization invited itself.
+    /// An organization accepted its own invitation.
     SelfPartnership = ("self-partnership", UNPROCESSABLE_ENTITY, "Self partnership"),
     /// A token label that is empty or longer than 100 characters.
     InvalidLabel = ("invalid-label", UNPROCESSABLE_ENTITY, "Invalid label"),
-    /// A token expiry outside 1 to 3650 days.
+    /// A token expiry outside 1 to 3650 days, or an invitation's outside 1
+    /// to the deployment's `invitation_expiry_days`.
     InvalidExpiry = ("invalid-expiry", UNPROCESSABLE_ENTITY, "Invalid expiry"),
     /// A count too large to store.
     OutOfRange = ("out-of-range", UNPROCESSABLE_ENTITY, "Out of range"),
@@ -157,8 +162,8 @@ problem_types! {
     /// The pair's ε for the window is used up (member `retry_at`, header
     /// `Retry-After`, both absent when no session at this ε can ever fit).
     PrivacyBudgetExhausted = ("privacy-budget-exhausted", TOO_MANY_REQUESTS, "Privacy budget exhausted"),
-    /// Too many failed authentications from the client's address or with
-    /// the presented token (header `Retry-After`).
+    /// Too many failed authentications or invitation codes from the
+    /// client's address or with the presented token (header `Retry-After`).
     TooManyFailedAttempts = ("too-many-failed-attempts", TOO_MANY_REQUESTS, "Too many failed attempts"),
     /// The request's header fields exceed 16 KiB or 64 fields.
     HeadersTooLarge = ("headers-too-large", REQUEST_HEADER_FIELDS_TOO_LARGE, "Request header fields too large"),

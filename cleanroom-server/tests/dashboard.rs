@@ -334,8 +334,8 @@ async fn sign_in_exchanges_a_token_for_a_view_only_cookie() {
         ),
         (
             Method::POST,
-            "/v1/partnerships".to_owned(),
-            json!({"org": OTHER, "my_role": "vendor"}),
+            "/v1/invitations".to_owned(),
+            json!({"my_role": "vendor"}),
         ),
     ] {
         let st = status_with_cookie(

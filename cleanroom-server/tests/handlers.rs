@@ -114,25 +114,26 @@ async fn fixture_in(db: TestDb, router: Router, state: AppState) -> Fixture {
         b_admin.expose().to_owned(),
         c_admin.expose().to_owned(),
     );
+    let (s, inv) = json(
+        &router,
+        "POST",
+        "/v1/invitations",
+        &a_admin,
+        serde_json::json!({"my_role": "vendor"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{inv}");
     let (s, p) = json(
         &router,
         "POST",
-        "/v1/partnerships",
-        &a_admin,
-        serde_json::json!({"org": "B", "my_role": "vendor"}),
+        "/v1/invitations/accept",
+        &b_admin,
+        serde_json::json!({"code": inv["code"]}),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{p}");
+    assert_eq!(p["status"], "active");
     let partnership = p["id"].as_str().unwrap().to_owned();
-    let (s, _) = json(
-        &router,
-        "POST",
-        &format!("/v1/partnerships/{partnership}/accept"),
-        &b_admin,
-        serde_json::Value::Null,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK);
     let (s, sess) = json(
         &router,
         "POST",
@@ -366,6 +367,59 @@ async fn no_token_401_view_token_403_expired_401() {
         Body::empty(),
         None,
     ));
+    let code = || Body::from(r#"{"code": "cri_x"}"#);
+    let invitations: Vec<(&'static str, String, Scope, Body, Option<&'static str>)> = vec![
+        (
+            "POST",
+            "/v1/invitations".into(),
+            Scope::Admin,
+            Body::from(r#"{"my_role": "vendor"}"#),
+            Some("application/json"),
+        ),
+        (
+            "GET",
+            "/v1/invitations".into(),
+            Scope::Admin,
+            Body::empty(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/invitations/inv_x/cancel".into(),
+            Scope::Admin,
+            Body::empty(),
+            None,
+        ),
+        (
+            "POST",
+            "/v1/invitations/preview".into(),
+            Scope::Admin,
+            code(),
+            Some("application/json"),
+        ),
+        (
+            "POST",
+            "/v1/invitations/accept".into(),
+            Scope::Admin,
+            code(),
+            Some("application/json"),
+        ),
+    ];
+    for (m, path, _, body, ct) in invitations {
+        let (s, ctype, v) = call(&f.router, m, &path, Some(&f.a_view), body, ct).await;
+        assert_problem(s, &ctype, &v, StatusCode::FORBIDDEN);
+    }
+    let invitations = [
+        ("POST", "/v1/invitations"),
+        ("GET", "/v1/invitations"),
+        ("POST", "/v1/invitations/inv_x/cancel"),
+        ("POST", "/v1/invitations/preview"),
+        ("POST", "/v1/invitations/accept"),
+    ];
+    for (m, path) in invitations {
+        let (s, ctype, v) = call(&f.router, m, path, None, code(), Some("application/json")).await;
+        assert_problem(s, &ctype, &v, StatusCode::UNAUTHORIZED);
+    }
     for (m, path, _, body, ct) in all {
         let (s, ctype, v) = call(&f.router, m, &path, None, body, ct).await;
         assert_problem(s, &ctype, &v, StatusCode::UNAUTHORIZED);
@@ -549,7 +603,7 @@ async fn bad_input_is_a_4xx_problem() {
     let (st, ct, v) = call(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
         Some(&f.a_admin),
         Body::from(big.to_string()),
         Some("application/json"),
@@ -560,7 +614,7 @@ async fn bad_input_is_a_4xx_problem() {
     let (st, ct, v) = call(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
         Some(&f.a_admin),
         Body::from("{"),
         Some("application/json"),
@@ -570,7 +624,7 @@ async fn bad_input_is_a_4xx_problem() {
     let (st, ct, v) = call(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
         Some(&f.a_admin),
         Body::from("{}"),
         Some("text/plain"),
@@ -580,7 +634,7 @@ async fn bad_input_is_a_4xx_problem() {
     let (st, ct, v) = call(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
         Some(&f.a_admin),
         Body::from("{}"),
         Some("application/json"),
@@ -602,34 +656,67 @@ async fn bad_input_is_a_4xx_problem() {
     assert_problem(st, &ct, &v, StatusCode::NOT_FOUND);
     let (st, ct, v) = call(r, "DELETE", "/v1/me", Some(&f.a_admin), Body::empty(), None).await;
     assert_problem(st, &ct, &v, StatusCode::METHOD_NOT_ALLOWED);
-    // Unknown org, self-invite, duplicate partnership.
-    let (st, _) = json(
+    // Invitations by name are gone; an expiry beyond the deployment's; one's
+    // own code; a code from an organization one is already partnered with.
+    let (st, ct, v) = call(
         r,
         "POST",
         "/v1/partnerships",
-        &f.a_admin,
-        serde_json::json!({"org": "Nobody", "my_role": "vendor"}),
+        Some(&f.a_admin),
+        Body::from(r#"{"org": "B", "my_role": "vendor"}"#),
+        Some("application/json"),
     )
     .await;
-    assert_eq!(st, StatusCode::NOT_FOUND);
-    let (st, _) = json(
+    assert_problem(st, &ct, &v, StatusCode::METHOD_NOT_ALLOWED);
+    let (st, v) = json(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
         &f.a_admin,
-        serde_json::json!({"org": "A", "my_role": "vendor"}),
+        serde_json::json!({"my_role": "vendor", "expires_in_days": 8}),
     )
     .await;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
-    let (st, _) = json(
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid-expiry"))
+    );
+    let (st, inv) = json(
         r,
         "POST",
-        "/v1/partnerships",
+        "/v1/invitations",
+        &f.a_admin,
+        serde_json::json!({"my_role": "vendor"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{inv}");
+    let code = serde_json::json!({"code": inv["code"]});
+    let (st, v) = json(
+        r,
+        "POST",
+        "/v1/invitations/accept",
+        &f.a_admin,
+        code.clone(),
+    )
+    .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("self-partnership"))
+    );
+    let (st, v) = json(
+        r,
+        "POST",
+        "/v1/invitations/accept",
         &f.b_admin,
-        serde_json::json!({"org": "A", "my_role": "partner"}),
+        code.clone(),
     )
     .await;
-    assert_eq!(st, StatusCode::CONFLICT);
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (StatusCode::CONFLICT, Some("partnership-exists"))
+    );
+    // Neither refusal used the code up: C can still accept it.
+    let (st, v) = json(r, "POST", "/v1/invitations/accept", &f.c_admin, code).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
 
     // Commit: wrong protocol version, missing chunks, wrong record count.
     let (st, _, _) = put(record(&secret, 1, KeyType::Name, "gb:acme")).await;
@@ -1016,7 +1103,7 @@ async fn framework_rejections_are_listed_problems() {
     let cases: Vec<(&str, &str, Body, Option<&str>, ProblemType)> = vec![
         (
             "POST",
-            "/v1/partnerships",
+            "/v1/invitations",
             Body::from(big_json.to_string()),
             Some("application/json"),
             ProblemType::PayloadTooLarge,
@@ -1030,14 +1117,14 @@ async fn framework_rejections_are_listed_problems() {
         ),
         (
             "POST",
-            "/v1/partnerships",
+            "/v1/invitations",
             json_body(),
             Some("text/plain"),
             ProblemType::UnsupportedMediaType,
         ),
         (
             "POST",
-            "/v1/partnerships",
+            "/v1/invitations",
             json_body(),
             None,
             ProblemType::UnsupportedMediaType,
@@ -1051,14 +1138,14 @@ async fn framework_rejections_are_listed_problems() {
         ),
         (
             "POST",
-            "/v1/partnerships",
+            "/v1/invitations",
             Body::from("{"),
             Some("application/json"),
             ProblemType::BadRequest,
         ),
         (
             "POST",
-            "/v1/partnerships",
+            "/v1/invitations",
             Body::from(r#"{"org": "B", "my_role": "reseller"}"#),
             Some("application/json"),
             ProblemType::Unprocessable,

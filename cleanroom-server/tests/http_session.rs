@@ -271,9 +271,9 @@ async fn epsilon_bounds_and_limits() {
     let (st, problem) = v
         .send(
             Method::POST,
-            "/v1/partnerships",
+            "/v1/invitations",
             Some(serde_json::json!({
-                "org": "P", "my_role": "vendor",
+                "my_role": "vendor",
                 "policy": {"counts": {"mode": "noisy", "epsilon": 5.0}},
             })),
         )

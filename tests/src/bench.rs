@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cleanroom_client::generate::{Format, GenerateOptions, generate};
-use cleanroom_core::api::{InvitePartner, Role, SessionResults};
+use cleanroom_core::api::{CreateInvitation, Role, SessionResults};
 
 use crate::{PgDb, check_results, open_policy};
 
@@ -441,14 +441,15 @@ pub async fn run(opts: &BenchOptions) -> Result<BenchReport, BoxError> {
         cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(base_url.clone(), t))
     };
     let (vc, pc) = (client(&vendor_token)?, client(&partner_token)?);
-    let invited = vc
-        .invite_partner(&InvitePartner {
-            org: "Partner Co".into(),
+    let code = vc
+        .create_invitation(&CreateInvitation {
             my_role: Role::Vendor,
             policy: open_policy(),
+            expires_in_days: None,
         })
-        .await?;
-    pc.accept_partnership(&invited.id).await?;
+        .await?
+        .code;
+    let invited = pc.accept_invitation(&code).await?;
 
     // Both clients, concurrently: this is what is timed.
     let launch = |token: &str, input: &Path, who: &str| -> Result<Child, BoxError> {

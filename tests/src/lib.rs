@@ -287,7 +287,7 @@ pub async fn world(
     guards: Option<Guards>,
     policy: cleanroom_core::api::SharingPolicy,
 ) -> World {
-    use cleanroom_core::api::{InvitePartner, PartnershipStatus};
+    use cleanroom_core::api::{CreateInvitation, PartnershipStatus};
     install_crypto();
     let (_, vendor_token) = cleanroom_server::bootstrap::create_org(database_url, "Vendor Co")
         .await
@@ -307,15 +307,15 @@ pub async fn world(
     };
     let (vendor, partner) = (client(&vendor_token), client(&partner_token));
     let invited = vendor
-        .invite_partner(&InvitePartner {
-            org: "Partner Co".into(),
+        .create_invitation(&CreateInvitation {
             my_role: Role::Vendor,
             policy,
+            expires_in_days: None,
         })
         .await
         .expect("invite");
     let accepted = partner
-        .accept_partnership(&invited.id)
+        .accept_invitation(&invited.code)
         .await
         .expect("accept");
     assert_eq!(accepted.status, PartnershipStatus::Active);
@@ -325,7 +325,7 @@ pub async fn world(
         partner,
         vendor_token,
         partner_token,
-        partnership_id: invited.id,
+        partnership_id: accepted.id,
     }
 }
 

@@ -22,6 +22,7 @@ use crate::problem::ProblemType;
 use crate::store::{AuditRow, ChunkKind, PartnershipRow, PartyRow, SessionRow, Store};
 
 pub mod audit;
+pub mod invitations;
 pub mod ops;
 pub mod partnerships;
 pub mod results;
@@ -38,9 +39,13 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route(
-            "/partnerships",
-            post(partnerships::invite).get(partnerships::list),
+            "/invitations",
+            post(invitations::create).get(invitations::list),
         )
+        .route("/invitations/preview", post(invitations::preview))
+        .route("/invitations/accept", post(invitations::accept))
+        .route("/invitations/{id}/cancel", post(invitations::cancel))
+        .route("/partnerships", get(partnerships::list))
         .route("/partnerships/{id}", get(partnerships::get))
         .route("/partnerships/{id}/accept", post(partnerships::accept))
         .route("/partnerships/{id}/policy", put(partnerships::policy))

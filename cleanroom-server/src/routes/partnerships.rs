@@ -1,11 +1,10 @@
-//! `/v1/partnerships`: invite, accept, agree on a policy, revoke.
+//! `/v1/partnerships`: list, agree on a policy, revoke (partners are
+//! invited with codes: `invitations`).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use cleanroom_core::api::{
-    CountsMode, InvitePartner, Partnership, PartnershipStatus, PendingPolicy, ProposePolicy, Role,
-    Scope, SharingPolicy,
+    CountsMode, Partnership, PartnershipStatus, PendingPolicy, ProposePolicy, Scope, SharingPolicy,
 };
 
 use crate::AppState;
@@ -15,11 +14,14 @@ use crate::error::ApiError;
 use crate::metrics::Metrics;
 use crate::problem::ProblemType;
 use crate::routes::{audit, member_partnership, partnership_view};
-use crate::store::{PartnershipRow, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// Fills in the deployment's default counts mode (noisy, at the default ε)
 /// and checks an ε named explicitly is within the deployment's bounds.
-fn complete_policy(state: &AppState, mut policy: SharingPolicy) -> Result<SharingPolicy, ApiError> {
+pub(crate) fn complete_policy(
+    state: &AppState,
+    mut policy: SharingPolicy,
+) -> Result<SharingPolicy, ApiError> {
     let g = &state.config.guardrails;
     let mode = *policy.counts.get_or_insert(CountsMode::Noisy {
         epsilon: g.epsilon_default,
@@ -44,69 +46,6 @@ pub(crate) fn check_epsilon(g: &Guardrails, mode: CountsMode, hint: &str) -> Res
         }
         _ => Ok(()),
     }
-}
-
-/// `POST /v1/partnerships`: invite an organization by name.
-pub async fn invite(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(mut req): Json<InvitePartner>,
-) -> Result<(StatusCode, Json<Partnership>), ApiError> {
-    caller.require(Scope::Admin)?;
-    req.policy = complete_policy(&state, req.policy)?;
-    let other = state
-        .store
-        .org_by_name(&req.org)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if other.id == caller.org.id {
-        return Err(ApiError::invalid(
-            ProblemType::SelfPartnership,
-            "an organization cannot partner with itself",
-        ));
-    }
-    let existing = state.store.list_partnerships(&caller.org.id).await?;
-    if existing.iter().any(|p| {
-        p.status != PartnershipStatus::Revoked
-            && (p.vendor_org_id == other.id || p.partner_org_id == other.id)
-    }) {
-        return Err(ApiError::conflict(
-            ProblemType::PartnershipExists,
-            "a partnership with that organization already exists",
-        ));
-    }
-    let (vendor, partner) = match req.my_role {
-        Role::Vendor => (caller.org.id.clone(), other.id.clone()),
-        Role::Partner => (other.id.clone(), caller.org.id.clone()),
-    };
-    let row = PartnershipRow {
-        // v7 ids sort by creation time, so "newest first" is exact even
-        // within one second of `created_at`.
-        id: uuid::Uuid::now_v7().to_string(),
-        vendor_org_id: vendor,
-        partner_org_id: partner,
-        invited_by: req.my_role,
-        status: PartnershipStatus::Invited,
-        policy: req.policy,
-        pending: None,
-        created_at: crate::now(),
-    };
-    state.store.create_partnership(&row).await?;
-    crate::webhooks::emit_partnership(&state, crate::webhooks::Event::PartnershipInvited, &row)
-        .await;
-    audit(
-        &state,
-        &caller,
-        &row.id,
-        "partnership.invited",
-        None,
-        serde_json::json!({ "policy": row.policy, "inviter_role": req.my_role }),
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(partnership_view(&state, &row, req.my_role).await?),
-    ))
 }
 
 /// `GET /v1/partnerships`: the caller's own partnerships.
@@ -135,7 +74,8 @@ pub async fn get(
     Ok(Json(partnership_view(&state, &p, role).await?))
 }
 
-/// `POST /v1/partnerships/{id}/accept`: the invitee agrees to the proposed policy.
+/// `POST /v1/partnerships/{id}/accept`: the invitee agrees to the proposed
+/// policy of a partnership invited by name, before invitation codes.
 pub async fn accept(
     State(state): State<AppState>,
     caller: Caller,

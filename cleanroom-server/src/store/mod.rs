@@ -197,6 +197,60 @@ impl PartnershipRow {
     }
 }
 
+/// An invitation to a partnership; only the SHA-256 of its code is stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    /// Public id (`inv_…`), independent of the code.
+    pub id: String,
+    /// SHA-256 of the code.
+    pub code_hash: Vec<u8>,
+    /// The inviting organization.
+    pub inviter_org_id: String,
+    /// The inviter's role in the partnership it proposes.
+    pub inviter_role: Role,
+    /// The proposed policy (completed: `counts` filled in).
+    pub policy: SharingPolicy,
+    /// The token that created it (for the partnership's audit log).
+    pub created_by_token: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; the code is refused from then on.
+    pub expires_at: i64,
+    /// Unix seconds.
+    pub cancelled_at: Option<i64>,
+    /// Unix seconds.
+    pub accepted_at: Option<i64>,
+    /// The partnership its acceptance created.
+    pub partnership_id: Option<String>,
+}
+
+impl InvitationRow {
+    /// Its state at `now`.
+    pub fn status(&self, now: i64) -> cleanroom_core::api::InvitationStatus {
+        use cleanroom_core::api::InvitationStatus;
+        if self.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if self.cancelled_at.is_some() {
+            InvitationStatus::Cancelled
+        } else if self.expires_at <= now {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Open
+        }
+    }
+}
+
+impl std::fmt::Debug for InvitationRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvitationRow")
+            .field("id", &self.id)
+            .field("code_hash", &"<redacted>")
+            .field("inviter_org_id", &self.inviter_org_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
@@ -463,6 +517,46 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         f: &mut (dyn FnMut(&mut PartnershipRow) -> StoreResult<()> + Send),
     ) -> impl Future<Output = StoreResult<PartnershipRow>> + Send;
+    /// Stores a new invitation.
+    fn create_invitation(
+        &self,
+        inv: &InvitationRow,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// An organization's invitations, newest first.
+    fn list_invitations(
+        &self,
+        org_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<InvitationRow>>> + Send;
+    /// The invitation whose code hashes to `code_hash`, if it can still be
+    /// accepted at `now` (not accepted, cancelled or expired); `None` for
+    /// every other case alike.
+    fn open_invitation(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<InvitationRow>>> + Send;
+    /// Cancels one of an organization's open invitations; `NotFound` if it
+    /// has no such invitation. One no longer open is returned unchanged.
+    fn cancel_invitation(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<InvitationRow>> + Send;
+    /// Accepts the open invitation whose code hashes to `code_hash` for
+    /// `org_id`, in one transaction: creates the active partnership
+    /// `partnership_id` with the invitation's policy and roles and marks the
+    /// invitation accepted. `NotFound` when no open invitation has that
+    /// code; `self-partnership` for the inviter's own code and
+    /// `partnership-exists` when the two organizations have a partnership
+    /// that is not revoked (the invitation then stays open).
+    fn accept_invitation(
+        &self,
+        code_hash: &[u8],
+        org_id: &str,
+        partnership_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<(InvitationRow, PartnershipRow)>> + Send;
     /// Revokes; cancels open sessions and deletes their chunks.
     fn revoke_partnership(
         &self,
@@ -730,6 +824,36 @@ impl Store for AnyStore {
         f: &mut (dyn FnMut(&mut PartnershipRow) -> StoreResult<()> + Send),
     ) -> StoreResult<PartnershipRow> {
         dispatch!(self, s => s.update_partnership(id, f).await)
+    }
+    async fn create_invitation(&self, inv: &InvitationRow) -> StoreResult<()> {
+        dispatch!(self, s => s.create_invitation(inv).await)
+    }
+    async fn list_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRow>> {
+        dispatch!(self, s => s.list_invitations(org_id).await)
+    }
+    async fn open_invitation(
+        &self,
+        code_hash: &[u8],
+        now: i64,
+    ) -> StoreResult<Option<InvitationRow>> {
+        dispatch!(self, s => s.open_invitation(code_hash, now).await)
+    }
+    async fn cancel_invitation(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+    ) -> StoreResult<InvitationRow> {
+        dispatch!(self, s => s.cancel_invitation(org_id, id, now).await)
+    }
+    async fn accept_invitation(
+        &self,
+        code_hash: &[u8],
+        org_id: &str,
+        partnership_id: &str,
+        now: i64,
+    ) -> StoreResult<(InvitationRow, PartnershipRow)> {
+        dispatch!(self, s => s.accept_invitation(code_hash, org_id, partnership_id, now).await)
     }
     async fn revoke_partnership(
         &self,

@@ -60,7 +60,7 @@ macro_rules! impl_sql_store {
         use crate::store::sql::chunk_sql;
         use crate::store::text;
         use crate::store::{
-            AuditRow, ChunkCheck, ChunkInfo, ComputeLease, ChunkKind, ChunkQuota, NewSession, OrgRow, PairUsage,
+            AuditRow, ChunkCheck, ChunkInfo, ComputeLease, ChunkKind, ChunkQuota, InvitationRow, NewSession, OrgRow, PairUsage,
             PartnershipRow, PartyRow, SessionRow, SignInRow, Store, StoreError, StoreResult, TokenRow,
         };
 
@@ -121,6 +121,22 @@ macro_rules! impl_sql_store {
                 policy: json(&r.try_get::<String, _>("policy")?, "policy")?,
                 pending,
                 created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn invitation_row(r: &$row) -> StoreResult<InvitationRow> {
+            Ok(InvitationRow {
+                id: r.try_get("id")?,
+                code_hash: r.try_get("code_hash")?,
+                inviter_org_id: r.try_get("inviter_org_id")?,
+                inviter_role: text::parse_role(&r.try_get::<String, _>("inviter_role")?)?,
+                policy: json(&r.try_get::<String, _>("policy")?, "policy")?,
+                created_by_token: r.try_get("created_by_token")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                cancelled_at: r.try_get("cancelled_at")?,
+                accepted_at: r.try_get("accepted_at")?,
+                partnership_id: r.try_get("partnership_id")?,
             })
         }
 
@@ -583,6 +599,171 @@ macro_rules! impl_sql_store {
                 .await?;
                 tx.commit().await?;
                 Ok(p)
+            }
+
+            async fn create_invitation(&self, inv: &InvitationRow) -> StoreResult<()> {
+                sqlx::query(
+                    "INSERT INTO invitations (id, code_hash, inviter_org_id, inviter_role, policy, \
+                     created_by_token, created_at, expires_at, cancelled_at, accepted_at, partnership_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&inv.id)
+                .bind(&inv.code_hash)
+                .bind(&inv.inviter_org_id)
+                .bind(text::role(inv.inviter_role))
+                .bind(to_json(&inv.policy))
+                .bind(&inv.created_by_token)
+                .bind(inv.created_at)
+                .bind(inv.expires_at)
+                .bind(inv.cancelled_at)
+                .bind(inv.accepted_at)
+                .bind(&inv.partnership_id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn list_invitations(&self, org_id: &str) -> StoreResult<Vec<InvitationRow>> {
+                sqlx::query(
+                    "SELECT * FROM invitations WHERE inviter_org_id = $1 ORDER BY created_at DESC, id DESC",
+                )
+                .bind(org_id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(invitation_row)
+                .collect()
+            }
+
+            async fn open_invitation(&self, code_hash: &[u8], now: i64) -> StoreResult<Option<InvitationRow>> {
+                // Open: not accepted, cancelled or expired; every other case is answered alike.
+                sqlx::query(
+                    "SELECT * FROM invitations WHERE code_hash = $1 \
+                     AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| invitation_row(&r))
+                .transpose()
+            }
+
+            async fn cancel_invitation(&self, org_id: &str, id: &str, now: i64) -> StoreResult<InvitationRow> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query(
+                    "UPDATE invitations SET cancelled_at = $2 WHERE id = $1 AND inviter_org_id = $3 \
+                     AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > $2",
+                )
+                .bind(id)
+                .bind(now)
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?;
+                let r = sqlx::query("SELECT * FROM invitations WHERE id = $1 AND inviter_org_id = $2")
+                    .bind(id)
+                    .bind(org_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let inv = invitation_row(&r)?;
+                tx.commit().await?;
+                Ok(inv)
+            }
+
+            async fn accept_invitation(
+                &self,
+                code_hash: &[u8],
+                org_id: &str,
+                partnership_id: &str,
+                now: i64,
+            ) -> StoreResult<(InvitationRow, PartnershipRow)> {
+                let mut tx = self.pool.begin().await?;
+                // Locks the invitation, so a code is accepted at most once.
+                let n = sqlx::query(
+                    "UPDATE invitations SET code_hash = code_hash WHERE code_hash = $1 \
+                     AND accepted_at IS NULL AND cancelled_at IS NULL AND expires_at > $2",
+                )
+                .bind(code_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let r = sqlx::query("SELECT * FROM invitations WHERE code_hash = $1")
+                    .bind(code_hash)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut inv = invitation_row(&r)?;
+                if inv.inviter_org_id == org_id {
+                    return Err(StoreError::invalid(
+                        ProblemType::SelfPartnership,
+                        "this is your own organization's invitation: give the code to the partner's administrator",
+                    ));
+                }
+                // Both organizations' rows, in id order, so two acceptances
+                // for one pair cannot both pass the check below.
+                let mut pair = [inv.inviter_org_id.as_str(), org_id];
+                pair.sort_unstable();
+                for id in pair {
+                    sqlx::query("UPDATE orgs SET name = name WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let existing: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM partnerships WHERE status <> 'revoked' AND \
+                     ((vendor_org_id = $1 AND partner_org_id = $2) OR (vendor_org_id = $2 AND partner_org_id = $1))",
+                )
+                .bind(&inv.inviter_org_id)
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if existing > 0 {
+                    return Err(StoreError::conflict(
+                        ProblemType::PartnershipExists,
+                        "your organization already has a partnership with the inviting organization; revoke it first to accept this invitation",
+                    ));
+                }
+                let (vendor, partner) = match inv.inviter_role {
+                    Role::Vendor => (inv.inviter_org_id.clone(), org_id.to_owned()),
+                    Role::Partner => (org_id.to_owned(), inv.inviter_org_id.clone()),
+                };
+                let p = PartnershipRow {
+                    id: partnership_id.to_owned(),
+                    vendor_org_id: vendor,
+                    partner_org_id: partner,
+                    invited_by: inv.inviter_role,
+                    status: cleanroom_core::api::PartnershipStatus::Active,
+                    policy: inv.policy,
+                    pending: None,
+                    created_at: now,
+                };
+                sqlx::query(
+                    "INSERT INTO partnerships (id, vendor_org_id, partner_org_id, invited_by, status, policy, \
+                     pending_policy, pending_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, $7)",
+                )
+                .bind(&p.id)
+                .bind(&p.vendor_org_id)
+                .bind(&p.partner_org_id)
+                .bind(text::role(p.invited_by))
+                .bind(text::status(p.status))
+                .bind(to_json(&p.policy))
+                .bind(p.created_at)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE invitations SET accepted_at = $2, partnership_id = $3 WHERE id = $1")
+                    .bind(&inv.id)
+                    .bind(now)
+                    .bind(&p.id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                inv.accepted_at = Some(now);
+                inv.partnership_id = Some(p.id.clone());
+                Ok((inv, p))
             }
 
             async fn revoke_partnership(

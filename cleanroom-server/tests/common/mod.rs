@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cleanroom_core::api::{
-    CommitBlinded, CommitTokens, CountsMode, InvitePartner, Partnership, Role, Session,
-    SessionResults, SharingPolicy,
+    CommitBlinded, CommitTokens, CountsMode, CreateInvitation, CreatedInvitation, Partnership,
+    Role, Session, SessionResults, SharingPolicy,
 };
 use cleanroom_core::protocol::protocol_version;
 use cleanroom_core::wire::BlindedRecord;
@@ -352,20 +352,21 @@ impl Api {
         (status, count, resp.bytes().await.unwrap().to_vec())
     }
 
-    /// Vendor `self` invites `partner_org`, which `partner` accepts. A policy
+    /// Vendor `self` invites with a code, which `partner` (of organization
+    /// `_partner_org`: invitations name no organization) accepts. A policy
     /// that names no counts mode gets exact counts: these tests compare
     /// against plaintext truth (noisy mode is tested on its own).
     pub async fn partner_up(
         &self,
         partner: &Api,
-        partner_org: &str,
+        _partner_org: &str,
         mut policy: SharingPolicy,
     ) -> Partnership {
         policy.counts.get_or_insert(CountsMode::Exact);
-        let invite = InvitePartner {
-            org: partner_org.into(),
+        let invite = CreateInvitation {
             my_role: Role::Vendor,
             policy,
+            expires_in_days: None,
         };
         self.invite_accepted(partner, serde_json::to_value(invite).unwrap())
             .await
@@ -373,22 +374,30 @@ impl Api {
 
     /// Like [`Api::partner_up`], with the invitation naming no counts mode
     /// (the server's default applies).
-    pub async fn partner_up_default(&self, partner: &Api, partner_org: &str) -> Partnership {
-        let invite = serde_json::json!({"org": partner_org, "my_role": "vendor"});
+    pub async fn partner_up_default(&self, partner: &Api, _partner_org: &str) -> Partnership {
+        let invite = serde_json::json!({"my_role": "vendor"});
         self.invite_accepted(partner, invite).await
     }
 
     async fn invite_accepted(&self, partner: &Api, invite: serde_json::Value) -> Partnership {
-        let p: Partnership = self
-            .ok(reqwest::Method::POST, "/v1/partnerships", Some(invite))
-            .await;
-        partner
-            .ok::<Partnership>(
-                reqwest::Method::POST,
-                &format!("/v1/partnerships/{}/accept", p.id),
-                None,
-            )
+        let code = self.invite(invite).await.code;
+        partner.accept_code(&code).await
+    }
+
+    /// `POST /v1/invitations`: the new invitation and its code.
+    pub async fn invite(&self, invite: serde_json::Value) -> CreatedInvitation {
+        self.ok(reqwest::Method::POST, "/v1/invitations", Some(invite))
             .await
+    }
+
+    /// `POST /v1/invitations/accept` with `code`, which must succeed.
+    pub async fn accept_code(&self, code: &str) -> Partnership {
+        self.ok(
+            reqwest::Method::POST,
+            "/v1/invitations/accept",
+            Some(serde_json::json!({ "code": code })),
+        )
+        .await
     }
 
     /// Uploads blinded records in chunks of `per_chunk` records and commits.

@@ -1,10 +1,12 @@
-//! `cleanroom partners`: invite, accept, inspect, agree on policy, revoke.
+//! `cleanroom partners`: invite with a code, accept a code, inspect, agree
+//! on policy, revoke.
 
 use clap::{Args, Subcommand, ValueEnum};
 use cleanroom_client::Client;
 use cleanroom_core::api::{
-    CountsMode, Epsilon, InvitePartner, NamesWithoutCountry, PairBudget, Partnership,
-    PartnershipStatus, ProposePolicy, RecordSharing, Role, SharingPolicy,
+    CountsMode, CreateInvitation, Epsilon, Invitation, InvitationPreview, InvitationStatus,
+    NamesWithoutCountry, PairBudget, Partnership, PartnershipStatus, ProposePolicy, RecordSharing,
+    Role, SharingPolicy,
 };
 use cleanroom_core::overlap::NameMatching;
 use comfy_table::Table;
@@ -28,20 +30,46 @@ pub enum PartnersCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Invite an organization (by its name) to a partnership.
+    /// Invite a partner: prints a single-use invitation code (and nothing
+    /// else on standard output) to pass on to the partner's administrator.
     Invite {
-        /// The invited organization's name.
-        org: String,
+        /// Invitations name no organization; this only explains so.
+        #[arg(hide = true)]
+        org: Option<String>,
         /// Your own role.
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Days the code stays valid [default: the server's, 7 unless configured].
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
         #[command(flatten)]
         policy: PolicyArgs,
     },
-    /// Accept an invitation (and the policy it proposes).
+    /// Show an invitation code's inviter and proposed policy; with --yes,
+    /// accept them.
     Accept {
-        /// Partnership id or the inviting organization's name.
-        partner: String,
+        /// The code the inviting organization passed on; `-` reads it from
+        /// standard input (keeps it out of the process list).
+        #[arg(long, value_name = "CODE", conflicts_with = "partner")]
+        code: Option<String>,
+        /// Accept the invitation and its policy (without it, only show them).
+        #[arg(long)]
+        yes: bool,
+        /// A partnership invited by name before invitation codes (id or the
+        /// inviting organization's name).
+        #[arg(required_unless_present = "code")]
+        partner: Option<String>,
+    },
+    /// List your organization's invitations (their codes are never shown again).
+    Invitations {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel an open invitation: its code stops working.
+    CancelInvitation {
+        /// The invitation's id (`inv_…`, see `cleanroom partners invitations`).
+        id: String,
     },
     /// Show, propose or agree to the sharing policy.
     #[command(subcommand)]
@@ -280,6 +308,44 @@ fn status(s: PartnershipStatus) -> &'static str {
     }
 }
 
+fn invitation_status(s: InvitationStatus) -> &'static str {
+    match s {
+        InvitationStatus::Open => "open",
+        InvitationStatus::Accepted => "accepted",
+        InvitationStatus::Expired => "expired",
+        InvitationStatus::Cancelled => "cancelled",
+    }
+}
+
+/// The code of `partners accept --code`: as given, or one line of stdin for `-`.
+fn read_code(arg: &str) -> anyhow::Result<String> {
+    let code = if arg == "-" {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line
+    } else {
+        arg.to_owned()
+    };
+    let code = code.trim().to_owned();
+    if code.is_empty() {
+        return Err(usage(
+            "the invitation code is empty: pass the code the inviting organization gave you (or `-` and the code on standard input)",
+        ));
+    }
+    Ok(code)
+}
+
+fn show_preview(v: &InvitationPreview) {
+    println!(
+        "Invitation from {}: they are the {}, your organization would be the {}.",
+        v.inviter.name,
+        v.inviter_role.as_str(),
+        v.your_role.as_str()
+    );
+    println!("  policy:  {}", policy_text(&v.policy));
+    println!("  valid until: {}", v.expires_at);
+}
+
 fn show(p: &Partnership) {
     println!("partnership {}", p.id);
     println!(
@@ -317,7 +383,23 @@ fn show(p: &Partnership) {
     }
 }
 
+fn invitation_row(i: &Invitation) -> Vec<String> {
+    vec![
+        i.id.clone(),
+        i.my_role.as_str().to_owned(),
+        invitation_status(i.status).to_owned(),
+        counts_text(&i.policy),
+        i.expires_at.clone(),
+        i.partnership_id.clone().unwrap_or_default(),
+    ]
+}
+
 pub async fn run(cmd: PartnersCmd, ctx: &Ctx) -> anyhow::Result<()> {
+    if let PartnersCmd::Invite { org: Some(org), .. } = &cmd {
+        return Err(usage(format!(
+            "invitations no longer name the organization ({org:?}): `cleanroom partners invite --role …` prints a code; give it to that organization's administrator, who runs `cleanroom partners accept --code <code>`"
+        )));
+    }
     let client = ctx.client()?;
     match cmd {
         PartnersCmd::List { json } => {
@@ -361,22 +443,83 @@ pub async fn run(cmd: PartnersCmd, ctx: &Ctx) -> anyhow::Result<()> {
                 show(&p);
             }
         }
-        PartnersCmd::Invite { org, role, policy } => {
-            let p = client
-                .invite_partner(&InvitePartner {
-                    org,
+        PartnersCmd::Invite {
+            org,
+            role,
+            expires_in_days,
+            policy,
+        } => {
+            debug_assert!(org.is_none(), "refused before connecting");
+            let created = client
+                .create_invitation(&CreateInvitation {
                     my_role: match role {
                         RoleArg::Vendor => Role::Vendor,
                         RoleArg::Partner => Role::Partner,
                     },
                     policy: policy.policy(),
+                    expires_in_days,
                 })
                 .await?;
-            show(&p);
+            let inv = &created.invitation;
+            eprintln!(
+                "Invitation {} created: you are the {}; the code works once, until {}.",
+                inv.id,
+                inv.my_role.as_str(),
+                inv.expires_at
+            );
+            eprintln!("  policy:  {}", policy_text(&inv.policy));
+            eprintln!(
+                "Pass the code on to your partner's administrator over a channel you trust; it is shown only now. They run:\n  cleanroom partners accept --code <code>\n(`--code -` reads it from standard input). `cleanroom partners cancel-invitation {}` withdraws it.",
+                inv.id
+            );
+            println!("{}", created.code);
         }
-        PartnersCmd::Accept { partner } => {
+        PartnersCmd::Accept {
+            code: Some(code),
+            yes,
+            ..
+        } => {
+            let code = read_code(&code)?;
+            let preview = client.preview_invitation(&code).await?;
+            show_preview(&preview);
+            if !yes {
+                println!("To accept this invitation and its policy, re-run with --yes.");
+                return Ok(());
+            }
+            if preview.policy.counts_mode() == CountsMode::Exact {
+                eprintln!("{EXACT_WARNING}");
+            }
+            show(&client.accept_invitation(&code).await?);
+        }
+        PartnersCmd::Accept { partner, .. } => {
+            let partner = partner.ok_or_else(|| usage("pass --code CODE"))?;
             let p = resolve(&client, &partner).await?;
             show(&client.accept_partnership(&p.id).await?);
+        }
+        PartnersCmd::Invitations { json } => {
+            let all = client.list_invitations().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED);
+            t.set_header(vec![
+                "id",
+                "your role",
+                "status",
+                "counts",
+                "expires",
+                "partnership",
+            ]);
+            for i in &all {
+                t.add_row(invitation_row(i));
+            }
+            println!("{t}");
+        }
+        PartnersCmd::CancelInvitation { id } => {
+            let i = client.cancel_invitation(&id).await?;
+            println!("invitation {}: {}", i.id, invitation_status(i.status));
         }
         PartnersCmd::Policy(PolicyCmd::Show { partner }) => {
             show(&resolve(&client, &partner).await?)
