@@ -7,7 +7,8 @@ implementation reproduces every vector checked here. It covers:
 - the protocol constants: the version string (with the SHA-256 of the Public
   Suffix List snapshot, section 2) and the domain-separation strings (4.1);
 - every case of the normalization section (section 3: domain, name with its
-  country column, DUNS, country), with the reference implementation in
+  country column, DUNS, country, city-qualified name with its country and
+  city columns), with the reference implementation in
   protocol-spec/reference/ (standard library, plus the PyPI package `idna`
   for the UTS #46 data tables);
 - every whole-file case of the accounts section (section 3.6: a CSV in, the
@@ -179,9 +180,15 @@ def normalization_outcome(case):
             return normalize.duns_key(raw), None
         if kind == "country":
             return normalize.country(raw), None
+        if kind == "city-name":
+            return normalize.city_name_key(raw, case["country"], case["city"]), None
     except normalize.Reject as e:
         return None, e.reason
     raise ValueError(f"unknown vector kind {kind!r}")
+
+
+def is_alpha2(cc: str) -> bool:
+    return len(cc) == 2 and cc.isascii() and cc.isalpha() and cc.islower()
 
 
 def is_fixed_point(key: str) -> bool:
@@ -194,8 +201,18 @@ def is_fixed_point(key: str) -> bool:
             return normalize.duns_key(value) == key
         if kind == "name":
             cc, _, tokens = value.partition(":")
-            return (cc == "" or (len(cc) == 2 and cc.isascii() and cc.isalpha() and cc.islower())) and (
-                normalize.name_tokens(tokens) == tokens
+            return (cc == "" or is_alpha2(cc)) and normalize.name_tokens(tokens) == tokens
+        if kind == "city-name":
+            # City tokens never contain ':' (it separates words), so the
+            # first two ':' delimit the parts.
+            parts = value.split(":", 2)
+            if len(parts) != 3:
+                return False
+            cc, city, tokens = parts
+            return (
+                is_alpha2(cc)
+                and normalize.city(city) == city
+                and normalize.name_tokens(tokens) == tokens
             )
     except normalize.Reject:
         return False
@@ -237,11 +254,13 @@ def main() -> int:
     fields = {"kind", "raw", "key", "reason"}
     for i, c in enumerate(VECTORS["normalization"]):
         before = failures
-        want_fields = fields | ({"country"} if c.get("kind") == "name" else set())
-        check(f"normalization[{i}] fields", sorted(c), sorted(want_fields))
+        extra = {"name": {"country"}, "city-name": {"country", "city"}}.get(c.get("kind"), set())
+        check(f"normalization[{i}] fields", sorted(c), sorted(fields | extra))
         label = f"normalization[{i}] {c.get('kind')} {c.get('raw')!r}"
-        if c.get("kind") == "name":
+        if "country" in extra:
             label += f" country {c.get('country')!r}"
+        if "city" in extra:
+            label += f" city {c.get('city')!r}"
         check(label, normalization_outcome(c), (c.get("key"), c.get("reason")))
         tally("normalization", before)
 

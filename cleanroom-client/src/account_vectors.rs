@@ -31,6 +31,12 @@ pub struct Columns {
     pub country: String,
     /// The DUNS column.
     pub duns: String,
+    /// The city column, in the cases that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    /// The postal-code column, in the cases that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postcode: Option<String>,
 }
 
 /// One account of a case's result.
@@ -65,6 +71,8 @@ pub fn standard_columns() -> Columns {
         name: "Company".into(),
         country: "Country".into(),
         duns: "DUNS".into(),
+        city: None,
+        postcode: None,
     }
 }
 
@@ -83,6 +91,8 @@ pub fn compute(
             name: Some(columns.name.clone()),
             duns: Some(columns.duns.clone()),
             country: Some(columns.country.clone()),
+            city: columns.city.clone(),
+            postcode: columns.postcode.clone(),
         },
         populations: Vec::new(),
         names_without_country,
@@ -193,16 +203,101 @@ const CASES: &[(&str, &str, NamesWithoutCountry)] = &[
     ),
 ];
 
+const CITY_HEADER: &str = "Company,Website,Additional Domains,Country,DUNS,City\n";
+
+/// Cases with a city column: `(name, rows after [`CITY_HEADER`], names_without_country)`.
+const CITY_CASES: &[(&str, &str, NamesWithoutCountry)] = &[
+    (
+        "a city adds a city-qualified name; a name shared in one country but not in one city keeps its city key",
+        "Smith Consulting,,,US,,Boston\n\
+         Smith Consulting,,,USA,,Denver\n\
+         Jones Plumbing,jonesplumbing.com,,US,,New York\n\
+         Brown & Sons,,,UK,,\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "cities fold case and Latin accents, not other spellings; unusable cities and rows without a country give no city key",
+        "Huber AG,,,Schweiz,,Zürich\n\
+         Keller AG,,,CH,,ZURICH\n\
+         Weber GmbH,,,DE,,München\n\
+         Wagner GmbH,,,DE,,Munich\n\
+         Becker GmbH,,,DE,,N/A\n\
+         Schulz GmbH,,,,,Berlin\n",
+        NamesWithoutCountry::Unqualified,
+    ),
+    (
+        "a name more than 3 accounts of one country share gives no city-qualified name either",
+        "Smith Consulting,,,US,,Boston\n\
+         Smith Consulting,,,US,,Denver\n\
+         Smith Consulting,smithconsulting.com,,US,,Austin\n\
+         Smith Consulting,,,US,,Chicago\n\
+         Smith Consulting,,,UK,,London\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "merged rows keep the city most of them carry; 3 namesakes keep their city keys but not a city two share; a placeholder name gives no city key",
+        "Acme Corp,acme.com,,US,,Boston\n\
+         Acme Corp,acme.com,,US,,Cambridge\n\
+         Acme Corp,www.acme.com,,US,,Cambridge\n\
+         Miller Tools,,,US,,Denver\n\
+         Miller Tools,,,US,,Austin\n\
+         Miller Tools,,,US,,Denver\n\
+         Unknown,,,US,,Boston\n\
+         Lopez SL,,,ES,,--\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "ten keys at most: an account with a name, a city and a DUNS keeps seven domains",
+        "Initech Inc,initech.com,initech.net;initech.org;initech.io;initech.co;initech.us;initech.biz;initech.info,US,150483782,Austin\n",
+        NamesWithoutCountry::Omit,
+    ),
+];
+
+const POSTCODE_HEADER: &str = "Company,Website,Additional Domains,Country,DUNS,City,Postal Code\n";
+
+/// Cases with a city and a postal-code column.
+const POSTCODE_CASES: &[(&str, &str, NamesWithoutCountry)] = &[
+    (
+        "a postal code adds a postcode-qualified name, whatever the name's namesakes; US ZIP+4 and dropped zeros are repaired, other countries' codes only lose spaces and hyphens",
+        "Smith Consulting,,,US,,Boston,02139-4307\n\
+         Smith Consulting,,,US,,Boston,2140\n\
+         Smith Consulting,,,US,,Denver,80202\n\
+         Smith Consulting,,,US,,Austin,78701\n\
+         Müller Bau GmbH,,,DE,,Berlin,01067\n\
+         Jones Ltd,,,UK,,Milton Keynes,mk9 2fz\n\
+         Brown Ltd,,,UK,,Leeds,N/A\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "ten keys at most: with three names and a DUNS an account keeps six domains",
+        "Initech Inc,initech.com,initech.net;initech.org;initech.io;initech.co;initech.us;initech.biz;initech.info,US,150483782,Austin,78701\n",
+        NamesWithoutCountry::Omit,
+    ),
+];
+
 /// Every case with its computed accounts.
 pub fn cases() -> Result<Vec<AccountCase>> {
-    let columns = standard_columns();
-    CASES
-        .iter()
-        .map(|&(name, rows, nwc)| {
-            let csv = format!("{HEADER}{rows}");
+    let plain = standard_columns();
+    let with_city = Columns {
+        city: Some("City".into()),
+        ..standard_columns()
+    };
+    let with_postcode = Columns {
+        postcode: Some("Postal Code".into()),
+        ..with_city.clone()
+    };
+    let sets = [
+        (HEADER, CASES, &plain),
+        (CITY_HEADER, CITY_CASES, &with_city),
+        (POSTCODE_HEADER, POSTCODE_CASES, &with_postcode),
+    ];
+    sets.into_iter()
+        .flat_map(|(header, cases, columns)| cases.iter().map(move |c| (header, c, columns)))
+        .map(|(header, &(name, rows, nwc), columns)| {
+            let csv = format!("{header}{rows}");
             Ok(AccountCase {
                 name: name.to_owned(),
-                accounts: compute(&csv, &columns, nwc)?,
+                accounts: compute(&csv, columns, nwc)?,
                 csv,
                 columns: columns.clone(),
                 names_without_country: nwc,

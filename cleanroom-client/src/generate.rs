@@ -80,8 +80,18 @@
 //! - **Junk and placeholders**: 1 % of rows give no key, 0.15 % are no
 //!   company at all (`Test Account`, `Unknown`, `DO NOT USE`).
 //!
-//! Row ids, owners, cities, industries, employees and dates fill the other
-//! columns; Salesforce descriptions hold quotes, commas and line breaks.
+//! - **Cities and postal codes** (`Billing City` and `Billing Zip/Postal
+//!   Code`, `City` and `Postal Code`): each company has one city (drawn
+//!   Zipf-like from 10 to 70 real cities of its country, the largest most
+//!   often) and one postal code in its country's format. A row leaves the
+//!   city empty on 8 % and the code on 15 %; 5 % of rows give another
+//!   office's city and code, 3 % another code in the same city (a PO box, a
+//!   typo); 12 % spell a city that has other spellings differently
+//!   (`Munich`, `NYC`, `Bombay`, `Zurich`), 10 % write the code in another
+//!   form (`02139-4307`, `2139`, `sw1a1aa`).
+//!
+//! Row ids, owners, industries, employees and dates fill the other columns;
+//! Salesforce descriptions hold quotes, commas and line breaks.
 //!
 //! ## Calibration
 //!
@@ -93,12 +103,12 @@
 //!
 //! | figure | real exports | this profile |
 //! |---|---|---|
-//! | v1 default (`when-domain-missing`): recall | 0.998 | 0.997–0.998 |
-//! | v1 default: precision | 0.54 | 0.548–0.560 vendor, 0.611–0.622 partner |
+//! | v1 default (`when-domain-missing`): recall | 0.998 | 0.997–0.999 |
+//! | v1 default: precision | 0.54 | 0.547–0.556 vendor, 0.615–0.626 partner |
 //! | v1 default: lookalikes matched | 199 of 600 (33 %) | 30–32 % |
-//! | v1 default: worst cell off by | 233 % | 236–258 % |
-//! | v1 `never`: recall | 0.85 | 0.867–0.878 |
-//! | v1 `always`: precision | 0.33 | 0.450–0.459 vendor, 0.522–0.526 partner |
+//! | v1 default: worst cell off by | 233 % | 226–260 % |
+//! | v1 `never`: recall | 0.85 | 0.870–0.877 |
+//! | v1 `always`: precision | 0.33 | 0.451–0.454 vendor, 0.523–0.526 partner |
 //! | v1 `always`: lookalikes matched | 574 of 600 (96 %) | 99 % |
 //! | rows without a usable website | about 8 % | 9.6–10.7 % (free-mail values and junk rows included) |
 //!
@@ -1189,6 +1199,26 @@ mod rates {
     pub const DUNS_FILLED: f64 = 0.5;
     /// Junk rows (no usable key), and placeholder rows ("Test Account").
     pub const JUNK_ROWS: f64 = 0.01;
+    /// Cities: Zipf exponent over a country's list (its largest cities
+    /// first, 10 to 70 of them), rows with the city empty, rows with
+    /// another office's city (a branch, a billing address), and rows with
+    /// another spelling of the city where it has one (`Munich` for
+    /// `München`, `NYC`, `Bombay`, and `Zurich` for `Zürich`, which the city
+    /// normalization folds). Salesforce's `Billing City` and HubSpot's
+    /// `City` are filled on most company records; two CRMs record one
+    /// company's city differently on about one in six pairs here.
+    pub const CITY_ZIPF: f64 = 0.9;
+    pub const CITY_BLANK: f64 = 0.08;
+    pub const CITY_OTHER_OFFICE: f64 = 0.05;
+    pub const CITY_OTHER_SPELLING: f64 = 0.12;
+    /// Postal codes: rows without one (Salesforce's `Billing Zip/Postal
+    /// Code` and HubSpot's `Postal Code` are left empty more often than the
+    /// city), rows with another code than the company's in the same city (a
+    /// PO box, a typo; another office's city changes it too), and rows in
+    /// another form (`02139-4307`, `2139` for `02139`, `sw1a1aa`).
+    pub const POSTCODE_BLANK: f64 = 0.15;
+    pub const POSTCODE_OTHER: f64 = 0.03;
+    pub const POSTCODE_VARIANT: f64 = 0.1;
     pub const PLACEHOLDER_ROWS: f64 = 0.0015;
 }
 
@@ -1222,7 +1252,9 @@ struct CountryInfo {
     lang: Lang,
     /// Legal-form families; each family's spellings normalize alike.
     legal: &'static [&'static [&'static str]],
-    cities: &'static [&'static str],
+    /// Cities, most companies first (drawn Zipf-like); each city's usual
+    /// spelling first, then others CRMs use (`Munich`, `NYC`, `Bombay`).
+    cities: &'static [&'static [&'static str]],
 }
 
 const EN_LEGAL_US: &[&[&str]] = &[
@@ -1264,7 +1296,76 @@ const WORLD: &[CountryInfo] = &[
         lang: Lang::En,
         legal: EN_LEGAL_US,
         cities: &[
-            "New York", "Chicago", "Austin", "Denver", "Boston", "Seattle", "Atlanta",
+            &["New York", "New York City", "NYC", "New York, NY"],
+            &["Los Angeles", "LA"],
+            &["Chicago"],
+            &["Houston"],
+            &["Phoenix"],
+            &["Philadelphia"],
+            &["San Antonio"],
+            &["San Diego"],
+            &["Dallas"],
+            &["San Jose"],
+            &["Austin"],
+            &["Jacksonville"],
+            &["Fort Worth", "Ft. Worth"],
+            &["Columbus"],
+            &["Charlotte"],
+            &["San Francisco", "SF"],
+            &["Indianapolis"],
+            &["Seattle"],
+            &["Denver"],
+            &["Washington", "Washington, D.C.", "Washington DC"],
+            &["Boston"],
+            &["Nashville"],
+            &["Detroit"],
+            &["Portland"],
+            &["Las Vegas"],
+            &["Memphis"],
+            &["Louisville"],
+            &["Baltimore"],
+            &["Milwaukee"],
+            &["Albuquerque"],
+            &["Tucson"],
+            &["Fresno"],
+            &["Sacramento"],
+            &["Kansas City"],
+            &["Atlanta"],
+            &["Miami"],
+            &["Raleigh"],
+            &["Omaha"],
+            &["Minneapolis"],
+            &["Tulsa"],
+            &["Cleveland"],
+            &["Tampa"],
+            &["Pittsburgh"],
+            &["Cincinnati"],
+            &["St. Louis", "Saint Louis"],
+            &["Orlando"],
+            &["Salt Lake City", "SLC"],
+            &["Richmond"],
+            &["Boise"],
+            &["Des Moines"],
+            &["Madison"],
+            &["Spokane"],
+            &["Hartford"],
+            &["Providence"],
+            &["Buffalo"],
+            &["Rochester"],
+            &["Birmingham"],
+            &["Little Rock"],
+            &["Anchorage"],
+            &["Honolulu"],
+            &["Plano"],
+            &["Irvine"],
+            &["Scottsdale"],
+            &["Boulder"],
+            &["Ann Arbor"],
+            &["Palo Alto"],
+            &["Mountain View"],
+            &["Santa Clara"],
+            &["Sunnyvale"],
+            &["Cambridge"],
         ],
     },
     CountryInfo {
@@ -1282,7 +1383,48 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["co.uk", "co.uk", "co.uk", "com", "uk"],
         lang: Lang::En,
         legal: EN_LEGAL_GB,
-        cities: &["London", "Manchester", "Leeds", "Bristol", "Glasgow"],
+        cities: &[
+            &["London"],
+            &["Manchester"],
+            &["Birmingham"],
+            &["Leeds"],
+            &["Glasgow"],
+            &["Liverpool"],
+            &["Bristol"],
+            &["Sheffield"],
+            &["Edinburgh"],
+            &["Cardiff"],
+            &["Leicester"],
+            &["Nottingham"],
+            &["Newcastle upon Tyne", "Newcastle"],
+            &["Belfast"],
+            &["Brighton"],
+            &["Southampton"],
+            &["Reading"],
+            &["Coventry"],
+            &["Aberdeen"],
+            &["Cambridge"],
+            &["Oxford"],
+            &["Milton Keynes"],
+            &["Norwich"],
+            &["York"],
+            &["Exeter"],
+            &["Swansea"],
+            &["Derby"],
+            &["Plymouth"],
+            &["Bath"],
+            &["Guildford"],
+            &["Slough"],
+            &["Dundee"],
+            &["Stoke-on-Trent"],
+            &["Wolverhampton"],
+            &["Ipswich"],
+            &["Cheltenham"],
+            &["Chester"],
+            &["Bournemouth"],
+            &["Basingstoke"],
+            &["Watford"],
+        ],
     },
     CountryInfo {
         code: "de",
@@ -1296,7 +1438,54 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["de", "de", "de", "com"],
         lang: Lang::De,
         legal: DE_LEGAL,
-        cities: &["Berlin", "München", "Hamburg", "Köln", "Frankfurt am Main"],
+        cities: &[
+            &["Berlin"],
+            &["Hamburg"],
+            &["München", "Munich", "Muenchen"],
+            &["Köln", "Cologne", "Koeln"],
+            &["Frankfurt am Main", "Frankfurt", "Frankfurt a.M."],
+            &["Stuttgart"],
+            &["Düsseldorf", "Duesseldorf", "Dusseldorf"],
+            &["Leipzig"],
+            &["Dortmund"],
+            &["Essen"],
+            &["Bremen"],
+            &["Dresden"],
+            &["Hannover", "Hanover"],
+            &["Nürnberg", "Nuremberg", "Nuernberg"],
+            &["Duisburg"],
+            &["Bochum"],
+            &["Wuppertal"],
+            &["Bielefeld"],
+            &["Bonn"],
+            &["Münster", "Muenster"],
+            &["Mannheim"],
+            &["Karlsruhe"],
+            &["Augsburg"],
+            &["Wiesbaden"],
+            &["Mönchengladbach"],
+            &["Braunschweig"],
+            &["Kiel"],
+            &["Aachen"],
+            &["Chemnitz"],
+            &["Halle (Saale)", "Halle"],
+            &["Magdeburg"],
+            &["Freiburg im Breisgau", "Freiburg"],
+            &["Krefeld"],
+            &["Mainz"],
+            &["Lübeck"],
+            &["Erfurt"],
+            &["Rostock"],
+            &["Kassel"],
+            &["Heidelberg"],
+            &["Regensburg"],
+            &["Würzburg"],
+            &["Ulm"],
+            &["Darmstadt"],
+            &["Potsdam"],
+            &["Ingolstadt"],
+            &["Wolfsburg"],
+        ],
     },
     CountryInfo {
         code: "fr",
@@ -1305,7 +1494,44 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["fr", "fr", "com"],
         lang: Lang::Fr,
         legal: &[&["SAS", "S.A.S."], &["SARL"], &["SA", "S.A."], &[""]],
-        cities: &["Paris", "Lyon", "Toulouse", "Lille"],
+        cities: &[
+            &["Paris"],
+            &["Marseille"],
+            &["Lyon"],
+            &["Toulouse"],
+            &["Nice"],
+            &["Nantes"],
+            &["Montpellier"],
+            &["Strasbourg"],
+            &["Bordeaux"],
+            &["Lille"],
+            &["Rennes"],
+            &["Reims"],
+            &["Toulon"],
+            &["Saint-Étienne", "Saint-Etienne", "St-Etienne"],
+            &["Le Havre"],
+            &["Grenoble"],
+            &["Dijon"],
+            &["Angers"],
+            &["Nîmes"],
+            &["Villeurbanne"],
+            &["Clermont-Ferrand"],
+            &["Le Mans"],
+            &["Aix-en-Provence"],
+            &["Brest"],
+            &["Tours"],
+            &["Amiens"],
+            &["Limoges"],
+            &["Annecy"],
+            &["Perpignan"],
+            &["Metz"],
+            &["Besançon"],
+            &["Orléans"],
+            &["Rouen"],
+            &["Mulhouse"],
+            &["Caen"],
+            &["Nancy"],
+        ],
     },
     CountryInfo {
         code: "ca",
@@ -1319,7 +1545,34 @@ const WORLD: &[CountryInfo] = &[
             &["Corp", "Corporation"],
             &[""],
         ],
-        cities: &["Toronto", "Vancouver", "Montréal", "Calgary"],
+        cities: &[
+            &["Toronto"],
+            &["Montréal", "Montreal"],
+            &["Vancouver"],
+            &["Calgary"],
+            &["Edmonton"],
+            &["Ottawa"],
+            &["Winnipeg"],
+            &["Québec", "Quebec City", "Québec City"],
+            &["Hamilton"],
+            &["Kitchener"],
+            &["London"],
+            &["Victoria"],
+            &["Halifax"],
+            &["Oshawa"],
+            &["Windsor"],
+            &["Saskatoon"],
+            &["Regina"],
+            &["Mississauga"],
+            &["Markham"],
+            &["Waterloo"],
+            &["Burnaby"],
+            &["Surrey"],
+            &["Laval"],
+            &["Gatineau"],
+            &["Kelowna"],
+            &["St. John's"],
+        ],
     },
     CountryInfo {
         code: "au",
@@ -1328,7 +1581,30 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["com.au", "com.au", "com"],
         lang: Lang::En,
         legal: EN_LEGAL_AU,
-        cities: &["Sydney", "Melbourne", "Brisbane", "Perth"],
+        cities: &[
+            &["Sydney"],
+            &["Melbourne"],
+            &["Brisbane"],
+            &["Perth"],
+            &["Adelaide"],
+            &["Gold Coast"],
+            &["Newcastle"],
+            &["Canberra"],
+            &["Sunshine Coast"],
+            &["Wollongong"],
+            &["Hobart"],
+            &["Geelong"],
+            &["Townsville"],
+            &["Cairns"],
+            &["Darwin"],
+            &["Toowoomba"],
+            &["Ballarat"],
+            &["Bendigo"],
+            &["Launceston"],
+            &["Parramatta"],
+            &["North Sydney"],
+            &["Chatswood"],
+        ],
     },
     CountryInfo {
         code: "in",
@@ -1341,7 +1617,33 @@ const WORLD: &[CountryInfo] = &[
             &["Ltd", "Limited"],
             &[""],
         ],
-        cities: &["Bengaluru", "Mumbai", "Pune", "Chennai"],
+        cities: &[
+            &["Mumbai", "Bombay"],
+            &["Delhi", "New Delhi"],
+            &["Bengaluru", "Bangalore"],
+            &["Hyderabad"],
+            &["Ahmedabad"],
+            &["Chennai", "Madras"],
+            &["Kolkata", "Calcutta"],
+            &["Pune"],
+            &["Jaipur"],
+            &["Surat"],
+            &["Lucknow"],
+            &["Kanpur"],
+            &["Nagpur"],
+            &["Indore"],
+            &["Thane"],
+            &["Bhopal"],
+            &["Visakhapatnam"],
+            &["Vadodara"],
+            &["Coimbatore"],
+            &["Kochi", "Cochin"],
+            &["Gurugram", "Gurgaon"],
+            &["Noida"],
+            &["Chandigarh"],
+            &["Mysuru", "Mysore"],
+            &["Thiruvananthapuram", "Trivandrum"],
+        ],
     },
     CountryInfo {
         code: "nl",
@@ -1356,7 +1658,33 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["nl", "nl", "com"],
         lang: Lang::Nl,
         legal: &[&["B.V.", "BV"], &["N.V."], &[""]],
-        cities: &["Amsterdam", "Rotterdam", "Utrecht", "Eindhoven"],
+        cities: &[
+            &["Amsterdam"],
+            &["Rotterdam"],
+            &["Den Haag", "The Hague", "'s-Gravenhage"],
+            &["Utrecht"],
+            &["Eindhoven"],
+            &["Groningen"],
+            &["Tilburg"],
+            &["Almere"],
+            &["Breda"],
+            &["Nijmegen"],
+            &["Apeldoorn"],
+            &["Haarlem"],
+            &["Arnhem"],
+            &["Enschede"],
+            &["Amersfoort"],
+            &["Zaanstad"],
+            &["'s-Hertogenbosch", "Den Bosch"],
+            &["Zwolle"],
+            &["Leiden"],
+            &["Maastricht"],
+            &["Dordrecht"],
+            &["Delft"],
+            &["Hilversum"],
+            &["Amstelveen"],
+            &["Hoofddorp"],
+        ],
     },
     CountryInfo {
         code: "es",
@@ -1365,7 +1693,33 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["es", "es", "com"],
         lang: Lang::Es,
         legal: &[&["S.L.", "SL"], &["S.A.", "SA"], &[""]],
-        cities: &["Madrid", "Barcelona", "Valencia", "Sevilla"],
+        cities: &[
+            &["Madrid"],
+            &["Barcelona"],
+            &["Valencia"],
+            &["Sevilla", "Seville"],
+            &["Zaragoza"],
+            &["Málaga", "Malaga"],
+            &["Murcia"],
+            &["Palma", "Palma de Mallorca"],
+            &["Las Palmas de Gran Canaria", "Las Palmas"],
+            &["Bilbao"],
+            &["Alicante"],
+            &["Córdoba", "Cordoba"],
+            &["Valladolid"],
+            &["Vigo"],
+            &["Gijón", "Gijon"],
+            &["A Coruña", "La Coruña", "A Coruna"],
+            &["Vitoria-Gasteiz", "Vitoria"],
+            &["Granada"],
+            &["Oviedo"],
+            &["Pamplona"],
+            &["San Sebastián", "Donostia"],
+            &["Santander"],
+            &["Salamanca"],
+            &["Tarragona"],
+            &["Girona"],
+        ],
     },
     CountryInfo {
         code: "jp",
@@ -1374,7 +1728,28 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["co.jp", "jp", "com"],
         lang: Lang::Ja,
         legal: &[&["K.K.", "KK"], &["Co., Ltd.", "Co. Ltd."], &[""]],
-        cities: &["Tokyo", "Osaka", "Nagoya", "Yokohama"],
+        cities: &[
+            &["東京", "Tokyo", "東京都"],
+            &["大阪", "Osaka", "大阪市"],
+            &["名古屋", "Nagoya"],
+            &["横浜", "Yokohama"],
+            &["札幌", "Sapporo"],
+            &["福岡", "Fukuoka"],
+            &["神戸", "Kobe"],
+            &["京都", "Kyoto"],
+            &["川崎", "Kawasaki"],
+            &["さいたま", "Saitama"],
+            &["広島", "Hiroshima"],
+            &["仙台", "Sendai"],
+            &["千葉", "Chiba"],
+            &["北九州", "Kitakyushu"],
+            &["静岡", "Shizuoka"],
+            &["浜松", "Hamamatsu"],
+            &["岡山", "Okayama"],
+            &["熊本", "Kumamoto"],
+            &["新潟", "Niigata"],
+            &["金沢", "Kanazawa"],
+        ],
     },
     CountryInfo {
         code: "cn",
@@ -1393,7 +1768,30 @@ const WORLD: &[CountryInfo] = &[
             &["Limited", "Ltd"],
             &[""],
         ],
-        cities: &["Shanghai", "Shenzhen", "Beijing", "Guangzhou"],
+        cities: &[
+            &["上海", "Shanghai"],
+            &["北京", "Beijing"],
+            &["深圳", "Shenzhen"],
+            &["广州", "Guangzhou"],
+            &["成都", "Chengdu"],
+            &["杭州", "Hangzhou"],
+            &["重庆", "Chongqing"],
+            &["武汉", "Wuhan"],
+            &["西安", "Xi'an", "Xian"],
+            &["苏州", "Suzhou"],
+            &["天津", "Tianjin"],
+            &["南京", "Nanjing"],
+            &["长沙", "Changsha"],
+            &["郑州", "Zhengzhou"],
+            &["东莞", "Dongguan"],
+            &["青岛", "Qingdao"],
+            &["沈阳", "Shenyang"],
+            &["宁波", "Ningbo"],
+            &["昆明", "Kunming"],
+            &["大连", "Dalian"],
+            &["厦门", "Xiamen"],
+            &["合肥", "Hefei"],
+        ],
     },
     CountryInfo {
         code: "mx",
@@ -1402,7 +1800,28 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["com.mx", "mx", "com"],
         lang: Lang::Es,
         legal: &[&["S.A. de C.V.", "SA de CV"], &[""]],
-        cities: &["Ciudad de México", "Monterrey", "Guadalajara"],
+        cities: &[
+            &["Ciudad de México", "Mexico City", "CDMX"],
+            &["Guadalajara"],
+            &["Monterrey"],
+            &["Puebla"],
+            &["Tijuana"],
+            &["León", "Leon"],
+            &["Juárez", "Ciudad Juárez"],
+            &["Zapopan"],
+            &["Mérida", "Merida"],
+            &["San Luis Potosí"],
+            &["Aguascalientes"],
+            &["Hermosillo"],
+            &["Saltillo"],
+            &["Mexicali"],
+            &["Culiacán"],
+            &["Querétaro", "Queretaro"],
+            &["Chihuahua"],
+            &["Morelia"],
+            &["Toluca"],
+            &["Cancún", "Cancun"],
+        ],
     },
     CountryInfo {
         code: "br",
@@ -1411,7 +1830,30 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["com.br", "com.br", "com"],
         lang: Lang::Pt,
         legal: &[&["Ltda", "Ltda."], &["S.A."], &[""]],
-        cities: &["São Paulo", "Rio de Janeiro", "Curitiba"],
+        cities: &[
+            &["São Paulo", "Sao Paulo", "SP"],
+            &["Rio de Janeiro", "Rio"],
+            &["Brasília", "Brasilia"],
+            &["Salvador"],
+            &["Fortaleza"],
+            &["Belo Horizonte", "BH"],
+            &["Manaus"],
+            &["Curitiba"],
+            &["Recife"],
+            &["Goiânia", "Goiania"],
+            &["Belém", "Belem"],
+            &["Porto Alegre"],
+            &["Guarulhos"],
+            &["Campinas"],
+            &["São Luís"],
+            &["Maceió"],
+            &["Natal"],
+            &["Florianópolis", "Florianopolis"],
+            &["Joinville"],
+            &["Santos"],
+            &["Ribeirão Preto"],
+            &["Vitória"],
+        ],
     },
     CountryInfo {
         code: "kr",
@@ -1426,7 +1868,22 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["co.kr", "kr", "com"],
         lang: Lang::Ko,
         legal: &[&["Co., Ltd.", "Co. Ltd."], &["Corp.", "Corporation"], &[""]],
-        cities: &["Seoul", "Busan", "Incheon"],
+        cities: &[
+            &["서울", "Seoul"],
+            &["부산", "Busan"],
+            &["인천", "Incheon"],
+            &["대구", "Daegu"],
+            &["대전", "Daejeon"],
+            &["광주", "Gwangju"],
+            &["울산", "Ulsan"],
+            &["수원", "Suwon"],
+            &["성남", "Seongnam"],
+            &["고양", "Goyang"],
+            &["용인", "Yongin"],
+            &["창원", "Changwon"],
+            &["청주", "Cheongju"],
+            &["판교", "Pangyo"],
+        ],
     },
     CountryInfo {
         code: "ie",
@@ -1435,7 +1892,26 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["ie", "ie", "com"],
         lang: Lang::En,
         legal: &[&["Ltd", "Limited"], &["DAC"], &[""]],
-        cities: &["Dublin", "Cork", "Galway"],
+        cities: &[
+            &["Dublin"],
+            &["Cork"],
+            &["Limerick"],
+            &["Galway"],
+            &["Waterford"],
+            &["Drogheda"],
+            &["Dundalk"],
+            &["Swords"],
+            &["Bray"],
+            &["Navan"],
+            &["Kilkenny"],
+            &["Ennis"],
+            &["Carlow"],
+            &["Tralee"],
+            &["Athlone"],
+            &["Sligo"],
+            &["Letterkenny"],
+            &["Wexford"],
+        ],
     },
     CountryInfo {
         code: "ch",
@@ -1449,7 +1925,26 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["ch", "ch", "com"],
         lang: Lang::De,
         legal: &[&["AG"], &["GmbH"], &["SA"], &[""]],
-        cities: &["Zürich", "Genève", "Basel"],
+        cities: &[
+            &["Zürich", "Zurich", "Zuerich"],
+            &["Genève", "Geneva", "Genf"],
+            &["Basel", "Bâle"],
+            &["Lausanne"],
+            &["Bern", "Berne"],
+            &["Winterthur"],
+            &["Luzern", "Lucerne"],
+            &["St. Gallen", "Sankt Gallen", "St Gallen"],
+            &["Lugano"],
+            &["Biel/Bienne", "Biel"],
+            &["Thun"],
+            &["Zug"],
+            &["Fribourg", "Freiburg"],
+            &["Schaffhausen"],
+            &["Chur"],
+            &["Neuchâtel", "Neuchatel"],
+            &["Baar"],
+            &["Baden"],
+        ],
     },
     CountryInfo {
         code: "it",
@@ -1458,7 +1953,31 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["it", "it", "com"],
         lang: Lang::It,
         legal: &[&["S.r.l.", "Srl", "SRL"], &["S.p.A.", "SpA"], &[""]],
-        cities: &["Milano", "Roma", "Torino", "Bologna"],
+        cities: &[
+            &["Milano", "Milan"],
+            &["Roma", "Rome"],
+            &["Torino", "Turin"],
+            &["Napoli", "Naples"],
+            &["Bologna"],
+            &["Firenze", "Florence"],
+            &["Genova", "Genoa"],
+            &["Palermo"],
+            &["Bari"],
+            &["Catania"],
+            &["Venezia", "Venice"],
+            &["Verona"],
+            &["Messina"],
+            &["Padova", "Padua"],
+            &["Trieste"],
+            &["Brescia"],
+            &["Parma"],
+            &["Prato"],
+            &["Modena"],
+            &["Reggio Emilia"],
+            &["Bergamo"],
+            &["Vicenza"],
+            &["Monza"],
+        ],
     },
     CountryInfo {
         code: "se",
@@ -1467,7 +1986,26 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["se", "se", "com"],
         lang: Lang::Sv,
         legal: &[&["AB"], &[""]],
-        cities: &["Stockholm", "Göteborg", "Malmö"],
+        cities: &[
+            &["Stockholm"],
+            &["Göteborg", "Gothenburg", "Goteborg"],
+            &["Malmö", "Malmo"],
+            &["Uppsala"],
+            &["Västerås"],
+            &["Örebro"],
+            &["Linköping", "Linkoping"],
+            &["Helsingborg"],
+            &["Jönköping"],
+            &["Norrköping"],
+            &["Lund"],
+            &["Umeå"],
+            &["Gävle"],
+            &["Borås"],
+            &["Södertälje"],
+            &["Solna"],
+            &["Kista"],
+            &["Sundsvall"],
+        ],
     },
     CountryInfo {
         code: "sg",
@@ -1476,7 +2014,7 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["com.sg", "sg", "com"],
         lang: Lang::En,
         legal: &[&["Pte Ltd", "Pte. Ltd.", "PTE LTD"], &[""]],
-        cities: &["Singapore"],
+        cities: &[&["Singapore"]],
     },
     CountryInfo {
         code: "at",
@@ -1485,7 +2023,23 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["at", "co.at", "com"],
         lang: Lang::De,
         legal: &[&["GmbH"], &["AG"], &[""]],
-        cities: &["Wien", "Graz", "Linz"],
+        cities: &[
+            &["Wien", "Vienna"],
+            &["Graz"],
+            &["Linz"],
+            &["Salzburg"],
+            &["Innsbruck"],
+            &["Klagenfurt"],
+            &["Villach"],
+            &["Wels"],
+            &["St. Pölten", "Sankt Pölten"],
+            &["Dornbirn"],
+            &["Steyr"],
+            &["Wiener Neustadt"],
+            &["Feldkirch"],
+            &["Bregenz"],
+            &["Leoben"],
+        ],
     },
     CountryInfo {
         code: "nz",
@@ -1494,7 +2048,22 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["co.nz", "co.nz", "com"],
         lang: Lang::En,
         legal: &[&["Ltd", "Limited"], &[""]],
-        cities: &["Auckland", "Wellington"],
+        cities: &[
+            &["Auckland"],
+            &["Wellington"],
+            &["Christchurch"],
+            &["Hamilton"],
+            &["Tauranga"],
+            &["Dunedin"],
+            &["Palmerston North"],
+            &["Napier"],
+            &["Nelson"],
+            &["Rotorua"],
+            &["New Plymouth"],
+            &["Whangārei", "Whangarei"],
+            &["Invercargill"],
+            &["Queenstown"],
+        ],
     },
     CountryInfo {
         code: "vn",
@@ -1503,7 +2072,23 @@ const WORLD: &[CountryInfo] = &[
         tlds: &["vn", "com.vn", "com"],
         lang: Lang::Vi,
         legal: &[&["Co., Ltd", "Co. Ltd"], &["JSC"], &[""]],
-        cities: &["Ho Chi Minh City", "Hanoi", "Da Nang"],
+        cities: &[
+            &[
+                "Ho Chi Minh City",
+                "Thành phố Hồ Chí Minh",
+                "HCMC",
+                "Saigon",
+            ],
+            &["Hanoi", "Hà Nội", "Ha Noi"],
+            &["Da Nang", "Đà Nẵng"],
+            &["Hai Phong", "Hải Phòng"],
+            &["Can Tho", "Cần Thơ"],
+            &["Bien Hoa"],
+            &["Nha Trang"],
+            &["Hue", "Huế"],
+            &["Vung Tau"],
+            &["Thu Duc"],
+        ],
     },
 ];
 
@@ -1837,6 +2422,13 @@ struct Company {
     country: usize,
     /// The country the partner records, when another one.
     partner_country: Option<usize>,
+    /// Index into the country's cities: where the company is.
+    city: usize,
+    /// The partner's city, in `partner_country`.
+    partner_city: usize,
+    /// Its postal code, and the partner's, in `partner_country`.
+    postcode: String,
+    partner_postcode: String,
     /// Registrable domains, the main one first; empty: no website.
     domains: Vec<String>,
     duns: Option<String>,
@@ -1882,6 +2474,11 @@ impl Rng {
             x -= w;
         }
         n - 1
+    }
+
+    /// A city of `WORLD[country]`, the first of its list most often.
+    fn city(&mut self, country: usize) -> usize {
+        self.zipf(WORLD[country].cities.len(), rates::CITY_ZIPF)
     }
 
     fn country(&mut self) -> usize {
@@ -1950,7 +2547,7 @@ fn new_host(rng: &mut Rng, reg: &mut Registry, name: &str, country: usize) -> St
         .cloned()
         .collect::<Vec<_>>()
         .join("-");
-    let city = ascii_stem(rng.pick::<&str>(WORLD[country].cities));
+    let city = ascii_stem(rng.pick(WORLD[country].cities)[0]);
     const EXTRA: &[&str] = &[
         "group", "ltd", "inc", "online", "hq", "co", "global", "team",
     ];
@@ -2102,6 +2699,10 @@ fn company(
 ) -> Company {
     Company {
         legal: rng.below(WORLD[country].legal.len()),
+        city: rng.city(country),
+        partner_city: 0,
+        postcode: new_postcode(rng, country),
+        partner_postcode: String::new(),
         base,
         tokens,
         country,
@@ -2206,6 +2807,8 @@ fn lookalike(
 struct View {
     company: usize,
     country: usize,
+    /// Index into `country`'s cities.
+    city: usize,
     known: Option<usize>,
     /// A lookalike whose website this side does not record.
     website_unrecorded: bool,
@@ -2268,6 +2871,8 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
             let other = rng.country();
             if other != c.country {
                 c.partner_country = Some(other);
+                c.partner_city = rng.city(other);
+                c.partner_postcode = new_postcode(&mut rng, other);
                 reg.named.insert((c.tokens.clone(), other));
             }
         }
@@ -2351,13 +2956,14 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
                         0
                     }
                 });
+                let (country, city) = match c.partner_country {
+                    Some(other) if side == 1 => (other, c.partner_city),
+                    _ => (c.country, c.city),
+                };
                 View {
                     company: i,
-                    country: if side == 1 {
-                        c.partner_country.unwrap_or(c.country)
-                    } else {
-                        c.country
-                    },
+                    country,
+                    city,
                     known,
                     website_unrecorded: unrecorded,
                     lists_additional: c.domains.len() > 1
@@ -2465,6 +3071,7 @@ fn realistic_headers(format: Format) -> Vec<&'static str> {
             "Type",
             "Website",
             "Billing City",
+            "Billing Zip/Postal Code",
             "Billing Country",
             "Industry",
             "D-U-N-S Number",
@@ -2479,6 +3086,7 @@ fn realistic_headers(format: Format) -> Vec<&'static str> {
             "Lifecycle Stage",
             "Company owner",
             "City",
+            "Postal Code",
             "Country/Region",
             "Industry",
             "Number of Employees",
@@ -2661,11 +3269,8 @@ fn realistic_row(
             _ => info.code.to_ascii_uppercase(),
         }
     };
-    let city = if rng.chance(0.85) {
-        rng.pick(WORLD[v.country].cities).to_string()
-    } else {
-        String::new()
-    };
+    let (city, other_office) = realistic_city(rng, v);
+    let postcode = realistic_postcode(rng, c, v, other_office);
     let industry = rng.pick(INDUSTRIES).to_string();
     let owner = rng.pick(OWNERS).to_string();
     match format {
@@ -2701,6 +3306,7 @@ fn realistic_row(
                 rng.pick(SF_TYPES).to_string(),
                 website,
                 city,
+                postcode,
                 country,
                 industry,
                 duns,
@@ -2760,12 +3366,97 @@ fn realistic_row(
                 rng.pick(HS_STAGES).to_string(),
                 owner,
                 city,
+                postcode,
                 country,
                 industry,
                 employees,
                 created,
             ]
         }
+    }
+}
+
+/// The city a row records for its company: usually the company's, in one
+/// of its spellings; sometimes none, or another office's (then `true`).
+fn realistic_city(rng: &mut Rng, v: &View) -> (String, bool) {
+    let cities = WORLD[v.country].cities;
+    let other_office = rng.chance(rates::CITY_OTHER_OFFICE);
+    if rng.chance(rates::CITY_BLANK) {
+        return (String::new(), other_office);
+    }
+    let city = if cities.len() > 1 && other_office {
+        (v.city + 1 + rng.below(cities.len() - 1)) % cities.len()
+    } else {
+        v.city
+    };
+    let spellings = cities[city];
+    let spelled = if spellings.len() > 1 && rng.chance(rates::CITY_OTHER_SPELLING) {
+        spellings[1 + rng.below(spellings.len() - 1)].to_owned()
+    } else {
+        spellings[0].to_owned()
+    };
+    (spelled, other_office)
+}
+
+/// A postal code in `country`'s usual format (`SW1 2AB`, `1234 AB`, `K1A
+/// 0B1`, `123-4567`, five digits).
+fn new_postcode(rng: &mut Rng, country: usize) -> String {
+    let mut d = |n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect()
+    };
+    let digits: String = d(8);
+    let mut letters = String::new();
+    for _ in 0..4 {
+        letters.push(char::from(b'A' + rng.below(26) as u8));
+    }
+    let (l, dg) = (letters.as_bytes(), digits.as_str());
+    let c = |i: usize| char::from(l[i]);
+    match WORLD[country].code {
+        "gb" => format!("{}{}{} {}{}{}", c(0), c(1), &dg[..1], &dg[1..2], c(2), c(3)),
+        "ca" => format!(
+            "{}{}{} {}{}{}",
+            c(0),
+            &dg[..1],
+            c(1),
+            &dg[1..2],
+            c(2),
+            &dg[2..3]
+        ),
+        "nl" => format!("{}{} {}{}", (1 + rng.below(9)), &dg[..3], c(0), c(1)),
+        "jp" => format!("{}-{}", &dg[..3], &dg[3..7]),
+        "br" => format!("{}-{}", &dg[..5], &dg[5..8]),
+        "ie" => format!("{}{} {}{}", c(0), &dg[..2], c(1), &dg[2..5]),
+        "se" => format!("{}{} {}", 1 + rng.below(9), &dg[..2], &dg[2..4]),
+        "au" | "at" | "ch" | "nz" => format!("{}{}", 1 + rng.below(9), &dg[..3]),
+        "in" | "cn" | "sg" | "vn" => format!("{}{}", 1 + rng.below(9), &dg[..5]),
+        _ => dg[..5].to_owned(),
+    }
+}
+
+/// The postal code a row records: usually the company's, in a format
+/// variant; sometimes none, or another one (another office's, a PO box's,
+/// a typo).
+fn realistic_postcode(rng: &mut Rng, c: &Company, v: &View, other_office: bool) -> String {
+    if rng.chance(rates::POSTCODE_BLANK) {
+        return String::new();
+    }
+    let code = if other_office || rng.chance(rates::POSTCODE_OTHER) {
+        new_postcode(rng, v.country)
+    } else if v.country == c.country {
+        c.postcode.clone()
+    } else {
+        c.partner_postcode.clone()
+    };
+    if !rng.chance(rates::POSTCODE_VARIANT) {
+        return code;
+    }
+    match WORLD[v.country].code {
+        // ZIP+4, or the leading zero a spreadsheet dropped.
+        "us" if code.starts_with('0') && rng.chance(0.5) => code[1..].to_owned(),
+        "us" => format!("{code}-{:04}", rng.below(10_000)),
+        _ => code.replace([' ', '-'], "").to_lowercase(),
     }
 }
 
@@ -2808,6 +3499,7 @@ fn placeholder_row(rng: &mut Rng, format: Format) -> Vec<String> {
             rng.pick(SF_TYPES).to_string(),
             String::new(),
             String::new(),
+            String::new(),
             country,
             String::new(),
             String::new(),
@@ -2821,6 +3513,7 @@ fn placeholder_row(rng: &mut Rng, format: Format) -> Vec<String> {
             String::new(),
             rng.pick(HS_STAGES).to_string(),
             rng.pick(OWNERS).to_string(),
+            String::new(),
             String::new(),
             country,
             String::new(),

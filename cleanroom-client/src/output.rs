@@ -218,7 +218,15 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         sources.push_str(&format!("; more domains from {}", extra.join(", ")));
     }
     match &rep.country_column {
-        Some(c) => sources.push_str(&format!("; country from {c:?}")),
+        Some(c) => {
+            sources.push_str(&format!("; country from {c:?}"));
+            if let Some(city) = &rep.city_column {
+                sources.push_str(&format!(", city from {city:?}"));
+            }
+            if let Some(code) = &rep.postcode_column {
+                sources.push_str(&format!(", postal code from {code:?}"));
+            }
+        }
         None if rep.key_columns.iter().any(|(k, _)| *k == KeyType::Name) => {
             sources.push_str("; no country column")
         }

@@ -76,6 +76,10 @@ pub struct InputReport {
     pub extra_domain_columns: Vec<String>,
     /// Header name of the country column, if one was found.
     pub country_column: Option<String>,
+    /// Header name of the city column, if one was found.
+    pub city_column: Option<String>,
+    /// Header name of the postal-code column, if one was found.
+    pub postcode_column: Option<String>,
     /// Domain keys rows had beyond their first (from the extra columns and
     /// multi-valued cells), after removing repeats.
     pub extra_domains: u64,
@@ -377,8 +381,14 @@ struct Setup {
     name: Option<usize>,
     duns: Option<usize>,
     country: Option<usize>,
+    city: Option<usize>,
+    postcode: Option<usize>,
     names_without_country: NamesWithoutCountry,
 }
+
+/// [`normalize::city_name`] or [`normalize::postcode_name`].
+type QualifiedName =
+    fn(&str, normalize::Country, &str) -> std::result::Result<AccountKey, RejectReason>;
 
 /// One row's keys and rejected values, as [`Setup::row_keys`] found them.
 struct RowOutcome {
@@ -418,6 +428,8 @@ impl Setup {
             name: mapping.name,
             duns: mapping.duns,
             country: mapping.country,
+            city: mapping.city,
+            postcode: mapping.postcode,
             names_without_country: opts.names_without_country,
         })
     }
@@ -499,6 +511,26 @@ impl Setup {
                 Ok(k) if country.is_some() => {
                     out.name_with_country = true;
                     out.keys.push(k);
+                    if let Some(cc) = country {
+                        let raw_name = row.get(col);
+                        let qualified = [
+                            (self.city, normalize::city_name as QualifiedName),
+                            (self.postcode, normalize::postcode_name),
+                        ];
+                        for (column, key) in qualified {
+                            let Some(column) = column else { continue };
+                            match key(raw_name, cc, row.get(column)) {
+                                Ok(k) => out.keys.push(k),
+                                Err(RejectReason::Empty) => {}
+                                Err(reason) => out.rejected.push(Self::reject(
+                                    table,
+                                    row,
+                                    column,
+                                    reason.as_str(),
+                                )),
+                            }
+                        }
+                    }
                 }
                 Ok(k) => {
                     out.name_without_country = true;
@@ -558,6 +590,8 @@ impl Setup {
                 .map(|&c| header(c))
                 .collect(),
             country_column: self.country.map(header),
+            city_column: self.city.map(header),
+            postcode_column: self.postcode.map(header),
             names_without_country_rule: self.names_without_country,
             rows: n_rows as u64,
             ..Default::default()

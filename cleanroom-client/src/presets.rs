@@ -31,6 +31,12 @@ pub struct ColumnMapping {
     pub duns: Option<usize>,
     /// Country column, which qualifies the company name's key.
     pub country: Option<usize>,
+    /// City column, which qualifies the second name key
+    /// ([`KeyType::CityName`](cleanroom_core::KeyType::CityName)).
+    pub city: Option<usize>,
+    /// Postal-code column, which qualifies the third name key
+    /// ([`KeyType::PostcodeName`](cleanroom_core::KeyType::PostcodeName)).
+    pub postcode: Option<usize>,
 }
 
 /// Explicit column names that override a preset.
@@ -47,6 +53,10 @@ pub struct ColumnOverrides {
     pub duns: Option<String>,
     /// `--country-col`.
     pub country: Option<String>,
+    /// `--city-col`.
+    pub city: Option<String>,
+    /// `--postcode-col`.
+    pub postcode: Option<String>,
 }
 
 /// The column names a preset looks for, each list in order of preference.
@@ -58,6 +68,10 @@ struct Candidates {
     name: &'static [&'static str],
     duns: &'static [&'static str],
     country: &'static [&'static str],
+    /// In the order of `country`, so a billing country goes with a billing city.
+    city: &'static [&'static str],
+    /// Likewise.
+    postcode: &'static [&'static str],
 }
 
 const SALESFORCE: Candidates = Candidates {
@@ -72,6 +86,21 @@ const SALESFORCE: Candidates = Candidates {
         "ShippingCountry",
         "Country",
     ],
+    city: &[
+        "Billing City",
+        "BillingCity",
+        "Shipping City",
+        "ShippingCity",
+        "City",
+    ],
+    postcode: &[
+        "Billing Zip/Postal Code",
+        "BillingPostalCode",
+        "Billing Postal Code",
+        "Shipping Zip/Postal Code",
+        "ShippingPostalCode",
+        "Postal Code",
+    ],
 };
 
 const HUBSPOT: Candidates = Candidates {
@@ -83,6 +112,8 @@ const HUBSPOT: Candidates = Candidates {
     name: &["Company name", "Name", "Company"],
     duns: &["DUNS Number", "D-U-N-S Number", "DUNS"],
     country: &["Country/Region", "Country"],
+    city: &["City"],
+    postcode: &["Postal Code", "Zip", "Zip Code"],
 };
 
 const GENERIC: Candidates = Candidates {
@@ -108,6 +139,15 @@ const GENERIC: Candidates = Candidates {
         "Country/Region",
         "Billing Country",
         "Country Code",
+    ],
+    city: &["City", "Town", "Billing City"],
+    postcode: &[
+        "Postal Code",
+        "Postcode",
+        "ZIP",
+        "Zip Code",
+        "ZIP/Postal Code",
+        "Billing Zip/Postal Code",
     ],
 };
 
@@ -207,6 +247,8 @@ impl Preset {
             name: pick(&overrides.name, "--name-col", cands.name)?,
             duns: pick(&overrides.duns, "--duns-col", cands.duns)?,
             country: pick(&overrides.country, "--country-col", cands.country)?,
+            city: pick(&overrides.city, "--city-col", cands.city)?,
+            postcode: pick(&overrides.postcode, "--postcode-col", cands.postcode)?,
         };
         if m.domain.is_none() && m.extra_domains.is_empty() && m.name.is_none() && m.duns.is_none()
         {
@@ -281,6 +323,8 @@ mod tests {
                 name: Some(0),
                 duns: Some(2),
                 country: Some(4),
+                city: None,
+                postcode: None,
             }
         );
         assert_eq!(Preset::Salesforce.default_populations(&sf).len(), 3);
@@ -305,6 +349,8 @@ mod tests {
                 name: Some(0),
                 duns: None,
                 country: Some(5),
+                city: None,
+                postcode: None,
             }
         );
         // Without `Company Domain Name`, `Website URL` is the domain column

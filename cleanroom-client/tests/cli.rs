@@ -327,6 +327,39 @@ fn a_missing_country_column_is_warned_about() {
 }
 
 #[test]
+fn the_city_column_is_found_named_and_checked() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("s.csv"),
+        "Account Name,Website,Billing Country,Billing City,Office\n\
+         Smith Consulting,,US,Boston,Denver\n\
+         Jones Plumbing,,US,N/A,Austin\n",
+    )
+    .unwrap();
+    let o = dry_run("s.csv", &[], d.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("country from \"Billing Country\", city from \"Billing City\""),
+        "{err}"
+    );
+    // Reported by reason, never by value.
+    assert!(err.contains("unusable-city: 1"), "{err}");
+    assert!(!err.contains("Boston") && !err.contains("N/A"), "{err}");
+
+    let o = dry_run("s.csv", &["--city-col", "Office"], d.path());
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("city from \"Office\""), "{err}");
+    assert!(!err.contains("unusable-city"), "{err}");
+
+    let o = dry_run("s.csv", &["--city-col", "Nope"], d.path());
+    let err = stderr(&o);
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("--city-col \"Nope\": no such column"), "{err}");
+}
+
+#[test]
 fn extra_domain_columns_are_read_and_summarized() {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -17,11 +17,27 @@ pub enum KeyType {
     Name = 2,
     /// A DUNS or other registration number, digits only. Strong.
     Duns = 3,
+    /// A normalized company name qualified by its country and city. Weak,
+    /// like [`KeyType::Name`]; it tells apart same-name companies of one
+    /// country (see [`crate::overlap::MatchPolicy`]).
+    #[serde(rename = "city-name")]
+    CityName = 4,
+    /// A normalized company name qualified by its country and postal code.
+    /// Weak; it only adds matches: a postal code tells apart the same-name
+    /// businesses of one city that the city cannot.
+    #[serde(rename = "postcode-name")]
+    PostcodeName = 5,
 }
 
 impl KeyType {
     /// All key types, in wire order.
-    pub const ALL: [KeyType; 3] = [KeyType::Domain, KeyType::Name, KeyType::Duns];
+    pub const ALL: [KeyType; 5] = [
+        KeyType::Domain,
+        KeyType::Name,
+        KeyType::Duns,
+        KeyType::CityName,
+        KeyType::PostcodeName,
+    ];
 
     /// The prefix that separates this key type's messages from every other type's.
     pub const fn prefix(self) -> &'static str {
@@ -29,6 +45,8 @@ impl KeyType {
             KeyType::Domain => "domain:",
             KeyType::Name => "name:",
             KeyType::Duns => "duns:",
+            KeyType::CityName => "city-name:",
+            KeyType::PostcodeName => "postcode-name:",
         }
     }
 
@@ -43,13 +61,18 @@ impl KeyType {
             1 => Some(KeyType::Domain),
             2 => Some(KeyType::Name),
             3 => Some(KeyType::Duns),
+            4 => Some(KeyType::CityName),
+            5 => Some(KeyType::PostcodeName),
             _ => None,
         }
     }
 
     /// Whether a match on this key type is strong (domain, DUNS) rather than weak (name).
     pub const fn is_strong(self) -> bool {
-        !matches!(self, KeyType::Name)
+        !matches!(
+            self,
+            KeyType::Name | KeyType::CityName | KeyType::PostcodeName
+        )
     }
 
     /// The lowercase name used in JSON and on the command line.
@@ -58,6 +81,8 @@ impl KeyType {
             KeyType::Domain => "domain",
             KeyType::Name => "name",
             KeyType::Duns => "duns",
+            KeyType::CityName => "city-name",
+            KeyType::PostcodeName => "postcode-name",
         }
     }
 }
@@ -137,6 +162,6 @@ mod tests {
             assert_eq!(KeyType::from_byte(k.to_byte()), Some(k));
         }
         assert_eq!(KeyType::from_byte(0), None);
-        assert_eq!(KeyType::from_byte(4), None);
+        assert_eq!(KeyType::from_byte(6), None);
     }
 }

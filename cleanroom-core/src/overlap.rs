@@ -33,7 +33,12 @@ pub enum NameMatching {
     /// A name match counts unless the two accounts both carry a domain, or
     /// both a DUNS, and share none: two such accounts are two companies with
     /// one name, whatever the name says. A DUNS on one side and only a
-    /// website on the other do not contradict each other.
+    /// website on the other do not contradict each other. Likewise a match
+    /// of the country-qualified name does not count when both accounts carry
+    /// a city-qualified name and those differ: same-name businesses of one
+    /// country in two cities. A match of the city- or postcode-qualified
+    /// name counts under the strong-key rule alone; postal codes never
+    /// contradict a match (two CRMs record them in too many forms).
     /// Stored policies from version 1 (`when-domain-missing`) read as this.
     #[default]
     #[serde(alias = "when-domain-missing")]
@@ -134,8 +139,9 @@ pub enum OverlapError {
         row_id: u32,
     },
     /// One row id carries more keys of one type than a row may
-    /// ([`crate::wire::max_keys_of`]).
-    #[error("row {row_id} has too many {key_type} keys")]
+    /// ([`crate::wire::max_keys_of`]), or more than
+    /// [`crate::wire::MAX_KEYS_PER_ROW`] in all.
+    #[error("row {row_id} has too many keys (at a {key_type} key)")]
     DuplicateKey {
         /// The offending opaque row id.
         row_id: u32,
@@ -156,11 +162,18 @@ struct Row {
     keys: KeyCounts,
 }
 
+/// [`Row::class`] bits of the strong key types.
+const STRONG_CLASS: usize = 0b011;
+/// [`Row::class`] bit of the city-qualified name.
+const CITY_CLASS: usize = 0b100;
+
 impl Row {
-    /// Which strong key types the row carries: bit 0 domain, bit 1 DUNS.
-    fn strong_class(&self) -> usize {
+    /// Which key types that can contradict a name match the row carries:
+    /// bit 0 domain, bit 1 DUNS, bit 2 city-qualified name.
+    fn class(&self) -> usize {
         usize::from(self.keys.has(KeyType::Domain))
             | (usize::from(self.keys.has(KeyType::Duns)) << 1)
+            | (usize::from(self.keys.has(KeyType::CityName)) << 2)
     }
 }
 
@@ -234,13 +247,13 @@ fn join_entries(records: &[TokenRecord], row_of: &[u32]) -> Vec<JoinEntry> {
 }
 
 /// What one side of a token group offers the other: the union of its rows'
-/// populations, over all rows and per [`Row::strong_class`], and whether
-/// each set is non-empty.
+/// populations, over all rows and per [`Row::class`], and whether each set
+/// is non-empty.
 #[derive(Default)]
 struct GroupSummary {
     any: bool,
     all: u64,
-    by_class: [Option<u64>; 4],
+    by_class: [Option<u64>; 8],
 }
 
 impl GroupSummary {
@@ -250,7 +263,7 @@ impl GroupSummary {
             let row = &rows[e.row as usize];
             s.any = true;
             s.all |= row.populations;
-            *s.by_class[row.strong_class()].get_or_insert(0) |= row.populations;
+            *s.by_class[row.class()].get_or_insert(0) |= row.populations;
         }
         s
     }
@@ -258,25 +271,30 @@ impl GroupSummary {
     /// The populations `row` matches in this group, `None` when it matches no row.
     fn matched_by(&self, policy: &MatchPolicy, key_type: KeyType, row: &Row) -> Option<u64> {
         let all = self.any.then_some(self.all);
-        match key_type {
-            KeyType::Domain | KeyType::Duns => all,
-            KeyType::Name => match policy.name_matching {
-                NameMatching::Never => None,
-                NameMatching::Always => all,
-                // A pair counts unless both rows carry a key of one strong
-                // type (both a domain, or both a DUNS) and, as they are
-                // here, share none: then they are two companies with one
-                // name. A DUNS against a website says nothing either way.
-                NameMatching::WhenStrongKeyMissing => {
-                    let mine = row.strong_class();
-                    self.by_class
-                        .iter()
-                        .enumerate()
-                        .filter(|&(theirs, _)| theirs & mine == 0)
-                        .filter_map(|(_, pops)| *pops)
-                        .reduce(|a, b| a | b)
-                }
-            },
+        // A weak match counts unless both rows carry a key of one type that
+        // contradicts it and, as they are in a weak group, share none: both
+        // a domain, or both a DUNS (two companies with one name), or, for
+        // the country-qualified name, both a city-qualified name (two
+        // same-name companies in two cities: had the cities agreed, the
+        // city-qualified names would match instead). A DUNS against a
+        // website says nothing either way.
+        let contradicting = match key_type {
+            KeyType::Domain | KeyType::Duns => return all,
+            KeyType::Name => STRONG_CLASS | CITY_CLASS,
+            KeyType::CityName | KeyType::PostcodeName => STRONG_CLASS,
+        };
+        match policy.name_matching {
+            NameMatching::Never => None,
+            NameMatching::Always => all,
+            NameMatching::WhenStrongKeyMissing => {
+                let mine = row.class() & contradicting;
+                self.by_class
+                    .iter()
+                    .enumerate()
+                    .filter(|&(theirs, _)| theirs & mine == 0)
+                    .filter_map(|(_, pops)| *pops)
+                    .reduce(|a, b| a | b)
+            }
         }
     }
 }

@@ -21,32 +21,38 @@ pub const MAX_POPULATIONS: usize = 64;
 /// websites (HubSpot's "Additional Domains", a second website field).
 pub const MAX_DOMAIN_KEYS_PER_ROW: u8 = 8;
 
-/// Keys one account (row id) may carry: up to [`MAX_DOMAIN_KEYS_PER_ROW`]
-/// domains, one name and one DUNS. This is the K of the noisy counts'
-/// sensitivity bound ([`crate::disclosure::sensitivity`]).
+/// Keys one account (row id) may carry in all: up to
+/// [`MAX_DOMAIN_KEYS_PER_ROW`] domains, one name, one city-qualified name, one
+/// postcode-qualified name and one DUNS, but no more than 10 together (an
+/// account with all three names and a DUNS carries at most 6 domains). This
+/// is the K of the noisy counts' sensitivity bound
+/// ([`crate::disclosure::sensitivity`]).
 pub const MAX_KEYS_PER_ROW: u64 = MAX_DOMAIN_KEYS_PER_ROW as u64 + 2;
 
 /// Keys of one type one account may carry.
 pub const fn max_keys_of(kind: KeyType) -> u8 {
     match kind {
         KeyType::Domain => MAX_DOMAIN_KEYS_PER_ROW,
-        KeyType::Name | KeyType::Duns => 1,
+        KeyType::Name | KeyType::Duns | KeyType::CityName | KeyType::PostcodeName => 1,
     }
 }
 
-/// The keys one row has carried so far, per type, held to [`max_keys_of`].
+/// The keys one row has carried so far, per type, held to [`max_keys_of`]
+/// and, in all, to [`MAX_KEYS_PER_ROW`].
 ///
 /// The server checks uploads with it and the overlap computation reads rows
 /// with it, so both enforce one limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyCounts([u8; 4]);
+pub struct KeyCounts([u8; 6]);
 
 impl KeyCounts {
     /// Counts one more key of `kind`; `false`, counting nothing, when the
-    /// row already carries [`max_keys_of`]`(kind)` of them.
+    /// row already carries [`max_keys_of`]`(kind)` of them or
+    /// [`MAX_KEYS_PER_ROW`] keys in all.
     pub fn add(&mut self, kind: KeyType) -> bool {
+        let total: u64 = self.0.iter().map(|&n| u64::from(n)).sum();
         let n = &mut self.0[usize::from(kind.to_byte())];
-        if *n >= max_keys_of(kind) {
+        if *n >= max_keys_of(kind) || total >= MAX_KEYS_PER_ROW {
             return false;
         }
         *n += 1;

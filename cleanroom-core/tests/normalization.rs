@@ -11,12 +11,17 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
-    /// `domain`, `name`, `duns` or `country`.
+    /// `domain`, `name`, `duns`, `country` or `city-name`.
     kind: String,
+    /// The value; for a city-qualified name, the company name.
     raw: String,
-    /// For names: the raw value of the account's country column.
+    /// For names and city-qualified names: the raw value of the account's
+    /// country column.
     #[serde(default)]
     country: Option<String>,
+    /// For city-qualified names: the raw value of the account's city column.
+    #[serde(default)]
+    city: Option<String>,
     /// The key message, or for a country its alpha-2 code.
     key: Option<String>,
     reason: Option<RejectReason>,
@@ -32,6 +37,17 @@ impl Case {
                     .as_deref()
                     .and_then(|c| normalize::country(c).ok());
                 normalize::company_name(&self.raw, country).map(|k| k.message().to_owned())
+            }
+            // The country's reasons first, then the name's, then the city's.
+            "city-name" => {
+                let country = self
+                    .country
+                    .as_deref()
+                    .expect("a city-name case has a country");
+                let city = self.city.as_deref().expect("a city-name case has a city");
+                normalize::country(country)
+                    .and_then(|c| normalize::city_name(&self.raw, c, city))
+                    .map(|k| k.message().to_owned())
             }
             kind => {
                 let kind: KeyType = serde_json::from_value(serde_json::json!(kind))
@@ -103,10 +119,30 @@ fn test_vectors() {
 #[test]
 fn vectors_cover_every_kind_and_reason() {
     let cases = load_cases();
-    for kind in ["domain", "name", "duns", "country"] {
+    for kind in ["domain", "name", "duns", "country", "city-name"] {
         assert!(
             cases.iter().any(|c| c.kind == kind && c.key.is_some()),
             "no accepted {kind} vector"
+        );
+    }
+    for c in &cases {
+        // A name's may be null (no country column value).
+        assert!(
+            match c.kind.as_str() {
+                "name" => true,
+                "city-name" => c.country.is_some(),
+                _ => c.country.is_none(),
+            },
+            "{} {:?}: only names and city-qualified names have a country",
+            c.kind,
+            c.raw
+        );
+        assert_eq!(
+            c.city.is_some(),
+            c.kind == "city-name",
+            "{} {:?}: only city-qualified names have a city",
+            c.kind,
+            c.raw
         );
     }
     assert!(

@@ -215,7 +215,7 @@ fn a_row_carries_up_to_eight_domains() {
 /// groups of equal tokens, on both sides, are common.
 fn raw_side() -> impl Strategy<Value = Vec<TokenRecord>> {
     prop::collection::vec(
-        (0u64..8, prop::collection::btree_map(0u8..3, 0u8..4, 0..=3)),
+        (0u64..8, prop::collection::btree_map(0u8..5, 0u8..4, 0..=5)),
         0..40,
     )
     .prop_map(|rows| {
@@ -255,14 +255,26 @@ fn pairwise(
             if v.token != p.token || v.key_type != p.key_type {
                 continue;
             }
+            let both = |k| has(vendor, v.row_id, k) && has(partner, p.row_id, k);
             let counts = match (v.key_type, policy) {
-                (KeyType::Domain | KeyType::Duns, _) | (KeyType::Name, NameMatching::Always) => {
-                    true
-                }
-                (KeyType::Name, NameMatching::Never) => false,
-                (KeyType::Name, NameMatching::WhenStrongKeyMissing) => {
-                    let both = |k| has(vendor, v.row_id, k) && has(partner, p.row_id, k);
+                (KeyType::Domain | KeyType::Duns, _)
+                | (
+                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName,
+                    NameMatching::Always,
+                ) => true,
+                (
+                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName,
+                    NameMatching::Never,
+                ) => false,
+                // Both with a domain, or both with a DUNS, and (here, in a
+                // weak match) sharing none: two companies with one name.
+                (KeyType::CityName | KeyType::PostcodeName, NameMatching::WhenStrongKeyMissing) => {
                     !(both(KeyType::Domain) || both(KeyType::Duns))
+                }
+                // The same, or both with a city-qualified name: two
+                // same-name companies in two cities.
+                (KeyType::Name, NameMatching::WhenStrongKeyMissing) => {
+                    !(both(KeyType::Domain) || both(KeyType::Duns) || both(KeyType::CityName))
                 }
             };
             if counts {

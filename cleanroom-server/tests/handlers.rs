@@ -592,6 +592,17 @@ async fn bad_input_is_a_4xx_problem() {
     let (st, ct, v) = put(nine).await;
     assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["code"], "duplicate-key");
+    // Eleven keys on one row, none over its type's limit: 8 domains, a name,
+    // a DUNS and a city-qualified name (10 at most, the K of the noise).
+    let mut eleven: Vec<u8> = (0..8)
+        .flat_map(|i| record(&secret, 1, KeyType::Domain, &format!("acme{i}.com")))
+        .collect();
+    eleven.extend(record(&secret, 1, KeyType::Name, "gb:acme"));
+    eleven.extend(record(&secret, 1, KeyType::Duns, "150483782"));
+    eleven.extend(record(&secret, 1, KeyType::CityName, "gb:london:acme"));
+    let (st, ct, v) = put(eleven).await;
+    assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["code"], "duplicate-key");
     // Empty chunk.
     let (st, ct, v) = put(Vec::new()).await;
     assert_problem(st, &ct, &v, StatusCode::UNPROCESSABLE_ENTITY);

@@ -8,7 +8,11 @@ import io
 import normalize
 
 MAX_DOMAINS = 8
+MAX_KEYS = 10
 SHARED_MAILBOX_NAMES = 3
+MAX_CITY_NAMESAKES = 3
+# Step 4: per key type, in upload order, the most values an account keeps.
+TYPE_LIMITS = (("domain", MAX_DOMAINS), ("name", 1), ("duns", 1), ("city-name", 1))
 SEPARATORS = frozenset(";,|")
 
 
@@ -24,10 +28,15 @@ def _pieces(cell: str):
     yield piece
 
 
+def key_type(key: str) -> str:
+    """The type of a key message: the part before its first ':'."""
+    return key.split(":", 1)[0]
+
+
 def row_keys(row: dict, columns: dict, names_without_country: str):
-    """Step 2: the keys of one row, in order (domains, name, DUNS), and its
-    name tokens (None without a valid name), which step 3 counts whether or
-    not the name key is uploaded."""
+    """Step 2: the keys of one row, in order (domains, name, city-qualified
+    name, DUNS), and its name tokens (None without a valid name), which step
+    3 counts whether or not the name key is uploaded."""
     domains = []
     for col in [columns["domain"]] + list(columns["extra_domains"]):
         for piece in _pieces(row.get(col) or ""):
@@ -48,6 +57,14 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
         tokens = normalize.name_tokens(raw_name)
         if country is not None:
             keys.append("name:" + country + ":" + tokens)
+            # A city-qualified name needs a valid name, a usable country and
+            # a usable city; without the city column there is none.
+            if columns.get("city"):
+                try:
+                    city = normalize.city(row.get(columns["city"]) or "")
+                    keys.append("city-name:" + country + ":" + city + ":" + tokens)
+                except normalize.Reject:
+                    pass
         elif names_without_country == "unqualified":
             keys.append("name::" + tokens)
     except normalize.Reject:
@@ -88,7 +105,7 @@ def accounts(text: str, columns: dict, names_without_country: str):
             rows.append((i + 2, keys, tokens))
     rows = drop_shared_mailboxes(rows)
 
-    # Step 3, then: union-find over strong keys only.
+    # Step 3, then: union-find over the strong keys (domain, DUNS) only.
     parent = list(range(len(rows)))
 
     def find(x):
@@ -100,7 +117,7 @@ def accounts(text: str, columns: dict, names_without_country: str):
     first = {}
     for i, (_, keys) in enumerate(rows):
         for k in keys:
-            if k.startswith("name:"):
+            if key_type(k) not in ("domain", "duns"):
                 continue
             if k in first:
                 a, b = find(i), find(first[k])
@@ -111,22 +128,37 @@ def accounts(text: str, columns: dict, names_without_country: str):
     for i in range(len(rows)):
         groups.setdefault(find(i), []).append(i)
 
-    # Step 4: per type, most rows first, ties to the value seen first.
+    # Step 4: per type, most rows first, ties to the value seen first; then
+    # at most 10 keys in all, the last (least common) domains going first.
     result = []
     for root in sorted(groups):
         members = groups[root]
         keys = []
-        for prefix, limit in (("domain:", MAX_DOMAINS), ("name:", 1), ("duns:", 1)):
+        for kind, limit in TYPE_LIMITS:
             counts = {}
             for m in members:
                 for k in dict.fromkeys(rows[m][1]):
-                    if k.startswith(prefix):
+                    if key_type(k) == kind:
                         counts[k] = counts.get(k, 0) + 1
             ranked = sorted(counts, key=lambda k: -counts[k])  # stable: first seen wins ties
             keys.extend(ranked[:limit])
+        while len(keys) > MAX_KEYS:
+            last_domain = max(i for i, k in enumerate(keys) if key_type(k) == "domain")
+            del keys[last_domain]
         result.append({"lines": sorted(rows[m][0] for m in members), "keys": keys})
 
-    # Step 5: a key on two or more accounts is removed from all of them.
+    # Step 5, first: an account whose name key more than 3 accounts carry
+    # loses its city-qualified name.
+    namesakes = {}
+    for a in result:
+        for k in a["keys"]:
+            if key_type(k) == "name":
+                namesakes[k] = namesakes.get(k, 0) + 1
+    for a in result:
+        if any(namesakes.get(k, 0) > MAX_CITY_NAMESAKES for k in a["keys"]):
+            a["keys"] = [k for k in a["keys"] if key_type(k) != "city-name"]
+
+    # Step 5, then: a key on two or more accounts is removed from all of them.
     carried = {}
     for a in result:
         for k in a["keys"]:

@@ -8,6 +8,7 @@ uts46.py), so it is an independent check of cleanroom-core's `normalize`.
     python3 protocol-spec/reference/normalize.py domain "https://shop.acme.co.uk/x"
     python3 protocol-spec/reference/normalize.py name "Acme Holdings Ltd" "United Kingdom"
     python3 protocol-spec/reference/normalize.py duns 15-048-3782
+    python3 protocol-spec/reference/normalize.py city-name "Smith Ltd" UK "Milton Keynes"
 """
 
 import pathlib
@@ -226,8 +227,18 @@ def _word_tokens(word: str):
     return pieces
 
 
+def fold(raw: str) -> str:
+    """Step 2: NFKC, full default case folding, NFKC."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+
+
 def tokenize(raw: str):
-    s = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+    """Steps 2 to 4: the tokens of a name."""
+    return split_words(fold(raw))
+
+
+def split_words(s: str):
+    """Steps 3 and 4, on a folded value."""
     tokens, word = [], []
     for c in s:
         if c in APOSTROPHES or is_ignorable(c):
@@ -291,6 +302,16 @@ def name_key(raw: str, country_raw=None) -> str:
     return "name:" + cc + ":" + name_tokens(raw)
 
 
+def city_name_key(raw_name: str, country_raw: str, raw_city: str) -> str:
+    """Section 3.2, "City-qualified name": `city-name:<country>:<city>:<name>`.
+
+    Only with a usable country (3.4), so the country's reasons come first,
+    then the name's (3.2), then the city's (3.4, "City")."""
+    cc = _country.normalize_country(country_raw)
+    name = name_tokens(raw_name)
+    return "city-name:" + cc + ":" + city(raw_city) + ":" + name
+
+
 # --- 3.3 DUNS ---------------------------------------------------------------
 
 DUNS_SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013\u2014\u2212")
@@ -316,9 +337,56 @@ def duns_key(raw: str) -> str:
 country = _country.normalize_country
 
 
+# --- 3.4 City ---------------------------------------------------------------
+
+
+def strip_latin_accents(s: str) -> str:
+    """City step 3: NFD; delete every General_Category Mn code point that
+    follows an ASCII letter, directly or after other code points deleted so;
+    NFC."""
+    out = []
+    after_ascii_letter = False
+    for c in unicodedata.normalize("NFD", s):
+        if unicodedata.category(c) == "Mn":
+            if after_ascii_letter:
+                continue
+        else:
+            after_ascii_letter = c.isascii() and c.isalpha()
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _city_once(raw: str) -> str:
+    """City steps 2 to 4."""
+    return " ".join(split_words(strip_latin_accents(fold(raw))))
+
+
+def city(raw: str) -> str:
+    """The city tokens of a city column value."""
+    if not trim(raw):  # step 1
+        raise Reject("empty")
+    value = _city_once(raw)
+    if not value.isascii():  # step 5
+        for _ in range(3):
+            nxt = _city_once(value)
+            if nxt == value:
+                break
+            value = nxt
+    if not value or value in PLACEHOLDER_NAMES:  # step 6
+        raise Reject("unusable-city")
+    return value
+
+
 def main(argv):
     kind, *args = argv
-    fn = {"domain": domain_key, "name": name_key, "duns": duns_key, "country": country}[kind]
+    fn = {
+        "domain": domain_key,
+        "name": name_key,
+        "duns": duns_key,
+        "country": country,
+        "city": city,
+        "city-name": city_name_key,
+    }[kind]
     try:
         print(fn(*args))
     except Reject as e:

@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::Name, "gb:acme"),
         (KeyType::Name, ":société générale"),
         (KeyType::Duns, "150483782"),
+        (KeyType::CityName, "gb:milton keynes:smith"),
     ];
     let mut blinding = Vec::new();
     for (i, (kind, value)) in keys.iter().enumerate() {
@@ -89,8 +90,9 @@ fn outcome(r: Result<String, cleanroom_core::normalize::RejectReason>) -> (Value
     }
 }
 
-/// One case: `(kind, raw, country column value for names)`.
-fn normalization_case(kind: &str, raw: &str, country: Option<&str>) -> Value {
+/// One case: `(kind, raw, country column value for names and city-qualified
+/// names, city column value for city-qualified names)`.
+fn normalization_case(kind: &str, raw: &str, country: Option<&str>, city: Option<&str>) -> Value {
     use cleanroom_core::normalize;
     let (key, reason) = outcome(match kind {
         "domain" => normalize::domain(raw).map(|k| k.message().to_owned()),
@@ -100,17 +102,31 @@ fn normalization_case(kind: &str, raw: &str, country: Option<&str>) -> Value {
             let c = country.and_then(|c| normalize::country(c).ok());
             normalize::company_name(raw, c).map(|k| k.message().to_owned())
         }
+        // The country's reasons first, then the name's, then the city's.
+        "city-name" => {
+            let (Some(country), Some(city)) = (country, city) else {
+                panic!("a city-name case needs a country and a city");
+            };
+            normalize::country(country)
+                .and_then(|c| normalize::city_name(raw, c, city))
+                .map(|k| k.message().to_owned())
+        }
         other => panic!("unknown vector kind {other}"),
     });
     let mut case = json!({"kind": kind, "raw": raw, "key": key, "reason": reason});
-    if kind == "name" {
+    if kind == "name" || kind == "city-name" {
         case["country"] = json!(country);
+    }
+    if kind == "city-name" {
+        case["city"] = json!(city);
     }
     case
 }
 
 fn normalization_vectors(existing: &Value) -> Vec<Value> {
-    let mut inputs: Vec<(String, String, Option<String>)> = Vec::new();
+    /// `(kind, raw, country, city)`.
+    type Input = (String, String, Option<String>, Option<String>);
+    let mut inputs: Vec<Input> = Vec::new();
     for c in existing
         .get("normalization")
         .and_then(Value::as_array)
@@ -119,24 +135,38 @@ fn normalization_vectors(existing: &Value) -> Vec<Value> {
     {
         let text = |f: &str| c.get(f).and_then(Value::as_str).map(str::to_owned);
         if let (Some(kind), Some(raw)) = (text("kind"), text("raw")) {
-            inputs.push((kind, raw, text("country")));
+            inputs.push((kind, raw, text("country"), text("city")));
         }
     }
     let added = inputs::NAMES
         .iter()
-        .map(|(n, c)| ("name", *n, Some(*c)))
-        .chain(inputs::COUNTRIES.iter().map(|c| ("country", *c, None)))
-        .chain(inputs::DOMAINS.iter().map(|d| ("domain", *d, None)))
-        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None)));
-    for (kind, raw, country) in added {
-        let entry = (kind.to_owned(), raw.to_owned(), country.map(str::to_owned));
+        .map(|(n, c)| ("name", *n, Some(*c), None))
+        .chain(
+            inputs::COUNTRIES
+                .iter()
+                .map(|c| ("country", *c, None, None)),
+        )
+        .chain(inputs::DOMAINS.iter().map(|d| ("domain", *d, None, None)))
+        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None, None)))
+        .chain(
+            inputs::CITY_NAMES
+                .iter()
+                .map(|(n, c, city)| ("city-name", *n, Some(*c), Some(*city))),
+        );
+    for (kind, raw, country, city) in added {
+        let entry = (
+            kind.to_owned(),
+            raw.to_owned(),
+            country.map(str::to_owned),
+            city.map(str::to_owned),
+        );
         if !inputs.contains(&entry) {
             inputs.push(entry);
         }
     }
     inputs
         .iter()
-        .map(|(k, r, c)| normalization_case(k, r, c.as_deref()))
+        .map(|(k, r, c, city)| normalization_case(k, r, c.as_deref(), city.as_deref()))
         .collect()
 }
 

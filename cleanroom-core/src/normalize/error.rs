@@ -53,11 +53,20 @@ pub enum RejectReason {
     /// a region or city, or a placeholder such as `unknown` or `N/A`.
     #[error("value is not a known country")]
     UnknownCountry,
+    /// A city value has no letters or digits left after normalization, or
+    /// is a placeholder (`N/A`, `Unknown`: an entry of
+    /// `protocol-spec/data/placeholder-names.txt`).
+    #[error("value is not a usable city")]
+    UnusableCity,
+    /// A postal code value is not 2 to 10 letters and digits once spaces and
+    /// hyphens are removed, or repeats one character (`00000`, `XXXX`).
+    #[error("value is not a usable postal code")]
+    UnusablePostcode,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order.
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 12] = [
         RejectReason::Empty,
         RejectReason::IpAddress,
         RejectReason::PublicSuffix,
@@ -68,6 +77,8 @@ impl RejectReason {
         RejectReason::PlaceholderName,
         RejectReason::InvalidDuns,
         RejectReason::UnknownCountry,
+        RejectReason::UnusableCity,
+        RejectReason::UnusablePostcode,
     ];
 
     /// The stable kebab-case code of this reason, identical to its serde form.
@@ -83,6 +94,8 @@ impl RejectReason {
             RejectReason::PlaceholderName => "placeholder-name",
             RejectReason::InvalidDuns => "invalid-duns",
             RejectReason::UnknownCountry => "unknown-country",
+            RejectReason::UnusableCity => "unusable-city",
+            RejectReason::UnusablePostcode => "unusable-postcode",
         }
     }
 

@@ -10,6 +10,8 @@
 //! | --- | --- | --- |
 //! | website, domain, e-mail | [`domain`] | `https://shop.acme.co.uk/x` → `domain:acme.co.uk` |
 //! | company name + country | [`company_name`] | `Acme Holdings Co., Ltd.`, `UK` → `name:gb:acme holdings` |
+//! | company name + country + city | [`city_name`] | `Smith Ltd`, `UK`, `Milton Keynes` → `city-name:gb:milton keynes:smith` |
+//! | company name + country + postal code | [`postcode_name`] | `Smith Ltd`, `UK`, `mk9 2fz` → `postcode-name:gb:mk92fz:smith` |
 //! | DUNS number | [`duns`] | `15-048-3782` → `duns:150483782` |
 //!
 //! A value that cannot give a meaningful key is rejected with a
@@ -21,6 +23,7 @@
 //! truth, and the Unicode data of the `idna`, `unicode-normalization` and
 //! `caseless` crates.
 
+mod city;
 mod country;
 mod domain;
 mod duns;
@@ -29,13 +32,16 @@ mod freemail;
 mod legal_forms;
 mod name;
 mod placeholders;
+mod postcode;
 pub mod suffix_list;
 
+pub use self::city::{city, city_name};
 pub use self::country::{Country, country};
 pub use self::domain::domain;
 pub use self::duns::duns;
 pub use self::error::RejectReason;
 pub use self::name::{company_name, name_tokens};
+pub use self::postcode::{postcode, postcode_name};
 
 use crate::key::{AccountKey, KeyType};
 
@@ -50,12 +56,29 @@ fn table_entries(table: &'static str) -> impl Iterator<Item = &'static str> {
 }
 
 /// Normalizes `raw` as a value of the given key type, dispatching to
-/// [`domain`], [`company_name`] (unqualified: no country) or [`duns`].
+/// [`domain`], [`company_name`] (unqualified: no country), [`duns`],
+/// [`city_name`] or [`postcode_name`]; a city- or postcode-qualified name is
+/// read as `<country>:<city or postal code>:<name>`, the form of its key's
+/// value, and a missing part is [`RejectReason::Empty`].
 pub fn key(kind: KeyType, raw: &str) -> Result<AccountKey, RejectReason> {
     match kind {
         KeyType::Domain => domain(raw),
         KeyType::Name => company_name(raw, None),
         KeyType::Duns => duns(raw),
+        KeyType::CityName | KeyType::PostcodeName => {
+            let mut parts = raw.splitn(3, ':');
+            let (Some(cc), Some(qualifier), Some(name)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(RejectReason::Empty);
+            };
+            let qualified = if kind == KeyType::CityName {
+                city_name
+            } else {
+                postcode_name
+            };
+            qualified(name, country(cc)?, qualifier)
+        }
     }
 }
 
@@ -83,6 +106,8 @@ mod tests {
                 KeyType::Domain => "acme.com",
                 KeyType::Name => "acme",
                 KeyType::Duns => "150483782",
+                KeyType::CityName => "UK:London:Acme Ltd",
+                KeyType::PostcodeName => "UK:SW1A 1AA:Acme Ltd",
             };
             assert_eq!(key(kind, raw).map(|k| k.kind()), Ok(kind));
         }

@@ -76,6 +76,25 @@ pub fn company_name(raw: &str, country: Option<Country>) -> Result<AccountKey, R
     Ok(AccountKey::from_normalized(KeyType::Name, &value))
 }
 
+/// A name key qualified beyond its country (a city, a postal code): the
+/// value `<country>:<qualifier>:<name>` of an already-normalized qualifier
+/// and name.
+pub(super) fn qualified_key(
+    kind: KeyType,
+    country: Country,
+    qualifier: &str,
+    name: &str,
+) -> AccountKey {
+    let cc = country.as_str();
+    let mut value = String::with_capacity(cc.len() + qualifier.len() + name.len() + 2);
+    value.push_str(cc);
+    value.push(':');
+    value.push_str(qualifier);
+    value.push(':');
+    value.push_str(name);
+    AccountKey::from_normalized(kind, &value)
+}
+
 /// The name part of [`company_name`]'s key: steps 1 to 7, repeated to a
 /// fixed point, then the placeholder check (step 9).
 pub fn name_tokens(raw: &str) -> Result<String, RejectReason> {
@@ -134,7 +153,7 @@ fn normalize_once(raw: &str) -> Result<String, RejectReason> {
 }
 
 /// Appends the tokens of `chars` to `out`, joined by single spaces.
-fn tokenize(chars: impl Iterator<Item = char>, out: &mut String) {
+pub(super) fn tokenize(chars: impl Iterator<Item = char>, out: &mut String) {
     // The current word with its periods, until a separator decides how the
     // periods are read.
     let mut word = String::new();

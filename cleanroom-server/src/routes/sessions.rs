@@ -251,9 +251,10 @@ impl BlindedCheck {
             return Err(StoreError::invalid(
                 ProblemType::DuplicateKey,
                 format!(
-                    "record {index}: a row has more than {} {} key(s) (duplicate row?)",
+                    "record {index}: a row has more than {} {} key(s), or more than {} keys in all (duplicate row?)",
                     wire::max_keys_of(r.key_type),
-                    r.key_type
+                    r.key_type,
+                    wire::MAX_KEYS_PER_ROW
                 ),
             ));
         }

@@ -45,6 +45,14 @@ pub struct MatchArgs {
     /// name (names only match names of the same country).
     #[arg(long, value_name = "NAME")]
     country_col: Option<String>,
+    /// Column holding the account's city, which tells apart same-name
+    /// companies of one country.
+    #[arg(long, value_name = "NAME")]
+    city_col: Option<String>,
+    /// Column holding the account's postal code, which tells apart
+    /// same-name companies of one city.
+    #[arg(long, value_name = "NAME")]
+    postcode_col: Option<String>,
     /// A population: NAME=RULE, e.g. customers='Type=Customer',
     /// pipeline='Stage in (Qualification,Proposal)', all='*'. Repeatable;
     /// replaces the preset's defaults.
@@ -105,6 +113,8 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
             name: a.name_col.clone(),
             duns: a.duns_col.clone(),
             country: a.country_col.clone(),
+            city: a.city_col.clone(),
+            postcode: a.postcode_col.clone(),
         },
         populations,
         // Both sides apply the agreed rule, or their names cannot meet (a
