@@ -75,7 +75,8 @@ pub struct DedupeStats {
     /// Distinct key values left out because several accounts carry them
     /// ([`drop_ambiguous`]).
     pub ambiguous_keys: u64,
-    /// Of [`ambiguous_keys`](Self::ambiguous_keys), the company names.
+    /// Of [`ambiguous_keys`](Self::ambiguous_keys), the company names
+    /// (qualified by country, city or postal code).
     pub ambiguous_names: u64,
     /// City-qualified names left out because more than
     /// [`MAX_CITY_NAMESAKES`] accounts share their country-qualified name.
@@ -335,10 +336,7 @@ pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
         return;
     }
     stats.ambiguous_keys += ambiguous.len() as u64;
-    stats.ambiguous_names += ambiguous
-        .iter()
-        .filter(|k| k.kind() == KeyType::Name)
-        .count() as u64;
+    stats.ambiguous_names += ambiguous.iter().filter(|k| !k.kind().is_strong()).count() as u64;
     let before = accounts.len();
     accounts.retain_mut(|a| {
         a.keys.retain(|k| !ambiguous.contains(k));

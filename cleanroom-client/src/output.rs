@@ -285,7 +285,7 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
         let (n, names) = (rep.dedupe.ambiguous_keys, rep.dedupe.ambiguous_names);
         if n == names {
             s.push_str(&format!(
-                "Left out {} ambiguous names, each shared by several of your accounts",
+                "Left out {} ambiguous names (with their country, city or postal code), each shared by several of your accounts",
                 group_thousands(n)
             ));
         } else {
@@ -302,6 +302,13 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
             ));
         }
         s.push_str(".\n");
+    }
+    if rep.dedupe.common_city_names > 0 {
+        s.push_str(&format!(
+            "Left out the city-qualified names of {} accounts whose name more than {} of your accounts in one country share (a city does not tell those apart).\n",
+            group_thousands(rep.dedupe.common_city_names),
+            crate::dedupe::MAX_CITY_NAMESAKES
+        ));
     }
     if rep.dedupe.rows_merged > 0 {
         s.push_str(&format!(
