@@ -8,7 +8,8 @@ implementation reproduces every vector checked here. It covers:
   Suffix List snapshot, section 2) and the domain-separation strings (4.1);
 - every case of the normalization section (section 3: domain, name with its
   country column, DUNS, country, city-qualified name with its country and
-  city columns), with the reference implementation in
+  city columns, postcode-qualified name with its country and postal-code
+  columns), with the reference implementation in
   protocol-spec/reference/ (standard library, plus the PyPI package `idna`
   for the UTS #46 data tables);
 - every whole-file case of the accounts section (section 3.6: a CSV in, the
@@ -182,6 +183,8 @@ def normalization_outcome(case):
             return normalize.country(raw), None
         if kind == "city-name":
             return normalize.city_name_key(raw, case["country"], case["city"]), None
+        if kind == "postcode-name":
+            return normalize.postcode_name_key(raw, case["country"], case["postcode"]), None
     except normalize.Reject as e:
         return None, e.reason
     raise ValueError(f"unknown vector kind {kind!r}")
@@ -212,6 +215,17 @@ def is_fixed_point(key: str) -> bool:
             return (
                 is_alpha2(cc)
                 and normalize.city(city) == city
+                and normalize.name_tokens(tokens) == tokens
+            )
+        if kind == "postcode-name":
+            # A postal code is ASCII letters and digits only.
+            parts = value.split(":", 2)
+            if len(parts) != 3:
+                return False
+            cc, code, tokens = parts
+            return (
+                is_alpha2(cc)
+                and normalize.postcode(code, cc) == code
                 and normalize.name_tokens(tokens) == tokens
             )
     except normalize.Reject:
@@ -254,13 +268,19 @@ def main() -> int:
     fields = {"kind", "raw", "key", "reason"}
     for i, c in enumerate(VECTORS["normalization"]):
         before = failures
-        extra = {"name": {"country"}, "city-name": {"country", "city"}}.get(c.get("kind"), set())
+        extra = {
+            "name": {"country"},
+            "city-name": {"country", "city"},
+            "postcode-name": {"country", "postcode"},
+        }.get(c.get("kind"), set())
         check(f"normalization[{i}] fields", sorted(c), sorted(fields | extra))
         label = f"normalization[{i}] {c.get('kind')} {c.get('raw')!r}"
         if "country" in extra:
             label += f" country {c.get('country')!r}"
         if "city" in extra:
             label += f" city {c.get('city')!r}"
+        if "postcode" in extra:
+            label += f" postcode {c.get('postcode')!r}"
         check(label, normalization_outcome(c), (c.get("key"), c.get("reason")))
         tally("normalization", before)
 

@@ -11,17 +11,21 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
-    /// `domain`, `name`, `duns`, `country` or `city-name`.
+    /// `domain`, `name`, `duns`, `country`, `city-name` or `postcode-name`.
     kind: String,
-    /// The value; for a city-qualified name, the company name.
+    /// The value; for a city- or postcode-qualified name, the company name.
     raw: String,
-    /// For names and city-qualified names: the raw value of the account's
-    /// country column.
+    /// For names and city- and postcode-qualified names: the raw value of
+    /// the account's country column.
     #[serde(default)]
     country: Option<String>,
     /// For city-qualified names: the raw value of the account's city column.
     #[serde(default)]
     city: Option<String>,
+    /// For postcode-qualified names: the raw value of the account's
+    /// postal-code column.
+    #[serde(default)]
+    postcode: Option<String>,
     /// The key message, or for a country its alpha-2 code.
     key: Option<String>,
     reason: Option<RejectReason>,
@@ -47,6 +51,20 @@ impl Case {
                 let city = self.city.as_deref().expect("a city-name case has a city");
                 normalize::country(country)
                     .and_then(|c| normalize::city_name(&self.raw, c, city))
+                    .map(|k| k.message().to_owned())
+            }
+            // Likewise: the country's, the name's, the postal code's.
+            "postcode-name" => {
+                let country = self
+                    .country
+                    .as_deref()
+                    .expect("a postcode-name case has a country");
+                let code = self
+                    .postcode
+                    .as_deref()
+                    .expect("a postcode-name case has a postal code");
+                normalize::country(country)
+                    .and_then(|c| normalize::postcode_name(&self.raw, c, code))
                     .map(|k| k.message().to_owned())
             }
             kind => {
@@ -119,7 +137,14 @@ fn test_vectors() {
 #[test]
 fn vectors_cover_every_kind_and_reason() {
     let cases = load_cases();
-    for kind in ["domain", "name", "duns", "country", "city-name"] {
+    for kind in [
+        "domain",
+        "name",
+        "duns",
+        "country",
+        "city-name",
+        "postcode-name",
+    ] {
         assert!(
             cases.iter().any(|c| c.kind == kind && c.key.is_some()),
             "no accepted {kind} vector"
@@ -130,10 +155,10 @@ fn vectors_cover_every_kind_and_reason() {
         assert!(
             match c.kind.as_str() {
                 "name" => true,
-                "city-name" => c.country.is_some(),
+                "city-name" | "postcode-name" => c.country.is_some(),
                 _ => c.country.is_none(),
             },
-            "{} {:?}: only names and city-qualified names have a country",
+            "{} {:?}: only names and city- and postcode-qualified names have a country",
             c.kind,
             c.raw
         );
@@ -141,6 +166,13 @@ fn vectors_cover_every_kind_and_reason() {
             c.city.is_some(),
             c.kind == "city-name",
             "{} {:?}: only city-qualified names have a city",
+            c.kind,
+            c.raw
+        );
+        assert_eq!(
+            c.postcode.is_some(),
+            c.kind == "postcode-name",
+            "{} {:?}: only postcode-qualified names have a postal code",
             c.kind,
             c.raw
         );

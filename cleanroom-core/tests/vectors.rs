@@ -80,7 +80,17 @@ fn normalization_section_is_well_formed() {
         .expect("normalization is an array");
     for c in cases {
         let kind = field(c, "kind");
-        assert!(["domain", "name", "duns", "country", "city-name"].contains(&kind));
+        assert!(
+            [
+                "domain",
+                "name",
+                "duns",
+                "country",
+                "city-name",
+                "postcode-name"
+            ]
+            .contains(&kind)
+        );
         assert!(
             c["key"].is_string() != c["reason"].is_string(),
             "exactly one of key, reason"

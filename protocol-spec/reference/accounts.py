@@ -12,7 +12,13 @@ MAX_KEYS = 10
 SHARED_MAILBOX_NAMES = 3
 MAX_CITY_NAMESAKES = 3
 # Step 4: per key type, in upload order, the most values an account keeps.
-TYPE_LIMITS = (("domain", MAX_DOMAINS), ("name", 1), ("duns", 1), ("city-name", 1))
+TYPE_LIMITS = (
+    ("domain", MAX_DOMAINS),
+    ("name", 1),
+    ("duns", 1),
+    ("city-name", 1),
+    ("postcode-name", 1),
+)
 SEPARATORS = frozenset(";,|")
 
 
@@ -35,8 +41,9 @@ def key_type(key: str) -> str:
 
 def row_keys(row: dict, columns: dict, names_without_country: str):
     """Step 2: the keys of one row, in order (domains, name, city-qualified
-    name, DUNS), and its name tokens (None without a valid name), which step
-    3 counts whether or not the name key is uploaded."""
+    name, postcode-qualified name, DUNS), and its name tokens (None without
+    a valid name), which step 3 counts whether or not the name key is
+    uploaded."""
     domains = []
     for col in [columns["domain"]] + list(columns["extra_domains"]):
         for piece in _pieces(row.get(col) or ""):
@@ -63,6 +70,13 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
                 try:
                     city = normalize.city(row.get(columns["city"]) or "")
                     keys.append("city-name:" + country + ":" + city + ":" + tokens)
+                except normalize.Reject:
+                    pass
+            # Likewise a postcode-qualified name needs a usable postal code.
+            if columns.get("postcode"):
+                try:
+                    code = normalize.postcode(row.get(columns["postcode"]) or "", country)
+                    keys.append("postcode-name:" + country + ":" + code + ":" + tokens)
                 except normalize.Reject:
                     pass
         elif names_without_country == "unqualified":
@@ -148,7 +162,7 @@ def accounts(text: str, columns: dict, names_without_country: str):
         result.append({"lines": sorted(rows[m][0] for m in members), "keys": keys})
 
     # Step 5, first: an account whose name key more than 3 accounts carry
-    # loses its city-qualified name.
+    # loses its city-qualified name (not its postcode-qualified name).
     namesakes = {}
     for a in result:
         for k in a["keys"]:

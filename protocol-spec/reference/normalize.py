@@ -9,6 +9,7 @@ uts46.py), so it is an independent check of cleanroom-core's `normalize`.
     python3 protocol-spec/reference/normalize.py name "Acme Holdings Ltd" "United Kingdom"
     python3 protocol-spec/reference/normalize.py duns 15-048-3782
     python3 protocol-spec/reference/normalize.py city-name "Smith Ltd" UK "Milton Keynes"
+    python3 protocol-spec/reference/normalize.py postcode-name "Smith Ltd" UK "MK9 2FZ"
 """
 
 import pathlib
@@ -312,6 +313,17 @@ def city_name_key(raw_name: str, country_raw: str, raw_city: str) -> str:
     return "city-name:" + cc + ":" + city(raw_city) + ":" + name
 
 
+def postcode_name_key(raw_name: str, country_raw: str, raw_postcode: str) -> str:
+    """Section 3.2, "Postcode-qualified name":
+    `postcode-name:<country>:<postal code>:<name>`.
+
+    Only with a usable country (3.4), so the country's reasons come first,
+    then the name's (3.2), then the postal code's (3.4, "Postal code")."""
+    cc = _country.normalize_country(country_raw)
+    name = name_tokens(raw_name)
+    return "postcode-name:" + cc + ":" + postcode(raw_postcode, cc) + ":" + name
+
+
 # --- 3.3 DUNS ---------------------------------------------------------------
 
 DUNS_SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013\u2014\u2212")
@@ -377,6 +389,38 @@ def city(raw: str) -> str:
     return value
 
 
+# --- 3.4 Postal code --------------------------------------------------------
+
+POSTCODE_LENGTH = range(2, 11)  # step 3: 2 to 10 letters and digits
+ASCII_ALNUM = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def postcode(raw: str, cc: str) -> str:
+    """The postal code of a postal-code column value, for the country of
+    alpha-2 code `cc`."""
+    if not trim(raw):  # step 1
+        raise Reject("empty")
+    value = "".join(  # step 2
+        c.lower() if c.isascii() else c
+        for c in unicodedata.normalize("NFKC", raw)
+        if c not in WHITE_SPACE and c != "-"
+    )
+    if (  # step 3
+        len(value) not in POSTCODE_LENGTH
+        or not all(c in ASCII_ALNUM for c in value)
+        or len(set(value)) == 1
+    ):
+        raise Reject("unusable-postcode")
+    if cc == "us" and value.isdigit():  # step 4 (value is ASCII here)
+        if len(value) == 9:
+            value = value[:5]
+        elif len(value) == 4:
+            value = "0" + value
+        if len(set(value)) == 1:  # a junk ZIP+4 such as 00000-1234
+            raise Reject("unusable-postcode")
+    return value
+
+
 def main(argv):
     kind, *args = argv
     fn = {
@@ -386,6 +430,8 @@ def main(argv):
         "country": country,
         "city": city,
         "city-name": city_name_key,
+        "postcode": lambda raw, cc: postcode(raw, country(cc)),
+        "postcode-name": postcode_name_key,
     }[kind]
     try:
         print(fn(*args))

@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::Name, ":société générale"),
         (KeyType::Duns, "150483782"),
         (KeyType::CityName, "gb:milton keynes:smith"),
+        (KeyType::PostcodeName, "gb:mk92fz:smith"),
     ];
     let mut blinding = Vec::new();
     for (i, (kind, value)) in keys.iter().enumerate() {
@@ -90,9 +91,16 @@ fn outcome(r: Result<String, cleanroom_core::normalize::RejectReason>) -> (Value
     }
 }
 
-/// One case: `(kind, raw, country column value for names and city-qualified
-/// names, city column value for city-qualified names)`.
-fn normalization_case(kind: &str, raw: &str, country: Option<&str>, city: Option<&str>) -> Value {
+/// One case: `(kind, raw, country column value for names and city- and
+/// postcode-qualified names, city column value for city-qualified names,
+/// postal-code column value for postcode-qualified names)`.
+fn normalization_case(
+    kind: &str,
+    raw: &str,
+    country: Option<&str>,
+    city: Option<&str>,
+    postcode: Option<&str>,
+) -> Value {
     use cleanroom_core::normalize;
     let (key, reason) = outcome(match kind {
         "domain" => normalize::domain(raw).map(|k| k.message().to_owned()),
@@ -111,21 +119,39 @@ fn normalization_case(kind: &str, raw: &str, country: Option<&str>, city: Option
                 .and_then(|c| normalize::city_name(raw, c, city))
                 .map(|k| k.message().to_owned())
         }
+        // Likewise: the country's, the name's, the postal code's.
+        "postcode-name" => {
+            let (Some(country), Some(code)) = (country, postcode) else {
+                panic!("a postcode-name case needs a country and a postal code");
+            };
+            normalize::country(country)
+                .and_then(|c| normalize::postcode_name(raw, c, code))
+                .map(|k| k.message().to_owned())
+        }
         other => panic!("unknown vector kind {other}"),
     });
     let mut case = json!({"kind": kind, "raw": raw, "key": key, "reason": reason});
-    if kind == "name" || kind == "city-name" {
+    if kind == "name" || kind == "city-name" || kind == "postcode-name" {
         case["country"] = json!(country);
     }
     if kind == "city-name" {
         case["city"] = json!(city);
     }
+    if kind == "postcode-name" {
+        case["postcode"] = json!(postcode);
+    }
     case
 }
 
 fn normalization_vectors(existing: &Value) -> Vec<Value> {
-    /// `(kind, raw, country, city)`.
-    type Input = (String, String, Option<String>, Option<String>);
+    /// `(kind, raw, country, city, postcode)`.
+    type Input = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let mut inputs: Vec<Input> = Vec::new();
     for c in existing
         .get("normalization")
@@ -135,30 +161,40 @@ fn normalization_vectors(existing: &Value) -> Vec<Value> {
     {
         let text = |f: &str| c.get(f).and_then(Value::as_str).map(str::to_owned);
         if let (Some(kind), Some(raw)) = (text("kind"), text("raw")) {
-            inputs.push((kind, raw, text("country"), text("city")));
+            inputs.push((kind, raw, text("country"), text("city"), text("postcode")));
         }
     }
     let added = inputs::NAMES
         .iter()
-        .map(|(n, c)| ("name", *n, Some(*c), None))
+        .map(|(n, c)| ("name", *n, Some(*c), None, None))
         .chain(
             inputs::COUNTRIES
                 .iter()
-                .map(|c| ("country", *c, None, None)),
+                .map(|c| ("country", *c, None, None, None)),
         )
-        .chain(inputs::DOMAINS.iter().map(|d| ("domain", *d, None, None)))
-        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None, None)))
+        .chain(
+            inputs::DOMAINS
+                .iter()
+                .map(|d| ("domain", *d, None, None, None)),
+        )
+        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None, None, None)))
         .chain(
             inputs::CITY_NAMES
                 .iter()
-                .map(|(n, c, city)| ("city-name", *n, Some(*c), Some(*city))),
+                .map(|(n, c, city)| ("city-name", *n, Some(*c), Some(*city), None)),
+        )
+        .chain(
+            inputs::POSTCODE_NAMES
+                .iter()
+                .map(|(n, c, code)| ("postcode-name", *n, Some(*c), None, Some(*code))),
         );
-    for (kind, raw, country, city) in added {
+    for (kind, raw, country, city, postcode) in added {
         let entry = (
             kind.to_owned(),
             raw.to_owned(),
             country.map(str::to_owned),
             city.map(str::to_owned),
+            postcode.map(str::to_owned),
         );
         if !inputs.contains(&entry) {
             inputs.push(entry);
@@ -166,7 +202,9 @@ fn normalization_vectors(existing: &Value) -> Vec<Value> {
     }
     inputs
         .iter()
-        .map(|(k, r, c, city)| normalization_case(k, r, c.as_deref(), city.as_deref()))
+        .map(|(k, r, c, city, code)| {
+            normalization_case(k, r, c.as_deref(), city.as_deref(), code.as_deref())
+        })
         .collect()
 }
 

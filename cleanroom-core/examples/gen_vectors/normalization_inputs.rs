@@ -306,3 +306,77 @@ pub const CITY_NAMES: &[(&str, &str, &str)] = &[
     ("Acme Ltd", "Atlantis", "London"),
     ("Acme Ltd", "", "London"),
 ];
+
+/// `(company name, country column value, postal-code column value)`:
+/// postcode-qualified names. Codes of many countries' formats, each only
+/// losing its white space and hyphens and lowercased (letters, a leading
+/// zero and a country prefix kept); the US repairs (ZIP+4, a dropped leading
+/// zero) and only there; full-width forms; and values that are no code.
+pub const POSTCODE_NAMES: &[(&str, &str, &str)] = &[
+    ("Smith Ltd", "UK", "MK9 2FZ"),
+    ("Acme Ltd", "United Kingdom", "SW1A 1AA"),
+    ("Acme Ltd", "GB", "sw1a1aa"),
+    ("Acme Ltd", "England", "Ec1a 1bB"),
+    ("Acme Ltd", "UK", "SW1A\u{A0}1AA"),
+    ("Acme Ltd", "UK", "SW1A\t1AA"),
+    ("Tim Hortons Inc.", "Canada", "K1A 0B1"),
+    ("Acme Inc", "CA", "m5v-3l9"),
+    ("Jansen B.V.", "Netherlands", "1234 AB"),
+    ("Jansen B.V.", "NL", "1234AB"),
+    ("Tanaka Shoji", "Japan", "100-0005"),
+    ("Tanaka Shoji", "JP", "１００－０００５"),
+    ("Tanaka Shoji", "日本", "100\u{3000}0005"),
+    ("Natura &Co", "Brasil", "05418-000"),
+    ("Natura &Co", "Brazil", "05418000"),
+    ("Acme Ltd", "Ireland", "D02 X285"),
+    ("Volvo AB", "Sweden", "405 08"),
+    ("Volvo AB", "SE", "SE-405 08"),
+    ("Müller Bau GmbH", "Germany", "01067"),
+    ("Müller Bau GmbH", "DE", "1067"),
+    ("Huber AG", "Schweiz", "CH-8001"),
+    ("Orange Polska S.A.", "Poland", "00-950"),
+    ("Jerónimo Martins SGPS S.A.", "Portugal", "1000-001"),
+    ("Infosys Limited", "India", "560 100"),
+    ("Acme Pty Ltd", "Australia", "2000"),
+    ("Acme S.A.", "Argentina", "C1425DKA"),
+    ("Acme Inc", "Puerto Rico", "00901"),
+    // The United States: ZIP+4 keeps its first five digits, four digits get
+    // their leading zero back.
+    ("Smith Consulting", "US", "02139-4307"),
+    ("Smith Consulting", "US", "00000-1234"),
+    ("Smith Consulting", "US", "1111"),
+    ("Smith Consulting", "USA", "021394307"),
+    ("Smith Consulting", "United States", "02139 4307"),
+    ("Smith Consulting", "US", "2139"),
+    ("Smith Consulting", "U.S.A.", "02139"),
+    ("Smith Consulting", "US", " 94105 "),
+    ("Smith Consulting", "US", "94105-"),
+    ("Smith Consulting", "US", "９４１０５"),
+    ("Smith Consulting", "US", "941"),
+    // No usable postal code: no postcode-qualified name (the row keeps its
+    // name key).
+    ("Acme Inc", "US", "N/A"),
+    ("Acme Inc", "US", "n.a."),
+    ("Acme Inc", "US", "00000"),
+    ("Acme Inc", "US", "0000-0000"),
+    ("Acme Ltd", "UK", "XXXX"),
+    ("Acme Inc", "US", "1"),
+    ("Acme Inc", "US", "12345678901"),
+    ("Acme Ltd", "UK", "SW1A 1AA London"),
+    ("Acme Ltd", "UK", "SW1A 1AA, London"),
+    ("Acme GmbH", "DE", "D-10115."),
+    ("Acme Inc", "US", "02139\u{2010}4307"),
+    ("Acme Inc", "US", "02139\u{2013}4307"),
+    ("トヨタ自動車株式会社", "日本", "〒471-8571"),
+    ("Acme Inc", "US", "—"),
+    ("Acme Inc", "US", "-"),
+    ("Acme Inc", "US", ""),
+    ("Acme Inc", "US", "   "),
+    // The name's and the country's reasons come first.
+    ("Unknown", "US", "94105"),
+    ("", "US", "94105"),
+    ("!!!", "DE", "10115"),
+    ("Unknown", "US", "N/A"),
+    ("Acme Inc", "Atlantis", "94105"),
+    ("Acme Inc", "", "94105"),
+];

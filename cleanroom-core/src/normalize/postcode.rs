@@ -25,7 +25,9 @@ const LEN: std::ops::RangeInclusive<usize> = 2..=10;
 /// 4. United States only (`country` is `us`): a ZIP+4 (9 digits) keeps its
 ///    first 5, and 4 digits get a leading `0`, which spreadsheets drop from
 ///    New England's ZIP codes (`2139` is `02139`). Other countries' codes are
-///    kept as they are: no other country's format is padded or cut.
+///    kept as they are: no other country's format is padded or cut. A US
+///    result that is then all one character (`00000-1234`) is
+///    [`RejectReason::UnusablePostcode`] too.
 pub fn postcode(raw: &str, country: Country) -> Result<String, RejectReason> {
     if raw.trim().is_empty() {
         return Err(RejectReason::Empty);
@@ -46,6 +48,10 @@ pub fn postcode(raw: &str, country: Country) -> Result<String, RejectReason> {
             9 => value.truncate(5),
             4 => value.insert(0, '0'),
             _ => {}
+        }
+        // A junk ZIP+4 (`00000-1234`) is as unusable as its ZIP.
+        if value.bytes().all(|b| b == value.as_bytes()[0]) {
+            return Err(RejectReason::UnusablePostcode);
         }
     }
     Ok(value)
@@ -99,6 +105,11 @@ mod tests {
         assert_eq!(code("021394307", "us").as_deref(), Ok("02139"));
         assert_eq!(code("2139", "us").as_deref(), Ok("02139"));
         assert_eq!(code("94105", "us").as_deref(), Ok("94105"));
+        assert_eq!(
+            code("00000-1234", "us"),
+            Err(RejectReason::UnusablePostcode)
+        );
+        assert_eq!(code("1111", "us"), Err(RejectReason::UnusablePostcode));
     }
 
     #[test]
