@@ -68,6 +68,8 @@ struct TrafficCounters {
     requests: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
+    /// Unix seconds until which the last `Retry-After` asked to wait.
+    retry_after_until: AtomicU64,
 }
 
 /// HTTP body bytes this client (and its clones) exchanged with the server.
@@ -128,6 +130,16 @@ impl Client {
             bytes_sent: self.traffic.sent.load(Ordering::Relaxed),
             bytes_received: self.traffic.received.load(Ordering::Relaxed),
         }
+    }
+
+    /// How much longer the server's latest `Retry-After` (sent with a 429
+    /// or 503 to this client or its clones) asks to wait, if at all.
+    pub fn retry_after(&self) -> Option<Duration> {
+        let until = self.traffic.retry_after_until.load(Ordering::Relaxed);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        (until > now).then(|| Duration::from_secs(until - now))
     }
 
     fn count_received(&self, n: usize) {
@@ -455,6 +467,17 @@ async fn check(resp: Response, client: &Client) -> Result<Response> {
         return Ok(resp);
     }
     let reason = status.canonical_reason().unwrap_or("error").to_owned();
+    if let Some(secs) = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok())
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let until = &client.traffic.retry_after_until;
+        until.store(now.saturating_add(secs), Ordering::Relaxed);
+    }
     let body = resp.bytes().await.unwrap_or_default();
     client.count_received(body.len());
     let problem: Option<Problem> = serde_json::from_slice(&body).ok();

@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 
 pub mod account_vectors;
+pub mod agent;
 pub mod csv_input;
 pub mod dedupe;
 pub mod error;

@@ -2,6 +2,7 @@
 //! command line. See `cleanroom --help` and the crate README.
 #![forbid(unsafe_code)]
 
+mod cmd_agent;
 mod cmd_generate;
 mod cmd_match;
 mod cmd_partners;
@@ -77,6 +78,8 @@ enum Command {
     Audit(cmd_sessions::AuditArgs),
     /// Generate realistic messy CRM exports with ground truth.
     Generate(cmd_generate::GenerateArgs),
+    /// Run unattended: join sessions awaiting this side, refresh on a schedule.
+    Agent(cmd_agent::AgentArgs),
 }
 
 /// Global options the commands need.
@@ -189,6 +192,7 @@ async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Sessions(a) => cmd_sessions::sessions(a, ctx).await,
         Command::Audit(a) => cmd_sessions::audit(a, ctx).await,
         Command::Generate(a) => cmd_generate::run(a),
+        Command::Agent(a) => cmd_agent::run(a, ctx).await,
     }
 }
 
