@@ -15,7 +15,13 @@
 //!    partner-requested session to completion in four steps, each exiting 0
 //!    and leaving the session waiting in between;
 //! 5. a third partner-opened session in a day is over the vendor's cap of 2:
-//!    `--once` leaves it alone, says why, and exits 0.
+//!    `--once` leaves it alone, says why, and exits 0;
+//! 6. an export command that fails or overruns its timeout fails `--once`
+//!    with exit 3, nothing uploaded; a mistyped key fails with exit 2.
+//!
+//! And with the pair's session budget used up, the scheduled run's `429`
+//! is waited out for its `Retry-After` (hours) instead of retried every
+//! poll, and `--once` exits 6.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -266,7 +272,18 @@ async fn completes(
     check_truth(&p_api.results(sid).await.unwrap(), truth);
 }
 
-async fn agents_end_to_end(db: Db, d: &Path) {
+/// A server on `db` with "Vendor Co" and "Partner Co" in one active
+/// partnership (exact counts, everything shared, so results compare with
+/// the truth figure by figure), and `sessions_per_day` for the pair.
+async fn setup(
+    db: &Db,
+    sessions_per_day: u32,
+) -> (
+    cleanroom_server::RunningServer,
+    String,
+    String,
+    &'static str,
+) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let (vendor_id, vtoken) = cleanroom_server::bootstrap::create_org(&db.url, "Vendor Co")
         .await
@@ -277,9 +294,8 @@ async fn agents_end_to_end(db: Db, d: &Path) {
     let mut config = cleanroom_server::Config::for_tests(&db.url);
     config.guardrails.min_population_size = 1;
     config.guardrails.min_cell_size = 1;
-    config.guardrails.sessions_per_day = 50;
+    config.guardrails.sessions_per_day = sessions_per_day;
     let server = cleanroom_server::spawn(config).await.unwrap();
-    let url = server.base_url();
     let pid = "p-agents";
     server
         .state()
@@ -302,6 +318,12 @@ async fn agents_end_to_end(db: Db, d: &Path) {
         })
         .await
         .unwrap();
+    (server, vtoken, ptoken, pid)
+}
+
+async fn agents_end_to_end(db: Db, d: &Path) {
+    let (server, vtoken, ptoken, pid) = setup(&db, 50).await;
+    let url = server.base_url();
 
     // The vendor reads its file and refreshes hourly (due at once); the
     // partner's export comes from a command and it only joins.
@@ -374,6 +396,31 @@ auto_join = "always"
         serde_json::from_slice(&std::fs::read(d.join("truth.json")).unwrap()).unwrap();
     let v_api = api(&url, &vtoken);
     let p_api = api(&url, &ptoken);
+
+    // `--check` shows what each agent would serve, and starts nothing.
+    let o = tokio::task::spawn_blocking({
+        let mut c = cmd(
+            &vendor,
+            d,
+            &[
+                "agent",
+                "--check",
+                "--config",
+                vendor.config.to_str().unwrap(),
+            ],
+        );
+        move || c.output().unwrap()
+    })
+    .await
+    .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(
+        out.contains("Partner Co (p-agents, Active): file ")
+            && out.contains("refresh every 1h; auto_join within-caps (caps 2/day, 10/week)"),
+        "{out}"
+    );
+    assert!(v_api.list_sessions(pid).await.unwrap().is_empty());
 
     // 1. The vendor's schedule opens a session; the partner's agent joins.
     let mut va = start_agent(&vendor, d);
@@ -589,4 +636,73 @@ async fn agents_sqlite() {
 async fn agents_postgres() {
     let dir = tempfile::tempdir().unwrap();
     agents_end_to_end(Db::postgres().await, dir.path()).await;
+}
+
+/// The pair's one session of the day is used up: the server answers the
+/// scheduled run's session request with 429 and a Retry-After of about a
+/// day. A long-running agent asks once and holds the partnership (polling
+/// every second, it does not ask again); `--once` exits 6.
+async fn budget_is_waited_out(db: Db, d: &Path) {
+    let (server, vtoken, ptoken, pid) = setup(&db, 1).await;
+    let url = server.base_url();
+    let v_api = api(&url, &vtoken);
+    let s = v_api.create_session(pid).await.unwrap();
+    v_api.cancel_session(&s.id).await.unwrap();
+    std::fs::write(
+        d.join("v.csv"),
+        "Account Name,Website\nAcme,acme.com\nBeta,beta.io\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vendor.toml"),
+        "[agent]\npoll_interval = \"1s\"\nheartbeat_interval = \"0s\"\n\
+         [defaults]\nsource = { path = \"v.csv\" }\nrefresh = \"every 1h\"\n",
+    )
+    .unwrap();
+    let vendor = Side {
+        url: url.clone(),
+        token: vtoken.clone(),
+        state: d.join("vendor-state"),
+        config: d.join("vendor.toml"),
+        log: d.join("vendor.log"),
+    };
+    let o = once(&vendor, d).await;
+    assert_eq!(o.status.code(), Some(6), "{}", show(&o));
+    assert!(show(&o).contains("no new session now"), "{}", show(&o));
+
+    let mut va = start_agent(&vendor, d);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(terminate(&mut va).await.success());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&vendor.log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let asked = lines
+        .iter()
+        .filter(|v| v["message"] == "refresh due: opening a session")
+        .count();
+    assert_eq!(asked, 1, "{lines:#?}");
+    let failed = lines
+        .iter()
+        .find(|v| v["message"] == "session run failed")
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    let wait = failed["retry_in_secs"].as_i64().unwrap();
+    assert!(wait > 20 * 3600, "waits {wait}s");
+    assert_eq!(v_api.list_sessions(pid).await.unwrap().len(), 1);
+    let _ = ptoken;
+    server.shutdown().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budget_is_waited_out_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    budget_is_waited_out(Db::sqlite(dir.path()), dir.path()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budget_is_waited_out_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    budget_is_waited_out(Db::postgres().await, dir.path()).await;
 }

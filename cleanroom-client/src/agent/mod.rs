@@ -51,7 +51,8 @@ pub struct Summary {
     pub waiting: Vec<String>,
     /// Partner-opened sessions left for a human.
     pub refused: Vec<String>,
-    /// Runs that failed: the partnership and the error.
+    /// Runs that failed (`--once` only; a long-running agent logs and
+    /// retries them): the partnership and the error.
     pub failed: Vec<(String, Error)>,
 }
 
@@ -545,7 +546,9 @@ impl Agent {
                 }
                 tracing::error!(partner = %partner, partnership = %pid, why = job.as_str(), error = %e, kind = ?e.kind(),
                     retry_in_secs = until - now_secs(), "session run failed");
-                self.summary.failed.push((pid, e));
+                if self.once {
+                    self.summary.failed.push((pid, e));
+                }
             }
         }
     }

@@ -67,7 +67,11 @@ pub async fn run(a: AgentArgs, ctx: &Ctx) -> anyhow::Result<()> {
         failed = summary.failed.len(),
         "agent stopped"
     );
-    first_failure(summary)
+    match a.once {
+        true => first_failure(summary),
+        // Failed runs were logged and retried; stopping on a signal is no failure.
+        false => Ok(()),
+    }
 }
 
 /// `--once` fails with its first failed run (exit code by its kind).
