@@ -153,7 +153,17 @@ impl Agent {
         let mut heartbeat = None;
         let mut tasks: JoinSet<(String, Job, Result<SessionStatus>)> = JoinSet::new();
         let result = loop {
-            if let Err(e) = self.scan(&mut tasks).await {
+            // A signal is heard during a look too (a slow server must not
+            // hold up a shutdown for a request timeout).
+            let scanned = tokio::select! {
+                _ = &mut shutdown => None,
+                r = self.scan(&mut tasks) => Some(r),
+            };
+            let Some(scanned) = scanned else {
+                self.stop(&mut tasks).await;
+                break Ok(());
+            };
+            if let Err(e) = scanned {
                 if matches!(e, Error::Auth { .. }) {
                     break Err(e);
                 }
