@@ -11,9 +11,11 @@
 //!    partner's agent joins and commits, is killed (SIGKILL) while it waits,
 //!    and after both restart the partner's agent resumes from its local
 //!    state and the session completes;
-//! 4. SIGTERM stops both agents with exit 0; then `--once` runs take a
-//!    partner-requested session to completion in four steps, each exiting 0
-//!    and leaving the session waiting in between;
+//! 4. SIGTERM stops both agents with exit 0, the partner's in the middle of
+//!    a session its organization requested; `--once` runs then take that
+//!    session to completion, each exiting 0: the vendor's leaves it waiting
+//!    for the partner's tokens, the partner's resumes from the state SIGTERM
+//!    left, the vendor's next one fetches the results;
 //! 5. a third partner-opened session in a day is over the vendor's cap of 2:
 //!    `--once` leaves it alone, says why, and exits 0;
 //! 6. an export command that fails or overruns its timeout fails `--once`
@@ -528,18 +530,34 @@ auto_join = "always"
         "no resumed completion in the partner's log:\n{plog}"
     );
 
-    // 4. SIGTERM: both stop cleanly.
-    for a in [&mut va, &mut pa] {
-        let st = terminate(a).await;
-        assert!(st.success(), "{st:?}");
-    }
-    assert!(
-        std::fs::read_to_string(&vendor.log)
-            .unwrap()
-            .contains("shutting down")
-    );
-    // Cron-style runs: each does what is due now and exits 0.
+    // 4. SIGTERM stops the vendor's idle agent, and the partner's in the
+    // middle of a session its organization requested: both exit 0, and the
+    // partner's local state stays for the next run.
+    assert!(terminate(&mut va).await.success());
     let s4 = p_api.create_session(pid).await.unwrap();
+    wait_session(&p_api, &s4.id, "the partner's commit", |s| {
+        s.partner.blinded == UploadState::Committed
+    })
+    .await;
+    assert!(terminate(&mut pa).await.success());
+    let stopped = |log: &Path, running: i64| {
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|v| {
+                v["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("shutting down"))
+                    && v["sessions_in_progress"] == running
+            })
+    };
+    assert!(stopped(&vendor.log, 0));
+    assert!(stopped(&partner.log, 1));
+    assert_eq!(active_files(&partner.state).len(), 1);
+    // Cron-style runs take it from there, each exiting 0: the vendor joins,
+    // uploads its blinded set and its tokens, and leaves the session waiting
+    // for the partner's tokens...
     let o = once(&vendor, d).await;
     assert!(o.status.success(), "{}", show(&o));
     assert!(
@@ -548,20 +566,18 @@ auto_join = "always"
         show(&o)
     );
     let s = v_api.session(&s4.id).await.unwrap();
-    assert_eq!(s.vendor.blinded, UploadState::Committed);
-    assert_eq!(s.partner.blinded, UploadState::Pending);
-    let o = once(&partner, d).await;
-    assert!(o.status.success(), "{}", show(&o));
-    let s = v_api.session(&s4.id).await.unwrap();
     assert_eq!(s.state, SessionState::AwaitingTokens);
-    assert_eq!(s.partner.tokens, UploadState::Committed);
-    assert_eq!(s.vendor.tokens, UploadState::Pending);
-    let o = once(&vendor, d).await;
+    assert_eq!(s.vendor.tokens, UploadState::Committed);
+    assert_eq!(s.partner.tokens, UploadState::Pending);
+    // ...the partner resumes from the state SIGTERM left and completes it...
+    let o = once(&partner, d).await;
     assert!(o.status.success(), "{}", show(&o));
     assert!(show(&o).contains("session completed"), "{}", show(&o));
     completes(&v_api, &p_api, &s4.id, &truth).await;
-    let o = once(&partner, d).await;
+    // ...and the vendor's next run fetches the results.
+    let o = once(&vendor, d).await;
     assert!(o.status.success(), "{}", show(&o));
+    assert!(show(&o).contains("session completed"), "{}", show(&o));
     assert!(active_files(&vendor.state).is_empty());
     assert!(active_files(&partner.state).is_empty());
     // Nothing due: a quick exit 0.
