@@ -336,6 +336,7 @@ async fn agents_end_to_end(db: Db, d: &Path) {
 poll_interval = "1s"
 heartbeat_interval = "1s"
 results_dir = "vendor-results"
+notify_command = ["sh", "-c", "echo \"$CLEANROOM_PARTNER/$CLEANROOM_SESSION: $CLEANROOM_REASON\" >> notified.txt"]
 
 [[partnership]]
 partner = "Partner Co"
@@ -595,6 +596,10 @@ auto_join = "always"
     let s = v_api.session(&s5.id).await.unwrap();
     assert_eq!(s.state, SessionState::AwaitingBlinded);
     assert_eq!(s.vendor.blinded, UploadState::Pending, "not joined");
+    assert_eq!(
+        std::fs::read_to_string(d.join("notified.txt")).unwrap(),
+        format!("Partner Co/{}: over max_partner_sessions_per_day\n", s5.id)
+    );
     assert!(active_files(&vendor.state).is_empty());
 
     // 6. The partner's own session awaits it, but its export fails: a

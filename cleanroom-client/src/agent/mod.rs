@@ -111,6 +111,8 @@ pub struct Agent {
     /// Partnership ids listed in the file that matched nothing (said once).
     unmatched_told: bool,
     schedules: Arc<Mutex<Vec<AgentSchedule>>>,
+    /// Running `notify_command`s (awaited before `run` returns).
+    notifications: JoinSet<()>,
     summary: Summary,
 }
 
@@ -138,6 +140,7 @@ impl Agent {
             told: HashSet::new(),
             unmatched_told: false,
             schedules: Arc::default(),
+            notifications: JoinSet::new(),
             summary: Summary::default(),
         })
     }
@@ -211,6 +214,8 @@ impl Agent {
         if let Some(h) = heartbeat {
             h.abort();
         }
+        // Each is bounded by its own timeout.
+        while self.notifications.join_next().await.is_some() {}
         result.map(|()| self.summary)
     }
 
@@ -395,7 +400,7 @@ impl Agent {
     }
 
     /// Runs the notification command for a session left alone, if any.
-    fn notify(&self, s: &Served, session_id: &str, reason: &str) {
+    fn notify(&mut self, s: &Served, session_id: &str, reason: &str) {
         let Some(argv) = self.config.notify_command.clone() else {
             return;
         };
@@ -407,7 +412,8 @@ impl Agent {
             .env("CLEANROOM_REASON", reason)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        tokio::spawn(async move {
+        while self.notifications.try_join_next().is_some() {}
+        self.notifications.spawn(async move {
             let status = match cmd.spawn() {
                 Ok(mut child) => tokio::time::timeout(Duration::from_secs(60), child.wait()).await,
                 Err(e) => {
