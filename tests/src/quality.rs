@@ -288,9 +288,12 @@ impl Acc {
 
 /// `when-strong-key-missing`: a name match counts unless both accounts
 /// carry a domain, or both a DUNS (and, matching on a name only, share none).
-fn strong_types_agree(a: &Acc, b: &Acc) -> bool {
-    !(a.has(KeyType::Domain) && b.has(KeyType::Domain)
-        || a.has(KeyType::Duns) && b.has(KeyType::Duns))
+fn strong_types_agree(kind: KeyType, a: &Acc, b: &Acc) -> bool {
+    let both = |k| a.has(k) && b.has(k);
+    let strong = both(KeyType::Domain) || both(KeyType::Duns);
+    // Two city-qualified names that did not match contradict a match of
+    // the country-qualified names (overlap.rs).
+    !(strong || kind == KeyType::Name && both(KeyType::CityName))
 }
 
 /// One side's uploaded accounts.
@@ -389,7 +392,7 @@ pub fn measure(g: &Generated, method: Method) -> Result<Score, String> {
         }
         Method::V1 | Method::V1Never | Method::V1Always => {
             let sides = [v1_side(&tables[0], rows[0])?, v1_side(&tables[1], rows[1])?];
-            let (hits, cells) = plain_match(&sides[0], &sides[1], |a, b| match method {
+            let (hits, cells) = plain_match(&sides[0], &sides[1], |_, a, b| match method {
                 Method::V1Never => false,
                 Method::V1Always => true,
                 // The default: a name counts unless both accounts have a
@@ -795,20 +798,28 @@ fn key_index(s: &Side) -> HashMap<&str, Vec<usize>> {
     m
 }
 
-/// Matches two sides' plaintext keys: domain and DUNS always, a name when
-/// `name_counts` holds for the pair. Returns each side's hits and the cells
+/// Matches two sides' plaintext keys: domain and DUNS always, a name (of
+/// any weak key type) when `name_counts` holds for the type and the pair. Returns each side's hits and the cells
 /// as `(vendor accounts, partner accounts)`, like [`overlap::compute`].
-fn plain_match(v: &Side, p: &Side, name_counts: impl Fn(&Acc, &Acc) -> bool) -> ([Hits; 2], Cells) {
+fn plain_match(
+    v: &Side,
+    p: &Side,
+    name_counts: impl Fn(KeyType, &Acc, &Acc) -> bool,
+) -> ([Hits; 2], Cells) {
     let (vi, pi) = (key_index(v), key_index(p));
     let mut hits: [Hits; 2] = [vec![None; v.accounts.len()], vec![None; p.accounts.len()]];
     for (message, vs) in &vi {
         let Some(ps) = pi.get(message) else { continue };
-        let is_name = message.starts_with("name:");
+        let kind = KeyType::ALL
+            .into_iter()
+            .find(|k| message.starts_with(k.prefix()))
+            .unwrap_or(KeyType::Domain);
         for (mine, theirs, me, them, h) in [(vs, ps, v, p, 0usize), (ps, vs, p, v, 1usize)] {
             for &a in mine {
                 let mut mask = None;
                 for &b in theirs {
-                    let counts = !is_name || name_counts(&me.accounts[a], &them.accounts[b]);
+                    let counts =
+                        kind.is_strong() || name_counts(kind, &me.accounts[a], &them.accounts[b]);
                     if counts {
                         *mask.get_or_insert(0) |= them.accounts[b].populations;
                     }
@@ -1203,9 +1214,12 @@ mod tests {
         for (policy, counts) in [
             (
                 NameMatching::WhenStrongKeyMissing,
-                Box::new(strong_types_agree) as Box<dyn Fn(&Acc, &Acc) -> bool>,
+                Box::new(strong_types_agree) as Box<dyn Fn(KeyType, &Acc, &Acc) -> bool>,
             ),
-            (NameMatching::Always, Box::new(|_: &Acc, _: &Acc| true)),
+            (
+                NameMatching::Always,
+                Box::new(|_: KeyType, _: &Acc, _: &Acc| true),
+            ),
         ] {
             let o = overlap::compute(
                 &records(&sides[0]),
