@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use cleanroom_core::api::{
-    AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateInvitation, CreateToken,
-    CreatedInvitation, CreatedToken, Invitation, InvitationCode, InvitationPreview, Limits, Me,
-    OverlappingRecords, Partnership, Problem, ProposePolicy, Session, SessionResults, SessionState,
-    TokenInfo,
+    AgentHeartbeat, AuditEntry, ChunkReceipt, CommitBlinded, CommitTokens, CreateInvitation,
+    CreateToken, CreatedInvitation, CreatedToken, Invitation, InvitationCode, InvitationPreview,
+    Limits, Me, OverlappingRecords, Partnership, PartnershipAgents, Problem, ProposePolicy,
+    Session, SessionResults, SessionState, TokenInfo,
 };
 use futures_util::Stream;
 use futures_util::StreamExt;
@@ -288,6 +288,28 @@ impl Client {
     pub async fn audit(&self, id: &str) -> Result<Vec<AuditEntry>> {
         self.json(self.req(Method::GET, &format!("/v1/partnerships/{}/audit", seg(id))))
             .await
+    }
+
+    // --- agents ----------------------------------------------------------
+
+    /// `POST /v1/agents/heartbeat` (upload): the organization's agent is
+    /// alive, with its versions and refresh schedules. The server counts it
+    /// offline once no heartbeat came for its threshold (5 minutes by
+    /// default), so an agent sends one every minute or so.
+    pub async fn heartbeat(&self, body: &AgentHeartbeat) -> Result<()> {
+        self.send(self.req(Method::POST, "/v1/agents/heartbeat").json(body))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /v1/partnerships/{id}/agents`: both sides' agents as their last
+    /// heartbeats describe them (`None` for a side without one).
+    pub async fn agents(&self, partnership_id: &str) -> Result<PartnershipAgents> {
+        self.json(self.req(
+            Method::GET,
+            &format!("/v1/partnerships/{}/agents", seg(partnership_id)),
+        ))
+        .await
     }
 
     // --- sessions --------------------------------------------------------

@@ -22,6 +22,8 @@
 //! | `GET /v1/partnerships/{id}/audit` | view | → `[AuditEntry]` |
 //! | `POST /v1/partnerships/{id}/sessions` | upload | → 201 [`Session`] (409 if one is open) |
 //! | `GET /v1/partnerships/{id}/sessions` | view | → `[Session]`, newest first |
+//! | `GET /v1/partnerships/{id}/agents` | view | → [`PartnershipAgents`] |
+//! | `POST /v1/agents/heartbeat` | upload | [`AgentHeartbeat`] → 204 |
 //! | `GET /v1/sessions/{id}` | view | → [`Session`] |
 //! | `POST /v1/sessions/{id}/cancel` | upload | → [`Session`] |
 //! | `PUT /v1/sessions/{id}/blinded/{seq}` | upload | 48-byte records → [`ChunkReceipt`] |
@@ -730,6 +732,72 @@ pub struct AuditEntry {
     pub session_id: Option<String>,
     /// Non-identifying details (counts, policy), never account data.
     pub detail: serde_json::Value,
+}
+
+/// One refresh schedule an agent runs, in `POST /v1/agents/heartbeat`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AgentSchedule {
+    /// The partnership the agent refreshes (one of the organization's).
+    pub partnership_id: String,
+    /// The schedule in the agent's words, e.g. `daily 06:00` (at most 64 characters).
+    pub refresh: String,
+    /// Unix seconds of the agent's next scheduled run, if it knows one.
+    #[serde(default)]
+    pub next_run_at: Option<i64>,
+}
+
+/// `POST /v1/agents/heartbeat` (upload scope): the organization's agent is
+/// alive, its versions and what it runs. Answered 204. Never account data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AgentHeartbeat {
+    /// The agent's version, e.g. `0.1.0` (1 to 64 characters).
+    pub agent_version: String,
+    /// The protocol version the agent speaks, e.g. `2` (1 to 64 characters).
+    pub protocol: String,
+    /// Its refresh schedules, one per partnership at most (at most 1000).
+    #[serde(default)]
+    pub schedules: Vec<AgentSchedule>,
+}
+
+/// An agent's schedule for one partnership, in [`AgentStatus`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentScheduleStatus {
+    /// As the agent reported it, e.g. `daily 06:00`.
+    pub refresh: String,
+    /// Unix seconds of the next scheduled run, if the agent reported one.
+    pub next_run_at: Option<i64>,
+}
+
+/// What one organization's agent last reported, as seen from one partnership.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentStatus {
+    /// Whether its last heartbeat is within the deployment's offline threshold.
+    pub online: bool,
+    /// Unix seconds of its last heartbeat.
+    pub last_seen: i64,
+    /// The agent's version.
+    pub agent_version: String,
+    /// The protocol version it speaks.
+    pub protocol: String,
+    /// Its schedule for this partnership; `null` if it runs none for it.
+    pub schedule: Option<AgentScheduleStatus>,
+}
+
+/// `GET /v1/partnerships/{id}/agents` (view scope): both sides' agents;
+/// `null` for a side whose agent never sent a heartbeat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PartnershipAgents {
+    /// The caller's organization's agent.
+    pub own: Option<AgentStatus>,
+    /// The other organization's agent.
+    pub partner: Option<AgentStatus>,
 }
 
 /// An RFC 9457 problem document.

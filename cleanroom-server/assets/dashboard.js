@@ -666,6 +666,142 @@
     $('sessions-wrap').hidden = sessions.length === 0;
   }
 
+  // ---------- agents and refreshes ----------
+
+  /** Unix seconds -> "2 minutes ago", "just now", "3 days ago". */
+  function fmtAgo(unix) {
+    const secs = Math.max(0, Math.round(Date.now() / 1000 - unix));
+    const units = [[86400, 'day'], [3600, 'hour'], [60, 'minute']];
+    for (const [size, name] of units) {
+      if (secs >= size) {
+        const n = Math.floor(secs / size);
+        return n + ' ' + name + (n === 1 ? '' : 's') + ' ago';
+      }
+    }
+    return secs < 10 ? 'just now' : secs + ' seconds ago';
+  }
+
+  function fmtUnix(unix) {
+    return unix === null || unix === undefined ? '—' : fmtTime(new Date(unix * 1000).toISOString());
+  }
+
+  /** "Globex's agent: online, last seen 2 minutes ago" and its versions. */
+  function agentLines(who, a) {
+    if (!a) return [who + ' agent: has not reported yet'];
+    const lines = [
+      who + ' agent: ' + (a.online ? 'online' : 'offline') + ', last seen ' + fmtAgo(a.last_seen),
+      'Agent version ' + a.agent_version + ', protocol ' + a.protocol,
+    ];
+    if (a.schedule) {
+      lines.push('Refreshes ' + a.schedule.refresh + (a.schedule.next_run_at ? ', next run ' + fmtUnix(a.schedule.next_run_at) : ''));
+    } else {
+      lines.push('No refresh schedule for this partnership');
+    }
+    return lines;
+  }
+
+  function renderAgents(agents, otherName) {
+    const dl = $('agents');
+    clear(dl);
+    const add = function (term, lines, side) {
+      dl.appendChild(el('div', { dataset: { agent: side } }, [
+        el('dt', { text: term }),
+        el('dd', {}, lines.map(function (l) { return el('div', { text: l }); })),
+      ]));
+    };
+    add('Your agent', agentLines('Your', agents.own), 'own');
+    add(otherName + '’s agent', agentLines(otherName + '’s', agents.partner), 'partner');
+  }
+
+  /** Which sides an open session still waits for. */
+  function awaitedSides(s, myRole, otherName) {
+    const step = s.state === 'awaiting_blinded' ? 'blinded' : s.state === 'awaiting_tokens' ? 'tokens' : null;
+    if (!step) return [];
+    const sides = [];
+    const mine = s[myRole];
+    const theirs = s[myRole === 'vendor' ? 'partner' : 'vendor'];
+    if (mine && mine[step] !== 'committed') sides.push('your agent');
+    if (theirs && theirs[step] !== 'committed') sides.push(otherName + '’s agent');
+    return sides;
+  }
+
+  function renderRefreshes(sessions, agents, p, otherName) {
+    const dl = $('refreshes');
+    clear(dl);
+    const add = function (term, nodes, key) {
+      dl.appendChild(el('div', { dataset: { refresh: key } }, [el('dt', { text: term }), el('dd', {}, nodes)]));
+    };
+    const pending = sessions.filter(function (s) { return s.state === 'awaiting_blinded' || s.state === 'awaiting_tokens'; });
+    add('Pending', pending.length === 0 ? ['None'] : pending.map(function (s) {
+      const sides = awaitedSides(s, p.my_role, otherName);
+      return el('div', {}, [
+        link('/dashboard/sessions/' + encodeURIComponent(s.id), shortId(s.id)),
+        ' ' + label(STATE_TEXT, s.state) + (sides.length ? ': waiting for ' + sides.join(' and ') : ''),
+      ]);
+    }), 'pending');
+    const last = sessions.find(function (s) { return s.state === 'completed'; });
+    add('Last session', [last ? 'Completed ' + fmtTime(last.finished_at) : 'None yet'], 'last');
+    const runs = [agents && agents.own, agents && agents.partner]
+      .map(function (a) { return a && a.schedule ? a.schedule.next_run_at : null; })
+      .filter(function (t) { return typeof t === 'number'; });
+    let next = 'No agent has a scheduled run';
+    if (pending.length) next = 'Running now: both agents pick up the pending session';
+    else if (runs.length) next = fmtUnix(Math.min.apply(null, runs)) + ' (scheduled by an agent)';
+    add('Next session', [next], 'next');
+  }
+
+  /** Enables "Refresh now" for sign-ins whose token may create sessions. */
+  async function wireRefreshNow(base, onCreated) {
+    const button = $('refresh-now');
+    const reason = $('refresh-reason');
+    let info;
+    try {
+      const res = await fetch('/dashboard/sign-in', { credentials: 'same-origin', cache: 'no-store' });
+      info = res.ok ? await res.json() : null;
+    } catch (_) {
+      info = null;
+    }
+    if (!info || !info.can_request_sessions) {
+      button.disabled = true;
+      reason.hidden = false;
+      reason.textContent = info
+        ? 'Refresh now is disabled: you signed in with a ' + info.token_scope + ' token. Requesting a session needs a token with the upload or admin scope.'
+        : 'Refresh now is unavailable: your sign-in could not be checked.';
+      return;
+    }
+    button.disabled = false;
+    button.addEventListener('click', async function () {
+      const status = $('refresh-status');
+      const csrf = document.querySelector('#logout-form input[name="csrf"]');
+      button.disabled = true;
+      status.textContent = 'Requesting a session…';
+      try {
+        const res = await fetch(base.replace('/v1/partnerships/', '/dashboard/partnerships/') + '/refresh', {
+          method: 'POST',
+          credentials: 'same-origin',
+          cache: 'no-store',
+          headers: { Accept: 'application/json', 'X-CSRF-Token': csrf ? csrf.value : '' },
+        });
+        let body = null;
+        try {
+          body = await res.json();
+        } catch (_) {
+          body = null;
+        }
+        if (res.ok) {
+          status.textContent = 'Session ' + shortId(body.id) + ' requested: both organizations’ agents will run it.';
+          status.dataset.session = body.id;
+          await onCreated();
+        } else {
+          status.textContent = 'Not requested: ' + ((body && (body.detail || body.title)) || 'HTTP ' + res.status);
+        }
+      } catch (err) {
+        status.textContent = 'Not requested: ' + err.message;
+      }
+      button.disabled = false;
+    });
+  }
+
   /** Audit details as "key: value" text; nested objects one level deep. */
   function detailText(detail) {
     if (detail === null || detail === undefined) return '';
@@ -795,12 +931,20 @@
 
     async function refresh() {
       let sessions;
+      let agents = null;
       try {
         sessions = await api(base + '/sessions');
       } catch (err) {
         showError(err, 'Partnership not found.');
         return;
       }
+      try {
+        agents = await api(base + '/agents');
+        renderAgents(agents, other.name);
+      } catch (err) {
+        if (err.status !== 401) $('agents').textContent = 'Could not load the agents: ' + err.message;
+      }
+      renderRefreshes(sessions, agents, p, other.name);
       renderSessions(sessions);
       const completed = sessions.filter(function (s) { return s.state === 'completed'; });
       const newestKey = completed.length ? completed[0].id : '';
@@ -821,6 +965,10 @@
       if (open) timer = setTimeout(refresh, POLL_MS);
       else timer = null;
     }
+    await wireRefreshNow(base, async function () {
+      if (timer) clearTimeout(timer);
+      await refresh();
+    });
     await refresh();
     return timer;
   }

@@ -209,7 +209,13 @@ pub struct Config {
     pub compute: ComputeLeases,
     /// Webhook delivery: which targets are allowed, retries.
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// An organization's agent counts as offline once its last heartbeat is
+    /// older than this; `agent.offline` is sent once when it crosses it.
+    pub agent_offline_after: std::time::Duration,
 }
+
+/// The default of [`Config::agent_offline_after`]: 5 minutes.
+pub const DEFAULT_AGENT_OFFLINE_AFTER: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// How replicas on one database share computations: a replica claims a
 /// session in `computing` with a lease, renews it while it computes, and any
@@ -292,6 +298,7 @@ impl Config {
             max_json_bytes: 64 * 1024,
             compute: ComputeLeases::default(),
             webhooks: crate::webhooks::WebhookSettings::default(),
+            agent_offline_after: DEFAULT_AGENT_OFFLINE_AFTER,
         }
     }
 }
@@ -397,6 +404,10 @@ pub struct Settings {
         global = true
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Seconds without a heartbeat after which an organization's agent is
+    /// offline (default 300).
+    #[arg(long, env = "CLEANROOM_AGENT_OFFLINE_AFTER", global = true)]
+    pub agent_offline_after: Option<u64>,
     /// Largest chunk body in bytes (default 16 MiB).
     #[arg(long, env = "CLEANROOM_MAX_CHUNK_BYTES", global = true)]
     pub max_chunk_bytes: Option<usize>,
@@ -474,6 +485,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     header_read_timeout: Option<u64>,
     body_read_timeout: Option<u64>,
+    agent_offline_after: Option<u64>,
     guardrails: Option<FileGuardrails>,
     webhooks: Option<crate::webhooks::FileWebhooks>,
 }
@@ -638,6 +650,12 @@ impl Settings {
             },
             webhooks: crate::webhooks::WebhookSettings::from_file(file.webhooks)
                 .map_err(ServerError::Config)?,
+            agent_offline_after: self
+                .agent_offline_after
+                .or(file.agent_offline_after)
+                .map_or(defaults.agent_offline_after, |s| {
+                    std::time::Duration::from_secs(s.max(1))
+                }),
         };
         config.guardrails.check()?;
         if !(1..=365).contains(&config.invitation_expiry_days) {

@@ -33,6 +33,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower::ServiceExt as _;
 
+pub mod agents;
 pub mod auth;
 pub mod auth_limit;
 pub mod bootstrap;
@@ -227,6 +228,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     state
         .tasks
         .track(tokio::spawn(replica_wakeups::run(state.clone())).abort_handle());
+    state
+        .tasks
+        .track(tokio::spawn(agents::sweep(state.clone())).abort_handle());
     tracing::info!(%addr, tls, "listening");
     Ok(RunningServer {
         addr,

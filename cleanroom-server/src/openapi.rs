@@ -130,6 +130,10 @@ const ENDPOINTS: &[Endpoint] = &[
         "Create a session (409 if one is open, 429 over budget)"),
     ep(Get, "/v1/partnerships/{id}/sessions", "view", Empty, "200", JsonList("Session"),
         "Sessions, newest first"),
+    ep(Get, "/v1/partnerships/{id}/agents", "view", Empty, "200", Json("PartnershipAgents"),
+        "Both sides' agents: online, last heartbeat, versions, refresh schedule for this partnership"),
+    ep(Post, "/v1/agents/heartbeat", "upload", Json("AgentHeartbeat"), "204", Empty,
+        "The organization's agent reports it is alive, its versions and refresh schedules"),
     ep(Get, "/v1/sessions/{id}", "view", Empty, "200", Json("Session"),
         "A session"),
     ep(Post, "/v1/sessions/{id}/cancel", "upload", Empty, "200", Json("Session"),
@@ -209,6 +213,11 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<api::OverlappingRow>(v);
     add::<api::OverlappingRecords>(v);
     add::<api::AuditEntry>(v);
+    add::<api::AgentSchedule>(v);
+    add::<api::AgentHeartbeat>(v);
+    add::<api::AgentScheduleStatus>(v);
+    add::<api::AgentStatus>(v);
+    add::<api::PartnershipAgents>(v);
     add::<api::Problem>(v);
     add::<disclosure::Count>(v);
     add::<disclosure::DisclosedCell>(v);
@@ -943,6 +952,50 @@ mod tests {
             "Session",
         )
         .unwrap();
+    }
+
+    #[test]
+    fn agent_schemas_match_serde() {
+        let d = doc();
+        let heartbeat = api::AgentHeartbeat {
+            agent_version: "0.1.0".into(),
+            protocol: "2".into(),
+            schedules: vec![api::AgentSchedule {
+                partnership_id: "p1".into(),
+                refresh: "daily 06:00".into(),
+                next_run_at: Some(1_800_000_000),
+            }],
+        };
+        round_trip(&d, "AgentHeartbeat", &heartbeat);
+        let status = api::AgentStatus {
+            online: true,
+            last_seen: 1_800_000_000,
+            agent_version: "0.1.0".into(),
+            protocol: "2".into(),
+            schedule: Some(api::AgentScheduleStatus {
+                refresh: "daily 06:00".into(),
+                next_run_at: None,
+            }),
+        };
+        round_trip(
+            &d,
+            "PartnershipAgents",
+            &api::PartnershipAgents {
+                own: Some(status.clone()),
+                partner: Some(api::AgentStatus {
+                    schedule: None,
+                    ..status
+                }),
+            },
+        );
+        round_trip(
+            &d,
+            "PartnershipAgents",
+            &api::PartnershipAgents {
+                own: None,
+                partner: None,
+            },
+        );
     }
 
     #[test]

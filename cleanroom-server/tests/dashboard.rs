@@ -1092,3 +1092,261 @@ async fn noisy_counts_in_headless_chromium() {
     b.close().await;
     server.shutdown().await;
 }
+
+// ------------------------------------------------ agents and "Refresh now"
+
+/// "Refresh now": both sides' agents on the partnership page, the button
+/// creating a session for an upload sign-in, forged requests refused, and
+/// the button disabled with its reason for a view sign-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_now_in_headless_chromium() {
+    if std::env::var_os("CLEANROOM_SKIP_BROWSER_TESTS").is_some() {
+        eprintln!("CLEANROOM_SKIP_BROWSER_TESTS is set: skipping the browser test");
+        return;
+    }
+    let db = TestDb::sqlite();
+    let url = db.url().to_owned();
+    let (_, vt) = bootstrap::create_org(&url, VENDOR).await.expect("vendor");
+    let (_, pt) = bootstrap::create_org(&url, PARTNER).await.expect("partner");
+    let server = spawn(Config::for_tests(&url)).await.expect("spawn");
+    let base = server.base_url();
+    let (v, p) = (Api::new(&base, &vt), Api::new(&base, &pt));
+    let partnership = v.partner_up(&p, PARTNER, SharingPolicy::default()).await;
+    let pid = partnership.id.clone();
+    let upload: CreatedToken = v
+        .ok(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({ "label": "dashboard", "scope": "upload" })),
+        )
+        .await;
+    let vendor_view = view_token(&v, "dashboard").await;
+
+    // Both agents report; only the partner's runs a schedule for this partnership.
+    let next_run = cleanroom_server::now() + 3 * 3600;
+    let (s, body) = p
+        .send(
+            Method::POST,
+            "/v1/agents/heartbeat",
+            Some(json!({
+                "agent_version": "0.4.2",
+                "protocol": "cleanroom-v2",
+                "schedules": [{"partnership_id": pid, "refresh": "daily 06:00", "next_run_at": next_run}],
+            })),
+        )
+        .await;
+    assert_eq!(s, 204, "{body}");
+    let (s, _) = v
+        .send(
+            Method::POST,
+            "/v1/agents/heartbeat",
+            Some(json!({"agent_version": "0.4.1", "protocol": "cleanroom-v2"})),
+        )
+        .await;
+    assert_eq!(s, 204);
+
+    let b = Browser::start().await;
+    b.sign_in(&base, &upload.token).await;
+    b.follow_link(PARTNER, "partnership").await;
+    let partner_agent = "return document.querySelector('#agents [data-agent=partner]').innerText";
+    b.eventually(partner_agent, |v| {
+        let t = v.as_str().unwrap_or("");
+        t.contains(&format!("{PARTNER}’s agent: online, last seen"))
+            && t.contains("Agent version 0.4.2")
+            && t.contains("Refreshes daily 06:00, next run")
+    })
+    .await;
+    let own = b
+        .js("return document.querySelector('#agents [data-agent=own]').innerText")
+        .await;
+    let own = own.as_str().expect("text");
+    assert!(
+        own.contains("Your agent: online") && own.contains("No refresh schedule"),
+        "{own}"
+    );
+    let next = b
+        .js("return document.querySelector('#refreshes [data-refresh=next]').innerText")
+        .await;
+    assert!(
+        next.as_str()
+            .expect("text")
+            .contains("scheduled by an agent"),
+        "{next}"
+    );
+    assert_eq!(
+        b.js("return document.getElementById('refresh-now').disabled")
+            .await,
+        json!(false)
+    );
+
+    // The button creates a session, which the page then lists as pending.
+    b.c()
+        .find(Locator::Css("#refresh-now"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("click");
+    b.eventually(
+        "return document.getElementById('refresh-status').dataset.session || null",
+        |v| v.is_string(),
+    )
+    .await;
+    let created = b
+        .js("return document.getElementById('refresh-status').dataset.session")
+        .await;
+    let sessions: Vec<Session> = v
+        .ok(
+            Method::GET,
+            &format!("/v1/partnerships/{pid}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(json!(sessions[0].id), created);
+    assert_eq!(sessions[0].state, SessionState::AwaitingBlinded);
+    b.eventually(
+        "return document.querySelector('#refreshes [data-refresh=pending]').innerText",
+        |v| {
+            let t = v.as_str().unwrap_or("");
+            t.contains("waiting for your agent and") && t.contains(PARTNER)
+        },
+    )
+    .await;
+    let audit: Vec<serde_json::Value> = v
+        .ok(Method::GET, &format!("/v1/partnerships/{pid}/audit"), None)
+        .await;
+    let entry = audit
+        .iter()
+        .find(|e| e["action"] == "session.created")
+        .expect("audited");
+    assert_eq!(entry["token_id"], upload.info.id.as_str());
+    b.screenshot("refresh-now").await;
+
+    // Forged requests with a live upload sign-in: no or a wrong CSRF token
+    // is a 403 problem; the page's own token passes the check (and meets
+    // the open session).
+    let http = no_redirects();
+    let res = http_sign_in(&http, &base, &upload.token).await;
+    let (cookie, line) = set_cookie(res.headers(), "cleanroom_session").expect("cookie");
+    assert!(line.contains("SameSite=Strict"), "{line}");
+    let refresh_url = format!("{base}/dashboard/partnerships/{pid}/refresh");
+    let forged = |csrf: Option<&'static str>, cookie: String| {
+        let mut rb = http
+            .post(&refresh_url)
+            .header(header::COOKIE, format!("cleanroom_session={cookie}"));
+        if let Some(c) = csrf {
+            rb = rb.header("x-csrf-token", c);
+        }
+        rb.send()
+    };
+    for csrf in [None, Some("wrong"), Some("")] {
+        let res = forged(csrf, cookie.clone()).await.expect("post");
+        assert_eq!(res.status(), 403, "csrf {csrf:?}");
+        assert!(
+            res.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .expect("ascii")
+                .starts_with("application/problem+json")
+        );
+        let problem: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(problem["code"], "forbidden");
+        assert!(problem["detail"].as_str().expect("detail").contains("CSRF"));
+    }
+    // A cross-site form cannot set the header: the same request as a form
+    // post, with the token as a field, is refused too.
+    let page = http
+        .get(format!("{base}/dashboard/"))
+        .header(header::COOKIE, format!("cleanroom_session={cookie}"))
+        .send()
+        .await
+        .expect("page");
+    let csrf = hidden_field(&page.text().await.expect("html"), "csrf");
+    let res = http
+        .post(&refresh_url)
+        .header(header::COOKIE, format!("cleanroom_session={cookie}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[("csrf", csrf.as_str())]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 403);
+    let res = http
+        .post(&refresh_url)
+        .header(header::COOKIE, format!("cleanroom_session={cookie}"))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        res.status(),
+        409,
+        "past the CSRF check: one session is open"
+    );
+    let problem: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(problem["code"], "session-open");
+    // Without a sign-in: 401. The API itself still refuses the cookie.
+    let res = http.post(&refresh_url).send().await.expect("post");
+    assert_eq!(res.status(), 401);
+    let st = status_with_cookie(
+        &http,
+        Method::POST,
+        &format!("{base}/v1/partnerships/{pid}/sessions"),
+        &cookie,
+        json!(null),
+    )
+    .await;
+    assert_eq!(st, 403, "the API takes no state change from a cookie");
+
+    // A view sign-in sees the button disabled, with the reason; its forged
+    // request with the right CSRF token is refused for the scope.
+    b.sign_out().await;
+    b.sign_in(&base, &vendor_view.token).await;
+    b.follow_link(PARTNER, "partnership").await;
+    b.eventually(
+        "return document.getElementById('refresh-reason').hidden ? null : document.getElementById('refresh-reason').innerText",
+        |v| v.as_str().is_some_and(|t| t.contains("view token") && t.contains("upload")),
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.getElementById('refresh-now').disabled")
+            .await,
+        json!(true)
+    );
+    b.screenshot("refresh-now-view").await;
+    let res = http_sign_in(&http, &base, &vendor_view.token).await;
+    let (view_cookie, _) = set_cookie(res.headers(), "cleanroom_session").expect("cookie");
+    let page = http
+        .get(format!("{base}/dashboard/"))
+        .header(header::COOKIE, format!("cleanroom_session={view_cookie}"))
+        .send()
+        .await
+        .expect("page");
+    let view_csrf = hidden_field(&page.text().await.expect("html"), "csrf");
+    let res = http
+        .post(&refresh_url)
+        .header(header::COOKIE, format!("cleanroom_session={view_cookie}"))
+        .header("x-csrf-token", &view_csrf)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 403);
+    let problem: serde_json::Value = res.json().await.expect("json");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("view token")
+    );
+    let sessions: Vec<Session> = v
+        .ok(
+            Method::GET,
+            &format!("/v1/partnerships/{pid}/sessions"),
+            None,
+        )
+        .await;
+    assert_eq!(sessions.len(), 1, "no forged request created a session");
+
+    b.close().await;
+    server.shutdown().await;
+}

@@ -7,8 +7,11 @@
 //! cookie as well as a bearer token: its authentication calls
 //! [`session_from_cookie`] when a request has no `Authorization` header and
 //! then treats the caller as holding a `view`-scoped token (see
-//! [`DashboardIdentity::scope`]), so every state-changing call is refused
-//! with 403 for cookie callers.
+//! [`DashboardIdentity::scope`]), so every state-changing API call is
+//! refused with 403 for cookie callers. The one exception is the dashboard's
+//! own "Refresh now" route (`wiring`), which creates a session only with the
+//! sign-in's CSRF token in a header and a signed-in token of `upload` scope
+//! or above.
 //!
 //! Sign-in exchanges a token (any scope: `view` is enough) for a random
 //! cookie, `cleanroom_session` (HttpOnly, SameSite=Strict, Secure on TLS).
@@ -17,8 +20,9 @@
 //!
 //! CSRF: the sign-in form uses a double-submit cookie (there is no session
 //! yet to bind a token to); the signed-in forms (sign-out) carry the
-//! session's own synchronizer token. The API needs no token of its own:
-//! cookie callers may only read, and the cookie is SameSite=Strict.
+//! session's own synchronizer token, and so does "Refresh now" (in the
+//! `X-CSRF-Token` header). The API needs no token of its own: cookie
+//! callers may only read, and the cookie is SameSite=Strict.
 //!
 //! Every dashboard response carries a strict Content-Security-Policy (no
 //! inline script or style), `nosniff`, `no-referrer` and frame denial. The

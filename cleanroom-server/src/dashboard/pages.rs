@@ -332,7 +332,7 @@ pub(super) struct LoginForm {
 
 /// Constant-time equality of a presented CSRF token with the expected one;
 /// an empty expectation never matches.
-fn csrf_ok(expected: Option<&str>, presented: &str) -> bool {
+pub(super) fn csrf_ok(expected: Option<&str>, presented: &str) -> bool {
     match expected {
         Some(e) if !e.is_empty() => e.as_bytes().ct_eq(presented.as_bytes()).into(),
         _ => false,

@@ -21,6 +21,7 @@ use crate::error::{ApiError, PROBLEM_JSON, problem_response};
 use crate::problem::ProblemType;
 use crate::store::{AuditRow, ChunkKind, PartnershipRow, PartyRow, SessionRow, Store};
 
+pub mod agents;
 pub mod audit;
 pub mod invitations;
 pub mod ops;
@@ -55,6 +56,8 @@ pub fn router(state: AppState) -> Router {
             "/partnerships/{id}/sessions",
             post(sessions::create).get(sessions::list),
         )
+        .route("/partnerships/{id}/agents", get(agents::partnership_agents))
+        .route("/agents/heartbeat", post(agents::heartbeat))
         .route("/sessions/{id}", get(sessions::get))
         .route("/sessions/{id}/cancel", post(sessions::cancel))
         .route(

@@ -78,6 +78,16 @@ pub async fn create(
         }),
     )
     .await?;
+    // Both sides' agents pick up an open session awaiting their upload; the
+    // event lets their other tools know a session was requested.
+    crate::webhooks::emit_session(
+        &state,
+        crate::webhooks::Event::SessionRequested,
+        &s.partnership_id,
+        &s.id,
+        s.state,
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(session_view(&state, &s, role).await?),

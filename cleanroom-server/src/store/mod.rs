@@ -12,6 +12,7 @@ use cleanroom_core::api::{
     PartnershipStatus, PendingPolicy, Role, Scope, SessionState, SharingPolicy,
 };
 
+pub mod agents;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

@@ -94,3 +94,6 @@ crate::store::sql::impl_sql_store!(
 
 // Webhook endpoints and deliveries (store/webhooks.rs).
 crate::store::webhooks::impl_webhook_store!(PgStore, sqlx::postgres::PgRow);
+
+// Agent heartbeats (store/agents.rs).
+crate::store::agents::impl_agent_store!(PgStore, sqlx::postgres::PgRow);

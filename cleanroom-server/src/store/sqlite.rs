@@ -85,3 +85,6 @@ crate::store::sql::impl_sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::Sqli
 
 // Webhook endpoints and deliveries (store/webhooks.rs).
 crate::store::webhooks::impl_webhook_store!(SqliteStore, sqlx::sqlite::SqliteRow);
+
+// Agent heartbeats (store/agents.rs).
+crate::store::agents::impl_agent_store!(SqliteStore, sqlx::sqlite::SqliteRow);

@@ -39,7 +39,7 @@ pub enum Event {
     PartnershipInvited,
     /// The invited organization accepted.
     PartnershipAccepted,
-    /// A session was requested (reserved: emitted by requested refreshes).
+    /// A session was created on a partnership: a refresh both sides' agents run.
     SessionRequested,
     /// Both blinded sets are committed; the token phase starts.
     SessionAwaitingTokens,
@@ -47,7 +47,7 @@ pub enum Event {
     SessionCompleted,
     /// A session was cancelled (by a participant, a revocation or a failure).
     SessionCancelled,
-    /// An organization's agent stopped sending heartbeats (reserved).
+    /// An organization's agent stopped sending heartbeats.
     AgentOffline,
 }
 

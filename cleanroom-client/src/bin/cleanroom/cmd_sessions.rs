@@ -57,6 +57,17 @@ pub struct SessionsArgs {
 
 #[derive(Subcommand)]
 pub enum SessionsCmd {
+    /// Request a refresh now: create a session on the partnership, which
+    /// both organizations' agents then run (it counts against the pair's
+    /// session and privacy budgets).
+    Request {
+        /// Partnership id or partner name.
+        #[arg(long)]
+        partner: String,
+        /// Print the new session as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Cancel an open session.
     Cancel {
         /// Session id.
@@ -149,6 +160,9 @@ fn upload(u: UploadState) -> &'static str {
 pub async fn sessions(a: SessionsArgs, ctx: &Ctx) -> anyhow::Result<()> {
     let client = ctx.client()?;
     match a.cmd {
+        Some(SessionsCmd::Request { partner, json }) => {
+            request(&client, &partner, json).await?;
+        }
         Some(SessionsCmd::Cancel { session }) => {
             let s = client.cancel_session(&session).await?;
             println!("session {} is {:?}", s.id, s.state);
@@ -191,6 +205,64 @@ pub async fn sessions(a: SessionsArgs, ctx: &Ctx) -> anyhow::Result<()> {
             println!("{t}");
         }
     }
+    Ok(())
+}
+
+/// `cleanroom sessions request --partner NAME`: a session on the
+/// partnership, which the agents of both sides pick up and run.
+async fn request(
+    client: &cleanroom_client::Client,
+    partner: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let p = cmd_partners::resolve(client, partner).await?;
+    let name = cmd_partners::counterpart(&p).name.clone();
+    let s = match client.create_session(&p.id).await {
+        Ok(s) => s,
+        Err(cleanroom_client::Error::Api {
+            status: 409,
+            code: Some(code),
+            title,
+            ..
+        }) if code == "session-open" => {
+            // Say which session and what it waits for, rather than just "409".
+            let open = client
+                .list_sessions(&p.id)
+                .await?
+                .into_iter()
+                .find(|s| s.state.is_open());
+            let detail = match open {
+                Some(s) => format!(
+                    "session {} with {name} is already open ({}); both agents run it, so no new one was requested. \
+                     Follow it with `cleanroom sessions show {}`",
+                    s.id,
+                    s.state.as_str().replace('_', " "),
+                    s.id
+                ),
+                None => format!("a session with {name} is already open; no new one was requested"),
+            };
+            return Err(cleanroom_client::Error::Api {
+                status: 409,
+                code: Some(code),
+                title,
+                detail: Some(detail),
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!("Requested session {} with {name}.", s.id);
+    println!(
+        "The agents of both organizations will run it: each picks up an open session that awaits its upload."
+    );
+    println!("Follow it:");
+    println!("  cleanroom sessions show {}", s.id);
+    println!("  cleanroom sessions --partner {:?}", name);
+    println!("  or the dashboard: /dashboard/sessions/{}", s.id);
     Ok(())
 }
 
