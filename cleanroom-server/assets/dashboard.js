@@ -905,7 +905,9 @@
     const summary = $('summary');
     clear(summary);
     const addTerm = function (term, nodes) {
-      summary.appendChild(el('div', {}, [el('dt', { text: term }), el('dd', {}, nodes)]));
+      const dd = el('dd', {}, nodes);
+      summary.appendChild(el('div', {}, [el('dt', { text: term }), dd]));
+      return dd;
     };
     addTerm('Your role', [p.my_role === 'vendor' ? 'Vendor (rows)' : 'Partner (columns)']);
     addTerm('Status', [badge(label(STATUS_TEXT, p.status), p.status)]);
@@ -914,8 +916,10 @@
       const who = p.pending_policy.proposed_by === p.my_role ? 'You' : other.name;
       addTerm('Pending change', [who + ' proposed: ' + policyLines(p.pending_policy.policy, p.my_role).join('; ')]);
     }
+    let budgetDd = null;
     if (p.budget) {
-      addTerm('Budget', budgetLines(p.budget).map(function (l) { return el('div', { text: l }); }));
+      budgetDd = addTerm('Budget', budgetLines(p.budget).map(function (l) { return el('div', { text: l }); }));
+      budgetDd.id = 'budget';
     }
     addTerm('Since', [fmtTime(p.created_at)]);
     setStatus('');
@@ -967,6 +971,16 @@
     }
     await wireRefreshNow(base, async function () {
       if (timer) clearTimeout(timer);
+      // The new session spent from the pair's budgets: show what is left.
+      try {
+        const fresh = await api(base);
+        if (budgetDd && fresh.budget) {
+          clear(budgetDd);
+          budgetLines(fresh.budget).forEach(function (l) { budgetDd.appendChild(el('div', { text: l })); });
+        }
+      } catch (_) {
+        // The budget line stays as it was; the sessions below still update.
+      }
       await refresh();
     });
     await refresh();

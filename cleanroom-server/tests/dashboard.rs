@@ -1213,6 +1213,11 @@ async fn refresh_now_in_headless_chromium() {
         },
     )
     .await;
+    b.eventually("return document.getElementById('budget').innerText", |v| {
+        v.as_str()
+            .is_some_and(|t| t.contains("Sessions: 1 of 10 in the last 24 hours"))
+    })
+    .await;
     let audit: Vec<serde_json::Value> = v
         .ok(Method::GET, &format!("/v1/partnerships/{pid}/audit"), None)
         .await;
