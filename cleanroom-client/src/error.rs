@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use cleanroom_core::api::{NamesWithoutCountry, Problem};
+use cleanroom_core::api::{CancelReason, NamesWithoutCountry, Problem};
 use cleanroom_core::protocol::protocol_version;
 
 /// Everything that can go wrong in the client library.
@@ -114,11 +114,14 @@ pub enum Error {
         /// Seconds waited.
         waited_secs: u64,
     },
-    /// The session was cancelled (by either side, or by a revocation).
-    #[error("session {session_id} was cancelled")]
+    /// The session was cancelled (by either side, by a revocation, or
+    /// because it expired before both sides had uploaded).
+    #[error("session {session_id} was cancelled{}", cancel_text(.reason))]
     Cancelled {
         /// The session.
         session_id: String,
+        /// Why, when the server said.
+        reason: Option<CancelReason>,
     },
 }
 
@@ -171,6 +174,19 @@ fn version_advice(client: &str, server: Option<&str>) -> String {
             "{both}: they must be the same; upgrade whichever is older \
              (a CLI and a server of the same release always agree)"
         ),
+    }
+}
+
+fn cancel_text(reason: &Option<CancelReason>) -> &'static str {
+    match reason {
+        None => "",
+        Some(CancelReason::CancelledByVendor) => " by the vendor",
+        Some(CancelReason::CancelledByPartner) => " by the partner",
+        Some(CancelReason::PartnershipRevoked) => ": the partnership was revoked",
+        Some(CancelReason::ComputationFailed) => ": the server could not compute the result",
+        Some(CancelReason::Expired) => {
+            ": it expired before both sides had uploaded, and the server deleted its data; start a new session"
+        }
     }
 }
 

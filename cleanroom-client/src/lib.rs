@@ -64,6 +64,9 @@ pub use prepare::{
     InputOptions, InputReport, PreparedInput, prepare, prepare_file, prepare_file_quiet,
 };
 pub use progress::{Phase, Progress, ProgressFn};
-pub use session::{SessionOptions, SessionOutcome, run_session};
+pub use session::{
+    SessionOptions, SessionOutcome, SessionStatus, WaitingSession, resume_session, run_session,
+    start_session,
+};
 pub use state::StateDir;
 pub use webhook::{WebhookError, verify_webhook};

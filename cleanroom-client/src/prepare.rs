@@ -695,6 +695,7 @@ pub(crate) mod tests {
             epsilon_budget: e,
             epsilon_window_days: 30,
             max_records_per_side: 10_000_000,
+            session_expiry_secs: Some(86_400),
         }
     }
 

@@ -5,6 +5,14 @@
 //! turn them into match tokens chunk by chunk and upload those; commit; wait
 //! for the server; fetch the results. Local state written before the first
 //! upload lets a re-run resume an interrupted session (see [`crate::state`]).
+//!
+//! The two sides need not run at the same time: with
+//! [`SessionOptions::detach`], [`start_session`] returns
+//! [`SessionStatus::Waiting`] as soon as this side has nothing left to do
+//! until the counterpart acts (its blinded upload committed, or its tokens
+//! committed while the counterpart's are not), and [`resume_session`] later
+//! goes on from the local state alone, without the input. The server cancels
+//! a session that is still waiting at its `expires_at`.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -42,8 +50,13 @@ pub struct SessionOptions {
     pub csv_path: Option<PathBuf>,
     /// Records per chunk.
     pub chunk_records: usize,
-    /// How long to wait for the counterpart (and then for the results).
+    /// How long to wait for the counterpart (and then for the results) at
+    /// most; by default ([`Duration::MAX`]) until the session ends, which the
+    /// server's session expiry bounds.
     pub wait_timeout: Duration,
+    /// Return [`SessionStatus::Waiting`] instead of waiting for the
+    /// counterpart (see [`start_session`]).
+    pub detach: bool,
     /// First polling interval; it grows by half up to `poll_max`.
     pub poll_initial: Duration,
     /// Longest polling interval.
@@ -65,21 +78,49 @@ impl std::fmt::Debug for SessionOptions {
 }
 
 impl SessionOptions {
-    /// Defaults: 100,000-record chunks, 30 minutes of waiting, polls from 100 ms to 1 s
-    /// (a poll is one small GET; a coarser interval would idle both sides for seconds).
+    /// Defaults: 100,000-record chunks, waiting until the session ends (the
+    /// server cancels it at its `expires_at`), polls from 100 ms to 1 s (a
+    /// poll is one small GET; a coarser interval would idle both sides for
+    /// seconds), no detaching.
     pub fn new(partnership_id: impl Into<String>, state_dir: StateDir) -> Self {
         SessionOptions {
             partnership_id: partnership_id.into(),
             state_dir,
             csv_path: None,
             chunk_records: DEFAULT_CHUNK_RECORDS,
-            wait_timeout: Duration::from_secs(30 * 60),
+            wait_timeout: Duration::MAX,
+            detach: false,
             poll_initial: Duration::from_millis(100),
             poll_max: Duration::from_secs(1),
             restart: false,
             progress: no_progress(),
         }
     }
+}
+
+/// Where a session stands when [`start_session`] or [`resume_session`] returns.
+#[derive(Clone, Debug)]
+pub enum SessionStatus {
+    /// It completed: the results.
+    Completed(Box<SessionOutcome>),
+    /// It waits for the counterpart; resume it later with [`resume_session`].
+    Waiting(WaitingSession),
+}
+
+/// A session this side left waiting for the counterpart. The local state
+/// (with the session secret) stays until the session ends.
+#[derive(Clone, Debug)]
+pub struct WaitingSession {
+    /// The session.
+    pub session_id: String,
+    /// The partnership.
+    pub partnership_id: String,
+    /// Its state (`awaiting_blinded` or `awaiting_tokens`).
+    pub state: SessionState,
+    /// RFC 3339: when the server cancels it unless both sides are done.
+    pub expires_at: Option<String>,
+    /// What it waits for, in words.
+    pub waiting_for: &'static str,
 }
 
 /// What a finished session produced.
@@ -148,6 +189,29 @@ pub async fn run_session(
     input: &PreparedInput,
     opts: &SessionOptions,
 ) -> Result<SessionOutcome> {
+    let mut opts = opts.clone();
+    opts.detach = false;
+    match start_session(client, input, &opts).await? {
+        SessionStatus::Completed(outcome) => Ok(*outcome),
+        // invariant: without `detach`, `drive` waits instead of returning early.
+        SessionStatus::Waiting(w) => Err(Error::State(format!(
+            "session {} unexpectedly left waiting",
+            w.session_id
+        ))),
+    }
+}
+
+/// [`run_session`], except that with [`SessionOptions::detach`] it returns
+/// [`SessionStatus::Waiting`] once this side's uploads are committed and the
+/// rest needs the counterpart: first its blinded upload, then, after this
+/// side's tokens, its tokens. The local state then keeps the session secret
+/// (file mode 0600, never sent to the server) until [`resume_session`]
+/// finishes the session or learns that it ended.
+pub async fn start_session(
+    client: &Client,
+    input: &PreparedInput,
+    opts: &SessionOptions,
+) -> Result<SessionStatus> {
     if input.accounts.is_empty() {
         return Err(Error::Input(
             "no account in the input has a usable key".into(),
@@ -204,30 +268,125 @@ pub async fn run_session(
     }
     let records = input.record_count();
     if let Some(results) = finished_while_away(client, input, opts).await? {
-        return Ok(SessionOutcome {
+        return Ok(SessionStatus::Completed(Box::new(SessionOutcome {
             session_id: results.session_id.clone(),
             resumed: true,
             accounts: input.accounts.len() as u64,
             records,
             results,
-        });
+        })));
     }
     let run = attach(client, input, opts).await?;
+    finish(
+        client,
+        Some(input),
+        opts,
+        run,
+        input.accounts.len() as u64,
+        records,
+    )
+    .await
+}
+
+/// Goes on with the session this side detached from (or was interrupted in
+/// after its blinded upload was committed), from the local state of
+/// `opts.partnership_id` alone: no input is needed. Does not wait for the
+/// counterpart unless `opts.detach` is off: it finishes the token phase if
+/// the counterpart's blinded upload is in, fetches the results if the
+/// session completed, and otherwise answers [`SessionStatus::Waiting`].
+///
+/// Fails with [`Error::Cancelled`] (and deletes the local state) when the
+/// session was cancelled or expired, and with [`Error::State`] when there is
+/// no local state, or this side's blinded upload was never committed (run
+/// [`start_session`] with the same input to finish it).
+pub async fn resume_session(client: &Client, opts: &SessionOptions) -> Result<SessionStatus> {
+    let pid = &opts.partnership_id;
+    let Some(active) = opts.state_dir.load_active(pid)? else {
+        return Err(Error::State(
+            "no session of this partnership to resume on this machine (no local state for it)"
+                .into(),
+        ));
+    };
+    let session = match retry(|| client.session(&active.session_id)).await {
+        Ok(s) => s,
+        Err(Error::Api { status: 404, .. }) => {
+            opts.state_dir.clear_active(pid)?;
+            return Err(Error::State(format!(
+                "session {} no longer exists on the server; its local state is deleted",
+                active.session_id
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let rows = opts.state_dir.load_rows(&session.id)?;
+    let accounts = rows.as_ref().map_or(0, |r| r.rows.len() as u64);
+    let records = mine(&session).records.unwrap_or(0);
+    if session.state == SessionState::Completed {
+        let results = retry(|| client.results(&session.id)).await?;
+        // The session is over: the secret has no further use.
+        opts.state_dir.clear_active(pid)?;
+        return Ok(SessionStatus::Completed(Box::new(SessionOutcome {
+            session_id: session.id.clone(),
+            resumed: true,
+            accounts,
+            records,
+            results,
+        })));
+    }
+    if session.state == SessionState::AwaitingBlinded
+        && mine(&session).blinded != UploadState::Committed
+    {
+        return Err(Error::State(format!(
+            "this side's blinded upload to session {} was not committed; run the match again \
+             with the same input and options to finish it",
+            session.id
+        )));
+    }
+    let run = Run {
+        session,
+        secret: Arc::new(active.secret()?),
+        // Only the blinded upload needs the row order, and it is committed.
+        order: Vec::new(),
+        resumed: true,
+    };
+    finish(client, None, opts, run, accounts, records).await
+}
+
+/// Drives an attached session and keeps the local state in step: deleted
+/// once the session ends, kept while it waits.
+async fn finish(
+    client: &Client,
+    input: Option<&PreparedInput>,
+    opts: &SessionOptions,
+    run: Run,
+    accounts: u64,
+    records: u64,
+) -> Result<SessionStatus> {
     let sid = run.session.id.clone();
     let result = drive(client, input, opts, run).await;
     if let Err(Error::Cancelled { .. }) = &result {
         opts.state_dir.clear_active(&opts.partnership_id)?;
     }
-    let (results, resumed) = result?;
-    // The session is over: the secret has no further use and must not linger.
-    opts.state_dir.clear_active(&opts.partnership_id)?;
-    Ok(SessionOutcome {
-        session_id: sid,
-        resumed,
-        accounts: input.accounts.len() as u64,
-        records,
-        results,
-    })
+    match result? {
+        Driven::Done(results, resumed) => {
+            // The session is over: the secret has no further use and must not linger.
+            opts.state_dir.clear_active(&opts.partnership_id)?;
+            Ok(SessionStatus::Completed(Box::new(SessionOutcome {
+                session_id: sid,
+                resumed,
+                accounts,
+                records,
+                results,
+            })))
+        }
+        Driven::Waiting(s, waiting_for) => Ok(SessionStatus::Waiting(WaitingSession {
+            session_id: s.id.clone(),
+            partnership_id: s.partnership_id.clone(),
+            state: s.state,
+            expires_at: s.expires_at.clone(),
+            waiting_for,
+        })),
+    }
 }
 
 /// The results of this input's session when it completed after this side
@@ -340,8 +499,13 @@ async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -
     );
     // State first, uploads after: an interruption at any later point can resume.
     opts.state_dir.save_rows(&map)?;
-    opts.state_dir
-        .save_active(&ActiveSession::new(pid, &session.id, &fingerprint, &secret))?;
+    opts.state_dir.save_active(&ActiveSession::new(
+        pid,
+        &session.id,
+        &fingerprint,
+        session.expires_at.as_deref(),
+        &secret,
+    ))?;
     Ok(Run {
         session,
         secret: Arc::new(secret),
@@ -371,12 +535,20 @@ fn order_from_rows(input: &PreparedInput, rows: &RowMap) -> Result<Vec<usize>> {
     }
 }
 
+/// How [`drive`] left the session.
+enum Driven {
+    /// Completed: the results, and whether an interrupted run was resumed.
+    Done(SessionResults, bool),
+    /// Detached while waiting for the counterpart to do this.
+    Waiting(Session, &'static str),
+}
+
 async fn drive(
     client: &Client,
-    input: &PreparedInput,
+    input: Option<&PreparedInput>,
     opts: &SessionOptions,
     run: Run,
-) -> Result<(SessionResults, bool)> {
+) -> Result<Driven> {
     let sid = run.session.id.clone();
     let mut session = run.session.clone();
     let progress = &opts.progress;
@@ -384,7 +556,16 @@ async fn drive(
     if session.state == SessionState::AwaitingBlinded
         && mine(&session).blinded != UploadState::Committed
     {
+        let Some(input) = input else {
+            return Err(Error::State(format!(
+                "this side's blinded upload to session {sid} is not committed; run the match again with the same input"
+            )));
+        };
         session = upload_blinded(client, input, opts, &run, &session).await?;
+    }
+    check_cancelled(&session)?;
+    if opts.detach && session.state == SessionState::AwaitingBlinded {
+        return Ok(Driven::Waiting(session, "the other side's blinded upload"));
     }
     session = wait_until(client, &sid, opts, Phase::WaitCounterpart, &session, |s| {
         s.state != SessionState::AwaitingBlinded
@@ -396,6 +577,10 @@ async fn drive(
         // The second commit answers once the server computed the result.
         session = upload_tokens(client, opts, &run, &session).await?;
     }
+    check_cancelled(&session)?;
+    if opts.detach && session.state == SessionState::AwaitingTokens {
+        return Ok(Driven::Waiting(session, "the other side's tokens"));
+    }
     let start = session.clone();
     wait_until(client, &sid, opts, Phase::WaitResults, &start, |s| {
         s.state == SessionState::Completed
@@ -404,7 +589,18 @@ async fn drive(
     report(progress, Phase::Results, 0, None, false);
     let results = retry(|| client.results(&sid)).await?;
     report(progress, Phase::Results, 1, Some(1), true);
-    Ok((results, run.resumed))
+    Ok(Driven::Done(results, run.resumed))
+}
+
+/// [`Error::Cancelled`] for a cancelled session.
+fn check_cancelled(s: &Session) -> Result<()> {
+    if s.state == SessionState::Cancelled {
+        return Err(Error::Cancelled {
+            session_id: s.id.clone(),
+            reason: s.cancel_reason,
+        });
+    }
+    Ok(())
 }
 
 /// Blinds and uploads the chunks the server does not have yet, then commits.
@@ -717,11 +913,7 @@ async fn wait_until(
     let mut s = current.clone();
     report(&opts.progress, phase, 0, None, false);
     loop {
-        if s.state == SessionState::Cancelled {
-            return Err(Error::Cancelled {
-                session_id: sid.to_owned(),
-            });
-        }
+        check_cancelled(&s)?;
         if done(&s) {
             report(&opts.progress, phase, 1, Some(1), true);
             return Ok(s);

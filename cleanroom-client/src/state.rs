@@ -3,8 +3,12 @@
 //! Two kinds of file live in the state directory (0700, files 0600):
 //!
 //! - `active-<partnership>.json`: the running session's id, the input's
-//!   fingerprint and the session secret. It is deleted as soon as the session
-//!   completes or is cancelled, so the secret never outlives its session.
+//!   fingerprint, the session's expiry and the session secret. It is the only
+//!   place the secret exists outside memory (it is never sent anywhere; in
+//!   memory it is zeroized when dropped), and it is deleted as soon as the
+//!   session completes, is cancelled or expires, so the secret never outlives
+//!   its session. It is what lets a crashed `match` resume, and what
+//!   `match --resume` finishes a detached session from.
 //! - `rows-<session>.json`: which CSV lines each uploaded row id stands for.
 //!   It holds no secret and no account data (only line numbers), and is kept
 //!   so that `overlaps` can join the server's row ids back to the CSV.
@@ -13,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use cleanroom_core::SessionSecret;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
 
 use crate::error::{Error, Result};
 use crate::fsutil::{create_private_dir, write_bytes_atomic};
@@ -30,8 +35,18 @@ pub struct ActiveSession {
     pub session_id: String,
     /// [`crate::prepare::PreparedInput::fingerprint`] of the uploaded input.
     pub fingerprint: String,
+    /// RFC 3339: when the server cancels the session unless it finished
+    /// (absent in files from before session expiry, and with older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
     /// The session secret, hex of [`SessionSecret::expose_secret_bytes`].
     secret_hex: String,
+}
+
+impl Drop for ActiveSession {
+    fn drop(&mut self) {
+        self.secret_hex.zeroize();
+    }
 }
 
 impl std::fmt::Debug for ActiveSession {
@@ -49,25 +64,34 @@ impl ActiveSession {
         partnership_id: &str,
         session_id: &str,
         fingerprint: &str,
+        expires_at: Option<&str>,
         secret: &SessionSecret,
     ) -> Self {
+        let mut bytes = secret.expose_secret_bytes();
+        let secret_hex = hex::encode(bytes);
+        bytes.zeroize();
         ActiveSession {
             version: VERSION,
             partnership_id: partnership_id.to_owned(),
             session_id: session_id.to_owned(),
             fingerprint: fingerprint.to_owned(),
-            secret_hex: hex::encode(secret.expose_secret_bytes()),
+            expires_at: expires_at.map(str::to_owned),
+            secret_hex,
         }
     }
 
     /// The session secret.
     pub fn secret(&self) -> Result<SessionSecret> {
-        let bytes: [u8; 32] = hex::decode(&self.secret_hex)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::State("local session state is corrupt (secret)".into()))?;
-        SessionSecret::from_canonical_bytes(bytes)
-            .ok_or_else(|| Error::State("local session state is corrupt (secret)".into()))
+        let corrupt = || Error::State("local session state is corrupt (secret)".into());
+        let mut decoded = hex::decode(&self.secret_hex).map_err(|_| corrupt())?;
+        let bytes: Option<[u8; 32]> = decoded.as_slice().try_into().ok();
+        decoded.zeroize();
+        let Some(mut bytes) = bytes else {
+            return Err(corrupt());
+        };
+        let secret = SessionSecret::from_canonical_bytes(bytes);
+        bytes.zeroize();
+        secret.ok_or_else(corrupt)
     }
 }
 
@@ -138,6 +162,28 @@ impl StateDir {
         load(&self.active_path(partnership_id))
     }
 
+    /// Every active session in this directory (one per partnership), for
+    /// `match --resume` when it is given a session id or nothing.
+    pub fn list_active(&self) -> Result<Vec<ActiveSession>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&self.dir, e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(&self.dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("active-") && name.ends_with(".json") {
+                if let Some(a) = load::<ActiveSession>(&path)? {
+                    out.push(a);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        Ok(out)
+    }
+
     /// Saves the active session (atomically, 0600).
     pub fn save_active(&self, s: &ActiveSession) -> Result<()> {
         create_private_dir(&self.dir)?;
@@ -205,22 +251,30 @@ fn file_safe(id: &str) -> String {
         .collect()
 }
 
+// The raw bytes of a state file may hold a session secret: both functions
+// zeroize their copy once done with it.
 fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-            Error::State(format!(
-                "{}: unreadable local state ({e}); delete it to start over",
-                path.display()
-            ))
-        }),
+        Ok(mut b) => {
+            let parsed = serde_json::from_slice(&b);
+            b.zeroize();
+            parsed.map(Some).map_err(|e| {
+                Error::State(format!(
+                    "{}: unreadable local state ({e}); delete it to start over",
+                    path.display()
+                ))
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }
 }
 
 fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::State(e.to_string()))?;
-    write_bytes_atomic(path, true, &bytes)
+    let mut bytes = serde_json::to_vec(value).map_err(|e| Error::State(e.to_string()))?;
+    let written = write_bytes_atomic(path, true, &bytes);
+    bytes.zeroize();
+    written
 }
 
 #[cfg(test)]
@@ -232,9 +286,23 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let sd = StateDir::new(d.path().join("st"));
         let secret = SessionSecret::generate();
-        let a = ActiveSession::new("p/1", "s1", "fp", &secret);
+        let a = ActiveSession::new("p/1", "s1", "fp", Some("2026-01-02T00:00:00Z"), &secret);
         assert!(!format!("{a:?}").contains(&hex::encode(secret.expose_secret_bytes())));
         sd.save_active(&a).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let file = d.path().join("st").join("active-p_1.json");
+            let mode = std::fs::metadata(file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "the secret's file is private");
+        }
+        let listed = sd.list_active().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].session_id, "s1");
+        assert_eq!(
+            listed[0].expires_at.as_deref(),
+            Some("2026-01-02T00:00:00Z")
+        );
         let b = sd.load_active("p/1").unwrap().unwrap();
         assert_eq!(
             b.secret().unwrap().expose_secret_bytes(),
@@ -242,6 +310,7 @@ mod tests {
         );
         sd.clear_active("p/1").unwrap();
         assert!(sd.load_active("p/1").unwrap().is_none());
+        assert!(sd.list_active().unwrap().is_empty());
         sd.clear_active("p/1").unwrap();
     }
 }

@@ -197,6 +197,12 @@ pub struct SharingPolicy {
     /// Left out of a request, the server fills in noisy counts at its default ε.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counts: Option<CountsMode>,
+    /// Seconds a session of this partnership stays open before the server
+    /// cancels it and deletes its data: shortens the deployment's
+    /// `session_expiry_secs` (`GET /v1/limits`), never lengthens it. Absent:
+    /// the deployment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_expiry_secs: Option<u64>,
 }
 
 /// The name key of an account without a usable country.
@@ -315,6 +321,11 @@ pub struct Limits {
     pub epsilon_window_days: u32,
     /// Records (keys) one side of a session may upload.
     pub max_records_per_side: u64,
+    /// Seconds a session stays open at most before the server cancels it
+    /// and deletes its data (a partnership's policy may shorten it). Absent
+    /// from servers older than session expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_expiry_secs: Option<u64>,
 }
 
 /// What a pair of organizations has left of its budgets.
@@ -510,8 +521,61 @@ pub enum SessionState {
     Computing,
     /// Results are available; blinded data and tokens are deleted.
     Completed,
-    /// Cancelled by a participant, or the partnership was revoked.
+    /// Cancelled by a participant, because the partnership was revoked,
+    /// the computation failed or the session expired (see
+    /// [`Session::cancel_reason`]); its data is deleted.
     Cancelled,
+}
+
+/// Why a session was cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// The vendor cancelled it.
+    CancelledByVendor,
+    /// The partner cancelled it.
+    CancelledByPartner,
+    /// The partnership was revoked.
+    PartnershipRevoked,
+    /// The server could not compute the result.
+    ComputationFailed,
+    /// It reached its `expires_at` before both sides committed their tokens.
+    Expired,
+}
+
+impl CancelReason {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::CancelledByVendor => "cancelled_by_vendor",
+            CancelReason::CancelledByPartner => "cancelled_by_partner",
+            CancelReason::PartnershipRevoked => "partnership_revoked",
+            CancelReason::ComputationFailed => "computation_failed",
+            CancelReason::Expired => "expired",
+        }
+    }
+
+    /// The inverse of [`CancelReason::as_str`].
+    pub fn parse(s: &str) -> Option<CancelReason> {
+        [
+            CancelReason::CancelledByVendor,
+            CancelReason::CancelledByPartner,
+            CancelReason::PartnershipRevoked,
+            CancelReason::ComputationFailed,
+            CancelReason::Expired,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+
+    /// The reason a participant's own cancellation gets.
+    pub const fn by(role: Role) -> CancelReason {
+        match role {
+            Role::Vendor => CancelReason::CancelledByVendor,
+            Role::Partner => CancelReason::CancelledByPartner,
+        }
+    }
 }
 
 impl SessionState {
@@ -584,6 +648,15 @@ pub struct Session {
     pub created_at: String,
     /// RFC 3339, once completed or cancelled.
     pub finished_at: Option<String>,
+    /// RFC 3339: when the server cancels the session and deletes its data
+    /// unless both token sets are committed by then. `null` for sessions
+    /// created before session expiry existed.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Why the session was cancelled (`null` unless `state` is `cancelled`,
+    /// and for sessions cancelled before reasons were recorded).
+    #[serde(default)]
+    pub cancel_reason: Option<CancelReason>,
     /// The vendor's progress.
     pub vendor: PartyProgress,
     /// The partner's progress.

@@ -101,6 +101,10 @@ pub struct Guardrails {
     /// Bytes of blinded records and tokens one organization may keep across
     /// its open sessions.
     pub max_bytes_per_org: u64,
+    /// Seconds a session may wait for its uploads: once it passes, a session
+    /// not yet computing is cancelled and its blinded sets and tokens are
+    /// deleted. A partnership's policy may shorten it, never lengthen it.
+    pub session_expiry_secs: u64,
 }
 
 impl Default for Guardrails {
@@ -118,6 +122,7 @@ impl Default for Guardrails {
             epsilon_window_days: 30,
             max_records_per_side: 10_000_000,
             max_bytes_per_org: 2 << 30,
+            session_expiry_secs: 24 * 60 * 60,
         }
     }
 }
@@ -144,6 +149,9 @@ impl Guardrails {
         if self.max_records_per_side == 0 || self.max_bytes_per_org == 0 {
             return bad("max_records_per_side and max_bytes_per_org must be positive");
         }
+        if self.session_expiry_secs == 0 || self.session_expiry_secs > MAX_SESSION_EXPIRY_SECS {
+            return bad("session_expiry_secs must be between 1 and 31536000 (a year)");
+        }
         Ok(())
     }
 
@@ -162,9 +170,13 @@ impl Guardrails {
             epsilon_budget: self.epsilon_budget,
             epsilon_window_days: self.epsilon_window_days,
             max_records_per_side: self.max_records_per_side,
+            session_expiry_secs: Some(self.session_expiry_secs),
         }
     }
 }
+
+/// The longest session expiry a deployment may set: a year.
+pub const MAX_SESSION_EXPIRY_SECS: u64 = 365 * 24 * 60 * 60;
 
 /// Days an invitation code stays valid unless the deployment says otherwise.
 pub const DEFAULT_INVITATION_EXPIRY_DAYS: u32 = 7;
@@ -375,6 +387,10 @@ pub struct Settings {
     /// Bytes one organization may keep in open sessions (default 2 GiB).
     #[arg(long, env = "CLEANROOM_MAX_BYTES_PER_ORG", global = true)]
     pub max_bytes_per_org: Option<u64>,
+    /// Seconds a session may wait for both sides' uploads before it is
+    /// cancelled and its data deleted; policies may shorten it (default 86400, 24 h).
+    #[arg(long, env = "CLEANROOM_SESSION_EXPIRY", global = true)]
+    pub session_expiry: Option<u64>,
     /// Open connections at most (default 1024).
     #[arg(long, env = "CLEANROOM_MAX_CONNECTIONS", global = true)]
     pub max_connections: Option<usize>,
@@ -504,6 +520,7 @@ struct FileGuardrails {
     epsilon_window_days: Option<u32>,
     max_records_per_side: Option<u64>,
     max_bytes_per_org: Option<u64>,
+    session_expiry_secs: Option<u64>,
 }
 
 impl Settings {
@@ -593,6 +610,10 @@ impl Settings {
                     .max_bytes_per_org
                     .or(fg.max_bytes_per_org)
                     .unwrap_or(defaults.guardrails.max_bytes_per_org),
+                session_expiry_secs: self
+                    .session_expiry
+                    .or(fg.session_expiry_secs)
+                    .unwrap_or(defaults.guardrails.session_expiry_secs),
             },
             max_chunk_bytes: self
                 .max_chunk_bytes
@@ -691,6 +712,7 @@ mod tests {
         assert_eq!(c.guardrails.min_cell_size, 7);
         assert_eq!(c.guardrails.sessions_per_day, 4);
         assert_eq!(c.guardrails.min_population_size, 50);
+        assert_eq!(c.guardrails.session_expiry_secs, 86_400);
         assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
         assert!(!format!("{:?}", DatabaseUrl::new("postgres://u:pw@h/db")).contains("pw"));
     }

@@ -42,6 +42,7 @@ pub mod config;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod expiry;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
@@ -222,6 +223,9 @@ pub async fn spawn(config: Config) -> Result<RunningServer, ServerError> {
     state
         .tasks
         .track(tokio::spawn(compute::sweep(state.clone())).abort_handle());
+    state
+        .tasks
+        .track(tokio::spawn(expiry::sweep(state.clone())).abort_handle());
     state
         .tasks
         .track(tokio::spawn(webhooks::deliver::run(state.clone())).abort_handle());

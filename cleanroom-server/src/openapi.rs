@@ -201,6 +201,7 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<api::PendingPolicy>(v);
     add::<api::Partnership>(v);
     add::<api::SessionState>(v);
+    add::<api::CancelReason>(v);
     add::<api::UploadState>(v);
     add::<api::PartyProgress>(v);
     add::<api::Session>(v);
@@ -579,6 +580,7 @@ mod tests {
             counts: Some(CountsMode::Noisy {
                 epsilon: Epsilon(1_000_000),
             }),
+            session_expiry_secs: Some(3_600),
         }
     }
 
@@ -602,6 +604,8 @@ mod tests {
             created_by: Role::Vendor,
             created_at: "2026-01-01T00:00:00Z".into(),
             finished_at: Some("2026-01-01T01:00:00Z".into()),
+            expires_at: Some("2026-01-02T00:00:00Z".into()),
+            cancel_reason: None,
             vendor: progress(),
             partner: progress(),
             my_role: Role::Partner,
@@ -832,6 +836,7 @@ mod tests {
                 epsilon_budget: Epsilon(10_000_000),
                 epsilon_window_days: 30,
                 max_records_per_side: 10_000_000,
+                session_expiry_secs: Some(86_400),
             },
         );
         round_trip(&d, "Session", &session());
@@ -942,6 +947,7 @@ mod tests {
         check(&minimal, problem, &d, "Problem").unwrap();
         let mut partial = session();
         partial.finished_at = None;
+        partial.expires_at = None;
         partial.vendor.populations = None;
         partial.vendor.records = None;
         let v = serde_json::to_value(&partial).unwrap();
@@ -952,6 +958,10 @@ mod tests {
             "Session",
         )
         .unwrap();
+        let mut expired = session();
+        expired.state = SessionState::Cancelled;
+        expired.cancel_reason = Some(api::CancelReason::Expired);
+        round_trip(&d, "Session", &expired);
     }
 
     #[test]

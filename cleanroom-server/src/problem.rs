@@ -138,6 +138,9 @@ problem_types! {
     TokenCountMismatch = ("token-count-mismatch", UNPROCESSABLE_ENTITY, "Token count mismatch"),
     /// ε outside the deployment's `[epsilon_min, epsilon_max]`.
     EpsilonOutOfRange = ("epsilon-out-of-range", UNPROCESSABLE_ENTITY, "Epsilon out of range"),
+    /// A policy's `session_expiry_secs` of 0 or longer than the
+    /// deployment's session expiry (a policy may only shorten it).
+    InvalidSessionExpiry = ("invalid-session-expiry", UNPROCESSABLE_ENTITY, "Invalid session expiry"),
     /// An organization accepted its own invitation.
     SelfPartnership = ("self-partnership", UNPROCESSABLE_ENTITY, "Self partnership"),
     /// A token label that is empty or longer than 100 characters.

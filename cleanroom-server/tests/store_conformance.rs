@@ -3,7 +3,7 @@
 mod common;
 
 use cleanroom_core::api::{
-    CountsMode, Epsilon, PartnershipStatus, Role, Scope, SessionState, SharingPolicy,
+    CancelReason, CountsMode, Epsilon, PartnershipStatus, Role, Scope, SessionState, SharingPolicy,
 };
 use cleanroom_core::noise::NoiseSeed;
 use cleanroom_server::problem::ProblemType;
@@ -52,6 +52,7 @@ fn new_session(id: &str, p: &str, now: i64) -> NewSession {
         max_populations_per_row: 1,
         epsilon_budget_micro: 10_000_000,
         epsilon_window_secs: 30 * 86_400,
+        expiry_secs: 86_400,
     }
 }
 
@@ -267,11 +268,15 @@ async fn conformance<S: Store>(s: &S) {
     assert_eq!(v.populations, Some(vec!["a".to_string()]));
     assert_eq!(v.records, Some(4));
     // Cancel deletes chunks.
-    let c = s.cancel_session("s1", now).await.unwrap();
+    let c = s
+        .cancel_session("s1", now, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     assert_eq!(c.state, SessionState::Cancelled);
     assert_eq!(s.chunk_row_counts().await.unwrap(), (0, 0));
     assert!(matches!(
-        s.cancel_session("s1", now).await,
+        s.cancel_session("s1", now, CancelReason::CancelledByVendor)
+            .await,
         Err(StoreError::Conflict { .. })
     ));
 
@@ -313,7 +318,9 @@ async fn conformance<S: Store>(s: &S) {
         .create_session(&new_session("s4", "p1", now + 2))
         .await
         .unwrap();
-    s.cancel_session(&s4.id, now).await.unwrap();
+    s.cancel_session(&s4.id, now, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     assert!(matches!(
         s.create_session(&new_session("s5", "p1", now + 3)).await,
         Err(StoreError::Budget {
@@ -605,7 +612,9 @@ async fn epsilon_budget(db: &TestDb) {
     s.create_session(&budgeted("refund", "p2", now - 5 * DAY))
         .await
         .unwrap();
-    s.cancel_session("refund", now - 5 * DAY).await.unwrap();
+    s.cancel_session("refund", now - 5 * DAY, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     let row = s
         .create_session(&budgeted("open", "p2", now - DAY))
         .await
@@ -621,7 +630,9 @@ async fn epsilon_budget(db: &TestDb) {
     s.create_session(&budgeted("third", "p1", now))
         .await
         .unwrap();
-    s.cancel_session("open", now).await.unwrap();
+    s.cancel_session("open", now, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     let refused = s.create_session(&budgeted("over", "p2", now + 1)).await;
     assert_eq!(
         is_privacy_budget(&refused),
@@ -633,12 +644,16 @@ async fn epsilon_budget(db: &TestDb) {
         matches!(refused, Err(StoreError::Conflict { .. })),
         "{refused:?}"
     );
-    s.cancel_session("third", now).await.unwrap();
+    s.cancel_session("third", now, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     // Spent now: done (1) + over (1) = 2; third was cancelled.
     s.create_session(&budgeted("fourth", "p1", now + 3))
         .await
         .unwrap();
-    s.cancel_session("over", now + 3).await.unwrap();
+    s.cancel_session("over", now + 3, CancelReason::CancelledByVendor)
+        .await
+        .unwrap();
     s.create_session(&budgeted("fifth", "p2", now + 4))
         .await
         .unwrap();
@@ -739,4 +754,168 @@ async fn epsilon_budget_sqlite() {
 #[tokio::test]
 async fn epsilon_budget_postgres() {
     epsilon_budget(&TestDb::postgres().await).await;
+}
+
+/// Expiry: the policy shortens the deployment's expiry, never lengthens it;
+/// an expired session awaiting uploads is cancelled with its chunks deleted,
+/// exactly once however many replicas try at the same moment; a session
+/// that reached `computing` is left to finish.
+async fn expiry(db: &TestDb) {
+    let s = AnyStore::connect(db.url()).await.unwrap();
+    let now = cleanroom_server::now();
+    for (id, name) in [("e1", "E1"), ("e2", "E2")] {
+        s.create_org(&OrgRow {
+            id: id.into(),
+            name: name.into(),
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    }
+    let mut short = active("ep1", "e1", "e2", now);
+    short.policy.session_expiry_secs = Some(60);
+    s.create_partnership(&short).await.unwrap();
+    let mut long = active("ep2", "e1", "e2", now);
+    long.policy.session_expiry_secs = Some(10 * 86_400);
+    s.create_partnership(&long).await.unwrap();
+    let mut plain = active("ep3", "e1", "e2", now);
+    plain.policy.session_expiry_secs = None;
+    s.create_partnership(&plain).await.unwrap();
+
+    let new = |id: &str, p: &str| NewSession {
+        sessions_per_day: 1_000,
+        ..new_session(id, p, now)
+    };
+    let a = s.create_session(&new("ea", "ep1")).await.unwrap();
+    assert_eq!(a.expires_at, Some(now + 60), "the policy shortens it");
+    let b = s.create_session(&new("eb", "ep2")).await.unwrap();
+    assert_eq!(b.expires_at, Some(now + 86_400), "but never lengthens it");
+    let c = s.create_session(&new("ec", "ep3")).await.unwrap();
+    assert_eq!(
+        s.session("ec").await.unwrap().unwrap().expires_at,
+        c.expires_at
+    );
+
+    // "ea": one side committed its blinded set; "eb": both, and tokens uploading.
+    s.put_chunk(
+        ChunkKind::Blinded,
+        "ea",
+        Role::Vendor,
+        0,
+        3,
+        &records(3),
+        None,
+    )
+    .await
+    .unwrap();
+    s.commit_blinded("ea", Role::Vendor, &["a".into()], 1, 3, &mut NoCheck(0))
+        .await
+        .unwrap();
+    for role in [Role::Vendor, Role::Partner] {
+        s.put_chunk(ChunkKind::Blinded, "eb", role, 0, 3, &records(3), None)
+            .await
+            .unwrap();
+        s.commit_blinded("eb", role, &["a".into()], 1, 3, &mut NoCheck(0))
+            .await
+            .unwrap();
+    }
+    s.put_chunk(
+        ChunkKind::Tokens,
+        "eb",
+        Role::Vendor,
+        0,
+        3,
+        &[9u8; 48],
+        None,
+    )
+    .await
+    .unwrap();
+    // "ec" computes: expiry does not interrupt a computation.
+    to_computing(&s, "ec").await;
+    let (blinded, tokens) = s.chunk_row_counts().await.unwrap();
+    assert!(blinded > 0 && tokens > 0);
+
+    // Not due yet.
+    assert!(
+        s.expired_sessions(now + 59, 86_400)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.expire_session("ea", now + 59, 86_400)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.expired_sessions(now + 60, 86_400).await.unwrap(),
+        vec!["ea".to_string()]
+    );
+    let later = now + 86_400;
+    let mut due = s.expired_sessions(later, 86_400).await.unwrap();
+    due.sort();
+    assert_eq!(due, vec!["ea".to_string(), "eb".to_string()]);
+
+    // Eight "replicas" at once: each session is expired by exactly one.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        for id in ["ea", "eb", "ec"] {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                s.expire_session(id, later, 86_400).await.unwrap()
+            }));
+        }
+    }
+    let mut won = Vec::new();
+    for t in tasks {
+        if let Some(row) = t.await.unwrap() {
+            assert_eq!(row.state, SessionState::Cancelled);
+            assert_eq!(row.cancel_reason, Some(CancelReason::Expired));
+            won.push(row.id);
+        }
+    }
+    won.sort();
+    assert_eq!(won, vec!["ea".to_string(), "eb".to_string()]);
+    for id in ["ea", "eb"] {
+        let row = s.session(id).await.unwrap().unwrap();
+        assert_eq!(row.state, SessionState::Cancelled);
+        assert_eq!(row.cancel_reason, Some(CancelReason::Expired));
+        assert_eq!(row.finished_at, Some(later));
+        for kind in [ChunkKind::Blinded, ChunkKind::Tokens] {
+            for role in [Role::Vendor, Role::Partner] {
+                assert!(s.chunks(kind, id, role).await.unwrap().is_empty());
+            }
+        }
+    }
+    assert_eq!(
+        s.session("ec").await.unwrap().unwrap().state,
+        SessionState::Computing
+    );
+    assert!(s.expired_sessions(later, 86_400).await.unwrap().is_empty());
+
+    // Other cancellations record their reason.
+    let d = s.create_session(&new("ed", "ep1")).await.unwrap();
+    let d = s
+        .cancel_session(&d.id, now, CancelReason::CancelledByPartner)
+        .await
+        .unwrap();
+    assert_eq!(d.cancel_reason, Some(CancelReason::CancelledByPartner));
+    s.create_session(&new("ee", "ep2")).await.unwrap();
+    s.revoke_partnership("ep2", now).await.unwrap();
+    assert_eq!(
+        s.session("ee").await.unwrap().unwrap().cancel_reason,
+        Some(CancelReason::PartnershipRevoked)
+    );
+    s.close().await;
+}
+
+#[tokio::test]
+async fn expiry_sqlite() {
+    expiry(&TestDb::sqlite()).await;
+}
+
+#[tokio::test]
+async fn expiry_postgres() {
+    expiry(&TestDb::postgres().await).await;
 }

@@ -338,6 +338,7 @@ pub fn open_policy() -> cleanroom_core::api::SharingPolicy {
         name_matching: Default::default(),
         names_without_country: Default::default(),
         counts: Some(CountsMode::Exact),
+        session_expiry_secs: None,
     }
 }
 

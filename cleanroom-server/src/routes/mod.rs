@@ -251,6 +251,8 @@ pub(crate) async fn member_session(
 ) -> Result<(SessionRow, PartnershipRow, Role), ApiError> {
     let s = state.store.session(id).await?.ok_or(ApiError::NotFound)?;
     let (p, role) = member_partnership(state, caller, &s.partnership_id).await?;
+    // Past its expiry a session is cancelled, whether or not a sweep got to it yet.
+    let s = crate::expiry::expire_if_due(state, s).await?;
     Ok((s, p, role))
 }
 
@@ -331,6 +333,8 @@ pub(crate) async fn session_view(
         created_by: s.created_by,
         created_at: rfc3339(s.created_at),
         finished_at: s.finished_at.map(rfc3339),
+        expires_at: Some(rfc3339(crate::expiry::expires_at(state, s))),
+        cancel_reason: s.cancel_reason,
         vendor: progress(state, s, vendor).await?,
         partner: progress(state, s, partner).await?,
         my_role,

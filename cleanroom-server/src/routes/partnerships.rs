@@ -27,7 +27,22 @@ pub(crate) fn complete_policy(
         epsilon: g.epsilon_default,
     });
     check_epsilon(g, mode, "")?;
+    check_session_expiry(g, &policy)?;
     Ok(policy)
+}
+
+/// A policy's session expiry may shorten the deployment's, never lengthen it.
+fn check_session_expiry(g: &Guardrails, policy: &SharingPolicy) -> Result<(), ApiError> {
+    match policy.session_expiry_secs {
+        Some(secs) if secs == 0 || secs > g.session_expiry_secs => Err(ApiError::invalid(
+            ProblemType::InvalidSessionExpiry,
+            format!(
+                "a policy's session expiry is 1 to {} seconds, the longest this server allows",
+                g.session_expiry_secs
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A noisy policy's ε must lie within the deployment's bounds (which an

@@ -2,7 +2,9 @@
 //!
 //! `awaiting_blinded` → (both blinded sets committed) → `awaiting_tokens` →
 //! (both token sets committed) → `computing` → `completed`; `cancelled` from
-//! either awaiting state. Every out-of-order call is a 409 problem.
+//! either awaiting state, by a participant or once the session's
+//! `expires_at` passes (see [`crate::expiry`]). Every out-of-order call is a
+//! 409 problem.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use cleanroom_core::api::{
-    ChunkReceipt, CommitBlinded, CommitTokens, Epsilon, Scope, Session, SessionState,
+    CancelReason, ChunkReceipt, CommitBlinded, CommitTokens, Epsilon, Scope, Session, SessionState,
 };
 use cleanroom_core::noise::NoiseSeed;
 use cleanroom_core::protocol::protocol_version;
@@ -62,6 +64,7 @@ pub async fn create(
             max_populations_per_row: g.max_populations_per_row,
             epsilon_budget_micro: g.epsilon_budget.0,
             epsilon_window_secs: i64::from(g.epsilon_window_days) * 86_400,
+            expiry_secs: g.session_expiry_secs,
         })
         .await?;
     Metrics::inc(&state.metrics.sessions_created);
@@ -75,6 +78,7 @@ pub async fn create(
             "policy": s.policy,
             "min_cell_size": s.min_cell_size,
             "epsilon": s.epsilon_micro.map(|e| Epsilon(e).as_f64()),
+            "expires_at": s.expires_at,
         }),
     )
     .await?;
@@ -164,7 +168,10 @@ pub async fn cancel(
 ) -> Result<Json<Session>, ApiError> {
     caller.require(Scope::Upload)?;
     let (s, _, role) = member_session(&state, &caller, &id).await?;
-    let s = state.store.cancel_session(&s.id, crate::now()).await?;
+    let s = state
+        .store
+        .cancel_session(&s.id, crate::now(), CancelReason::by(role))
+        .await?;
     crate::events::session_changed(&state, &s.id).await;
     crate::webhooks::emit_session(
         &state,

@@ -284,6 +284,21 @@ pub struct SessionRow {
     /// Populations one account may be in, snapshot at creation (`None`
     /// for sessions from before the limit existed).
     pub max_populations_per_row: Option<u64>,
+    /// Unix seconds at which an open session is cancelled and its data
+    /// deleted (`None` for sessions from before session expiry: they expire
+    /// at `created_at` plus the deployment's expiry).
+    pub expires_at: Option<i64>,
+    /// Why a cancelled session was cancelled (`None` before reasons existed).
+    pub cancel_reason: Option<cleanroom_core::api::CancelReason>,
+}
+
+impl SessionRow {
+    /// When the session expires: its own expiry, or for a session from
+    /// before session expiry, its creation plus `default_expiry_secs`.
+    pub fn effective_expiry(&self, default_expiry_secs: i64) -> i64 {
+        self.expires_at
+            .unwrap_or(self.created_at.saturating_add(default_expiry_secs))
+    }
 }
 
 /// One party's progress in a session.
@@ -425,6 +440,9 @@ pub struct NewSession {
     pub epsilon_budget_micro: u64,
     /// The ε window in seconds.
     pub epsilon_window_secs: i64,
+    /// The deployment's session expiry in seconds; the partnership's policy
+    /// (read in the creating transaction) may shorten it.
+    pub expiry_secs: u64,
 }
 
 /// What a pair of organizations has spent of its budgets.
@@ -658,12 +676,31 @@ pub trait Store: Send + Sync + 'static {
         session_id: &str,
         lease: &ComputeLease,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Cancels an open session (not while computing) and deletes its chunks.
+    /// Cancels an open session (not while computing) for `reason` and deletes its chunks.
     fn cancel_session(
         &self,
         session_id: &str,
         now: i64,
+        reason: cleanroom_core::api::CancelReason,
     ) -> impl Future<Output = StoreResult<SessionRow>> + Send;
+    /// Ids of up to 100 sessions awaiting uploads whose expiry is at or
+    /// before `now` (sessions without one expire `default_expiry_secs`
+    /// after creation), oldest first.
+    fn expired_sessions(
+        &self,
+        now: i64,
+        default_expiry_secs: i64,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Cancels a session awaiting uploads whose expiry passed (reason
+    /// `expired`) and deletes its chunks, re-checking both under the row
+    /// lock; `Some` with the cancelled session only for the call that
+    /// cancelled it, so replicas sweeping at once act on it once.
+    fn expire_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        default_expiry_secs: i64,
+    ) -> impl Future<Output = StoreResult<Option<SessionRow>>> + Send;
     /// Stores the result, deletes all chunks, marks completed; only from
     /// `computing`. Idempotent: on a completed session it changes nothing and
     /// answers `false` (a re-run after a lost lease computes the same
@@ -947,8 +984,28 @@ impl Store for AnyStore {
     async fn renew_computation(&self, session_id: &str, lease: &ComputeLease) -> StoreResult<bool> {
         dispatch!(self, s => s.renew_computation(session_id, lease).await)
     }
-    async fn cancel_session(&self, session_id: &str, now: i64) -> StoreResult<SessionRow> {
-        dispatch!(self, s => s.cancel_session(session_id, now).await)
+    async fn cancel_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        reason: cleanroom_core::api::CancelReason,
+    ) -> StoreResult<SessionRow> {
+        dispatch!(self, s => s.cancel_session(session_id, now, reason).await)
+    }
+    async fn expired_sessions(
+        &self,
+        now: i64,
+        default_expiry_secs: i64,
+    ) -> StoreResult<Vec<String>> {
+        dispatch!(self, s => s.expired_sessions(now, default_expiry_secs).await)
+    }
+    async fn expire_session(
+        &self,
+        session_id: &str,
+        now: i64,
+        default_expiry_secs: i64,
+    ) -> StoreResult<Option<SessionRow>> {
+        dispatch!(self, s => s.expire_session(session_id, now, default_expiry_secs).await)
     }
     async fn complete_session(
         &self,

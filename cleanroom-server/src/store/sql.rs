@@ -169,6 +169,14 @@ macro_rules! impl_sql_store {
                     .try_get::<Option<i64>, _>("max_populations_per_row")?
                     .map(|v| u64_of(v, "max_populations_per_row"))
                     .transpose()?,
+                expires_at: r.try_get("expires_at")?,
+                cancel_reason: r
+                    .try_get::<Option<String>, _>("cancel_reason")?
+                    .map(|v| {
+                        cleanroom_core::api::CancelReason::parse(&v)
+                            .ok_or(StoreError::Corrupt("cancel_reason"))
+                    })
+                    .transpose()?,
             })
         }
 
@@ -242,7 +250,7 @@ macro_rules! impl_sql_store {
             let r = sqlx::query(
                 "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
                  finished_at, policy, min_cell_size, result, computed_at, epsilon_micro, noise_seed, \
-                 max_populations_per_row FROM sessions WHERE id = $1",
+                 max_populations_per_row, expires_at, cancel_reason FROM sessions WHERE id = $1",
             )
             .bind(id)
             .fetch_one(&mut **tx)
@@ -327,6 +335,22 @@ macro_rules! impl_sql_store {
                 .execute(&mut **tx)
                 .await?;
             Ok(())
+        }
+
+        /// Cancels a locked session for `reason` and deletes its chunks.
+        async fn cancel_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            id: &str,
+            now: i64,
+            reason: cleanroom_core::api::CancelReason,
+        ) -> StoreResult<()> {
+            set_state_in(tx, id, SessionState::Cancelled, Some(now)).await?;
+            sqlx::query("UPDATE sessions SET cancel_reason = $2 WHERE id = $1")
+                .bind(id)
+                .bind(reason.as_str())
+                .execute(&mut **tx)
+                .await?;
+            delete_chunks_in(tx, id).await
         }
 
         async fn set_state_in(
@@ -807,8 +831,7 @@ macro_rules! impl_sql_store {
                 .map(|r| r.try_get::<String, _>("id"))
                 .collect::<Result<_, _>>()?;
                 for sid in &open {
-                    set_state_in(&mut tx, sid, SessionState::Cancelled, Some(now)).await?;
-                    delete_chunks_in(&mut tx, sid).await?;
+                    cancel_in(&mut tx, sid, now, cleanroom_core::api::CancelReason::PartnershipRevoked).await?;
                 }
                 tx.commit().await?;
                 self.reclaim().await;
@@ -916,6 +939,11 @@ macro_rules! impl_sql_store {
                         });
                     }
                 }
+                // The policy may shorten the deployment's expiry, never lengthen it.
+                let expiry = p
+                    .policy
+                    .session_expiry_secs
+                    .map_or(new.expiry_secs, |e| e.min(new.expiry_secs));
                 let row = SessionRow {
                     id: new.id.clone(),
                     partnership_id: new.partnership_id.clone(),
@@ -931,11 +959,13 @@ macro_rules! impl_sql_store {
                     epsilon_micro,
                     noise_seed: epsilon_micro.map(|_| new.noise_seed.clone()),
                     max_populations_per_row: Some(new.max_populations_per_row),
+                    expires_at: Some(new.now.saturating_add(i64_of(expiry)?)),
+                    cancel_reason: None,
                 };
                 sqlx::query(
                     "INSERT INTO sessions (id, partnership_id, state, protocol_version, created_by, created_at, \
-                     policy, min_cell_size, epsilon_micro, noise_seed, max_populations_per_row) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     policy, min_cell_size, epsilon_micro, noise_seed, max_populations_per_row, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(&row.id)
                 .bind(&row.partnership_id)
@@ -948,6 +978,7 @@ macro_rules! impl_sql_store {
                 .bind(row.epsilon_micro.map(i64_of).transpose()?)
                 .bind(row.noise_seed.as_ref().map(|s| s.as_bytes().to_vec()))
                 .bind(i64_of(new.max_populations_per_row)?)
+                .bind(row.expires_at)
                 .execute(&mut *tx)
                 .await?;
                 for role in [Role::Vendor, Role::Partner] {
@@ -965,7 +996,7 @@ macro_rules! impl_sql_store {
                 sqlx::query(
                     "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
                      finished_at, policy, min_cell_size, result, computed_at, epsilon_micro, noise_seed, \
-                 max_populations_per_row FROM sessions WHERE id = $1",
+                 max_populations_per_row, expires_at, cancel_reason FROM sessions WHERE id = $1",
                 )
                 .bind(id)
                 .fetch_optional(&self.pool)
@@ -988,7 +1019,7 @@ macro_rules! impl_sql_store {
                 sqlx::query(
                     "SELECT id, partnership_id, state, protocol_version, created_by, created_at, \
                      finished_at, policy, min_cell_size, NULL AS result, computed_at, epsilon_micro, \
-                     NULL AS noise_seed, max_populations_per_row FROM sessions \
+                     NULL AS noise_seed, max_populations_per_row, expires_at, cancel_reason FROM sessions \
                      WHERE partnership_id = $1 ORDER BY created_at DESC, id DESC",
                 )
                 .bind(partnership_id)
@@ -1240,19 +1271,69 @@ macro_rules! impl_sql_store {
                 Ok(state)
             }
 
-            async fn cancel_session(&self, session_id: &str, now: i64) -> StoreResult<SessionRow> {
+            async fn cancel_session(
+                &self,
+                session_id: &str,
+                now: i64,
+                reason: cleanroom_core::api::CancelReason,
+            ) -> StoreResult<SessionRow> {
                 let mut tx = self.pool.begin().await?;
                 let mut s = lock_session(&mut tx, session_id).await?;
                 if !matches!(s.state, SessionState::AwaitingBlinded | SessionState::AwaitingTokens) {
                     return Err(state_conflict("cancelling", s.state));
                 }
-                set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
-                delete_chunks_in(&mut tx, session_id).await?;
+                cancel_in(&mut tx, session_id, now, reason).await?;
                 tx.commit().await?;
                 self.reclaim().await;
                 s.state = SessionState::Cancelled;
                 s.finished_at = Some(now);
+                s.cancel_reason = Some(reason);
                 Ok(s)
+            }
+
+            async fn expired_sessions(&self, now: i64, default_expiry_secs: i64) -> StoreResult<Vec<String>> {
+                sqlx::query(
+                    "SELECT id FROM sessions WHERE state IN ('awaiting_blinded', 'awaiting_tokens') \
+                     AND (expires_at <= $1 OR (expires_at IS NULL AND created_at <= $2)) \
+                     ORDER BY created_at, id LIMIT 100",
+                )
+                .bind(now)
+                .bind(now.saturating_sub(default_expiry_secs))
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| Ok(r.try_get::<String, _>("id")?))
+                .collect()
+            }
+
+            async fn expire_session(
+                &self,
+                session_id: &str,
+                now: i64,
+                default_expiry_secs: i64,
+            ) -> StoreResult<Option<SessionRow>> {
+                let mut tx = self.pool.begin().await?;
+                let mut s = match lock_session(&mut tx, session_id).await {
+                    Ok(s) => s,
+                    Err(StoreError::NotFound) => return Ok(None),
+                    Err(e) => return Err(e),
+                };
+                // Re-checked under the row lock: another replica's sweep, a
+                // commit that started the computation, or a cancellation may
+                // have come first; then this call changes nothing.
+                let expires_at = s.expires_at.unwrap_or(s.created_at.saturating_add(default_expiry_secs));
+                if !matches!(s.state, SessionState::AwaitingBlinded | SessionState::AwaitingTokens)
+                    || expires_at > now
+                {
+                    return Ok(None);
+                }
+                cancel_in(&mut tx, session_id, now, cleanroom_core::api::CancelReason::Expired).await?;
+                tx.commit().await?;
+                self.reclaim().await;
+                s.state = SessionState::Cancelled;
+                s.finished_at = Some(now);
+                s.cancel_reason = Some(cleanroom_core::api::CancelReason::Expired);
+                Ok(Some(s))
             }
 
             async fn claim_computation(
@@ -1325,8 +1406,7 @@ macro_rules! impl_sql_store {
                 if s.state != SessionState::Computing {
                     return Ok(());
                 }
-                set_state_in(&mut tx, session_id, SessionState::Cancelled, Some(now)).await?;
-                delete_chunks_in(&mut tx, session_id).await?;
+                cancel_in(&mut tx, session_id, now, cleanroom_core::api::CancelReason::ComputationFailed).await?;
                 tx.commit().await?;
                 self.reclaim().await;
                 Ok(())

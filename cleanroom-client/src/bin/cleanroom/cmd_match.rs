@@ -9,21 +9,24 @@ use cleanroom_client::output::{
 };
 use cleanroom_client::populations::Population;
 use cleanroom_client::presets::{ColumnOverrides, Preset};
-use cleanroom_client::{InputOptions, InputReport, SessionOptions, prepare_file};
+use cleanroom_client::{
+    InputOptions, InputReport, SessionOptions, SessionOutcome, SessionStatus, WaitingSession,
+    prepare_file,
+};
 use cleanroom_core::KeyType;
 use cleanroom_core::api::{NamesWithoutCountry, SharingPolicy};
 use cleanroom_core::overlap::NameMatching;
 
-use crate::{Ctx, cmd_partners, parse_duration, progress_ui, stats};
+use crate::{Ctx, StillWaiting, cmd_partners, parse_duration, progress_ui, stats, usage};
 
 #[derive(Args)]
 pub struct MatchArgs {
     /// Partnership id or the partner organization's name.
-    #[arg(long)]
-    partner: String,
+    #[arg(long, required_unless_present = "resume")]
+    partner: Option<String>,
     /// The CSV export (UTF-8).
-    #[arg(long, short)]
-    input: PathBuf,
+    #[arg(long, short, required_unless_present = "resume")]
+    input: Option<PathBuf>,
     /// Export layout: salesforce, hubspot or generic [default: detected from the header].
     #[arg(long)]
     preset: Option<String>,
@@ -61,9 +64,28 @@ pub struct MatchArgs {
     /// Write rejected values (line, column, reason; never the value) to this CSV.
     #[arg(long, value_name = "FILE.csv")]
     rejects: Option<PathBuf>,
-    /// How long to wait for the partner, e.g. 30m, 2h.
-    #[arg(long, default_value = "30m", value_parser = parse_duration)]
-    timeout: Duration,
+    /// How long to wait for the partner at most, e.g. 30m, 2h [default:
+    /// until the session expires; with --resume: no waiting].
+    #[arg(long, value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Commit your blinded upload, save the session's local state and exit
+    /// (code 0) instead of waiting for the partner; finish later with
+    /// --resume, at the latest before the session expires.
+    #[arg(long, conflicts_with_all = ["dry_run", "stats_json"])]
+    detach: bool,
+    /// Go on with a session this machine detached from (or was interrupted
+    /// in after its upload): its id, or none for the only one (or the one
+    /// with --partner). Needs no input file. Finishes the token phase and
+    /// shows the results if the partner's upload is in; otherwise exits
+    /// with code 8 (still waiting).
+    #[arg(
+        long,
+        value_name = "SESSION",
+        num_args = 0..=1,
+        default_missing_value = "",
+        conflicts_with_all = ["input", "detach", "dry_run", "restart", "stats_json"]
+    )]
+    resume: Option<String>,
     /// Cancel an interrupted session this machine cannot resume and start over.
     #[arg(long)]
     restart: bool,
@@ -86,6 +108,12 @@ pub struct MatchArgs {
 }
 
 pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    if let Some(target) = &a.resume {
+        return resume(&a, target, ctx).await;
+    }
+    let (Some(partner), Some(input_path)) = (a.partner.clone(), a.input.clone()) else {
+        return Err(usage("--partner and --input are needed, unless --resume"));
+    };
     let recorder = stats::Recorder::new(std::time::Instant::now());
     // Bad options fail before any request.
     let preset = a.preset.as_deref().map(Preset::parse).transpose()?;
@@ -101,7 +129,7 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
     // Check the connection before spending minutes on a large file.
     let client = if a.dry_run { None } else { Some(ctx.client()?) };
     let partnership = match &client {
-        Some(c) => Some(cmd_partners::resolve(c, &a.partner).await?),
+        Some(c) => Some(cmd_partners::resolve(c, &partner).await?),
         None => None,
     };
     let policy = partnership.as_ref().map(|p| &p.policy);
@@ -121,7 +149,7 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         // dry run, with no partnership, shows the default).
         names_without_country: policy.map(|p| p.names_without_country).unwrap_or_default(),
     };
-    let path = a.input.clone();
+    let path = input_path.clone();
     let p2 = progress.clone();
     let mut input = tokio::task::spawn_blocking(move || prepare_file(&path, &opts, &p2)).await??;
     // Even with --quiet: names that cannot match must never go unsaid.
@@ -152,20 +180,42 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     };
     let mut sopts = SessionOptions::new(partnership.id.clone(), ctx.state(&client).await?);
-    sopts.csv_path = Some(std::fs::canonicalize(&a.input).unwrap_or(a.input.clone()));
-    sopts.wait_timeout = a.timeout;
+    sopts.csv_path = Some(std::fs::canonicalize(&input_path).unwrap_or(input_path.clone()));
+    if let Some(t) = a.timeout {
+        sopts.wait_timeout = t;
+    }
+    sopts.detach = a.detach;
     sopts.restart = a.restart;
     sopts.chunk_records = a.chunk_size;
     sopts.progress = progress;
     if ctx.chatty() {
+        let wait = match (a.detach, a.timeout) {
+            (true, _) => "detaching once your upload is committed".to_owned(),
+            (false, Some(t)) => format!("waiting up to {}s for them", t.as_secs()),
+            (false, None) => "waiting for them until the session expires".to_owned(),
+        };
         eprintln!(
-            "Matching with {} as the {} (waiting up to {}s for them)…",
+            "Matching with {} as the {} ({wait})…",
             cmd_partners::counterpart(&partnership).name,
             partnership.my_role.as_str(),
-            a.timeout.as_secs()
         );
     }
-    let outcome = cleanroom_client::run_session(&client, &input, &sopts).await?;
+    let outcome = match cleanroom_client::start_session(&client, &input, &sopts).await? {
+        SessionStatus::Completed(outcome) => *outcome,
+        SessionStatus::Waiting(w) => {
+            // Said even with --quiet: without it the user cannot finish.
+            eprintln!(
+                "Your upload to session {} is committed; it waits for {}{}.\n\
+                 Finish it with: cleanroom match --resume {}\n\
+                 (the session secret stays in this machine's local state until then)",
+                w.session_id,
+                w.waiting_for,
+                until(&w),
+                w.session_id
+            );
+            return Ok(());
+        }
+    };
     if let Some(path) = &a.stats_json {
         recorder
             .write(path, client.traffic(), outcome.accounts, outcome.records)
@@ -174,6 +224,76 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
                 source: e,
             })?;
     }
+    print_outcome(&a, ctx, &outcome)
+}
+
+/// `match --resume [SESSION]`: finds the session's local state and goes on.
+async fn resume(a: &MatchArgs, target: &str, ctx: &Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let state = ctx.state(&client).await?;
+    let partnership_id = if !target.is_empty() {
+        state
+            .list_active()?
+            .into_iter()
+            .find(|s| s.session_id == target)
+            .map(|s| s.partnership_id.clone())
+            .ok_or_else(|| {
+                cleanroom_client::Error::State(format!(
+                    "no local state for session {target} on this machine (in {}); \
+                     use the same --state-dir and profile as the run that detached",
+                    state.path().display()
+                ))
+            })?
+    } else if let Some(partner) = &a.partner {
+        cmd_partners::resolve(&client, partner).await?.id
+    } else {
+        let mut all = state.list_active()?;
+        match all.len() {
+            0 => {
+                return Err(cleanroom_client::Error::State(format!(
+                    "no session to resume on this machine (in {})",
+                    state.path().display()
+                ))
+                .into());
+            }
+            1 => all.remove(0).partnership_id.clone(),
+            _ => {
+                let ids: Vec<String> = all.iter().map(|s| s.session_id.clone()).collect();
+                return Err(usage(format!(
+                    "several sessions could be resumed ({}); name one: --resume SESSION",
+                    ids.join(", ")
+                )));
+            }
+        }
+    };
+    let mut sopts = SessionOptions::new(partnership_id, state);
+    sopts.progress = progress_ui::callback(ctx.chatty());
+    match a.timeout {
+        Some(t) => sopts.wait_timeout = t,
+        None => sopts.detach = true,
+    }
+    match cleanroom_client::resume_session(&client, &sopts).await? {
+        SessionStatus::Completed(outcome) => print_outcome(a, ctx, &outcome),
+        SessionStatus::Waiting(w) => Err(anyhow::Error::new(StillWaiting(format!(
+            "session {} still waits for {}{}; run `cleanroom match --resume {}` again later",
+            w.session_id,
+            w.waiting_for,
+            until(&w),
+            w.session_id
+        )))),
+    }
+}
+
+/// `" (until <expiry>, when the server cancels it)"`, if the server said.
+fn until(w: &WaitingSession) -> String {
+    match &w.expires_at {
+        Some(t) => format!(" until {t}, when the server cancels it unless both sides are done"),
+        None => String::new(),
+    }
+}
+
+/// Prints a completed session's summary and results.
+fn print_outcome(a: &MatchArgs, ctx: &Ctx, outcome: &SessionOutcome) -> anyhow::Result<()> {
     if ctx.chatty() {
         eprintln!(
             "Session {} completed{}: {} accounts, {} blinded keys uploaded.",

@@ -173,6 +173,12 @@ pub struct PolicyArgs {
         allow_negative_numbers = true
     )]
     epsilon: Option<Epsilon>,
+    /// Cancel this partnership's sessions, and delete their data, this long
+    /// after they start unless both sides are done, e.g. 2h, 3d; shortens
+    /// the server's session expiry (24 h unless its operator chose another)
+    /// [default: the server's].
+    #[arg(long, value_name = "DURATION", value_parser = crate::parse_duration)]
+    session_expiry: Option<std::time::Duration>,
 }
 
 fn parse_epsilon(s: &str) -> Result<Epsilon, String> {
@@ -219,6 +225,7 @@ impl PolicyArgs {
             },
             // None lets the server choose: noisy at its default ε.
             counts: self.counts(),
+            session_expiry_secs: self.session_expiry.map(|d| d.as_secs()),
         }
     }
 }
@@ -293,7 +300,10 @@ fn policy_text(p: &SharingPolicy) -> String {
             NameMatching::Always => "always",
         },
         p.names_without_country.as_str()
-    )
+    ) + &match p.session_expiry_secs {
+        Some(secs) => format!("; sessions expire after {secs}s"),
+        None => String::new(),
+    }
 }
 
 fn yes_no(b: bool) -> &'static str {

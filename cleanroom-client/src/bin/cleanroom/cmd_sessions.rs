@@ -182,14 +182,23 @@ pub async fn sessions(a: SessionsArgs, ctx: &Ctx) -> anyhow::Result<()> {
                 "session",
                 "state",
                 "created",
+                "expires",
                 "vendor upload",
                 "partner upload",
             ]);
             for s in client.list_sessions(&p.id).await? {
                 t.add_row(vec![
                     s.id.clone(),
-                    format!("{:?}", s.state),
+                    match s.cancel_reason {
+                        Some(r) => format!("{:?} ({})", s.state, r.as_str().replace('_', " ")),
+                        None => format!("{:?}", s.state),
+                    },
                     s.created_at.clone(),
+                    // Only an open session can still expire.
+                    match &s.expires_at {
+                        Some(t) if s.state.is_open() => t.clone(),
+                        _ => "-".to_owned(),
+                    },
                     format!(
                         "{} / tokens {}",
                         upload(s.vendor.blinded),

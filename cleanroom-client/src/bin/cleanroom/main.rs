@@ -27,6 +27,8 @@ mod exit {
     pub const AUTH: u8 = 5;
     pub const SESSION: u8 = 6;
     pub const LOCAL: u8 = 7;
+    /// `match --resume`: the session still waits for the partner; try later.
+    pub const WAITING: u8 = 8;
 }
 
 #[derive(Parser)]
@@ -198,6 +200,10 @@ async fn run(cmd: Command, ctx: &Ctx) -> anyhow::Result<()> {
 
 /// Prints `error: …` with its causes and picks the exit code.
 fn report(e: &anyhow::Error) -> u8 {
+    if let Some(w) = e.downcast_ref::<StillWaiting>() {
+        eprintln!("{w}");
+        return exit::WAITING;
+    }
     if let Some(
         err @ cleanroom_client::Error::Api {
             detail: Some(detail),
@@ -246,22 +252,35 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Not a failure: a resumed session still waits for the partner (exit code 8).
+#[derive(Debug)]
+pub struct StillWaiting(pub String);
+
+impl std::fmt::Display for StillWaiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StillWaiting {}
+
 /// Fails with a usage error.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(UsageError(msg.into()))
 }
 
-/// Parses `90s`, `30m`, `2h` or plain seconds.
+/// Parses `90s`, `30m`, `2h`, `3d` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (num, mult) = match s.char_indices().last() {
         Some((i, 's')) => (&s[..i], 1),
         Some((i, 'm')) => (&s[..i], 60),
         Some((i, 'h')) => (&s[..i], 3600),
+        Some((i, 'd')) => (&s[..i], 86_400),
         _ => (s, 1),
     };
     num.trim()
         .parse::<u64>()
         .map(|n| std::time::Duration::from_secs(n * mult))
-        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m or 2h"))
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 2h or 3d"))
 }
