@@ -496,3 +496,28 @@ async fn two_replicas_report_an_outage_once() {
     one.shutdown().await;
     two.shutdown().await;
 }
+
+/// `--agent-offline-after` (and its config key) in seconds, at least 1; 5
+/// minutes by default.
+#[test]
+fn offline_threshold_setting() {
+    use cleanroom_server::config::{DEFAULT_AGENT_OFFLINE_AFTER, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cleanroom.toml");
+    std::fs::write(&file, "agent_offline_after = 120\n").unwrap();
+    let resolve = |flag: Option<u64>, config: Option<std::path::PathBuf>| {
+        Settings {
+            agent_offline_after: flag,
+            config,
+            ..Settings::default()
+        }
+        .resolve()
+        .unwrap()
+        .agent_offline_after
+    };
+    assert_eq!(resolve(None, None), DEFAULT_AGENT_OFFLINE_AFTER);
+    assert_eq!(DEFAULT_AGENT_OFFLINE_AFTER, Duration::from_secs(300));
+    assert_eq!(resolve(None, Some(file.clone())), Duration::from_secs(120));
+    assert_eq!(resolve(Some(30), Some(file)), Duration::from_secs(30));
+    assert_eq!(resolve(Some(0), None), Duration::from_secs(1));
+}
