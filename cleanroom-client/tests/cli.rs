@@ -433,3 +433,28 @@ fn name_policy_flags_are_checked_before_any_request() {
         );
     }
 }
+
+/// `cleanroom agent --config FILE` reads FILE as the agent's configuration
+/// only: the profile it names comes from the profiles file. (Both flags once
+/// shared clap's id `config`, so the agent's file was read as the profiles
+/// file too and every profile was "not found".)
+#[test]
+fn the_agent_config_is_not_taken_for_the_profiles_file() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("profiles.toml"),
+        "[profiles.acme]\nurl = \"http://127.0.0.1:9\"\ntoken = \"crt_test\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("agent.toml"),
+        "[server]\nprofile = \"acme\"\n\n[defaults]\nsource = { path = \"a.csv\" }\nrefresh = \"off\"\n",
+    )
+    .unwrap();
+    let o = cleanroom(&["agent", "--config", "agent.toml", "--check"], d.path());
+    let err = stderr(&o);
+    assert!(!err.contains("no profile named"), "{err}");
+    // The profile was found: the failure is the closed port it names.
+    assert_ne!(o.status.code(), Some(0), "{err}");
+    assert_ne!(o.status.code(), Some(2), "{err}");
+}

@@ -15,7 +15,15 @@ use crate::Ctx;
 pub struct AgentArgs {
     /// The agent's configuration file (TOML; see
     /// contrib/cleanroom-agent.example.toml).
-    #[arg(long, short, value_name = "FILE", env = "CLEANROOM_AGENT_CONFIG")]
+    // Its own id: the global `--profiles` flag's id is `config`, and clap
+    // would hand this file to it as well (then read as the profiles file).
+    #[arg(
+        id = "agent_config",
+        long = "config",
+        short,
+        value_name = "FILE",
+        env = "CLEANROOM_AGENT_CONFIG"
+    )]
     config: PathBuf,
     /// Do everything due now, then exit (for cron): sessions the partner
     /// has not reached yet are left waiting and go on at the next run.
