@@ -25,17 +25,15 @@
 //! is waited out for its `Retry-After` (hours) instead of retried every
 //! poll, and `--once` exits 6.
 
+mod common;
+
+use common::{Db, active_files, api, check_truth};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use cleanroom_client::generate::Truth;
-use cleanroom_core::api::{
-    CountsMode, PartnershipStatus, RecordSharing, Role, Session, SessionResults, SessionState,
-    SharingPolicy, UploadState,
-};
-use cleanroom_core::disclosure::Count;
-use cleanroom_server::store::{PartnershipRow, Store as _};
+use cleanroom_core::api::{Role, Session, SessionResults, SessionState, UploadState};
 
 /// Longest wait for any one step.
 const STEP: Duration = Duration::from_secs(90);
@@ -133,107 +131,6 @@ fn kill(child: &mut Child) {
     child.wait().unwrap();
 }
 
-/// The state files (`active-*.json`) under a state directory.
-fn active_files(state: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for org in std::fs::read_dir(state).into_iter().flatten() {
-        let org = org.unwrap().path();
-        for f in std::fs::read_dir(&org).into_iter().flatten() {
-            let f = f.unwrap().path();
-            if f.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("active-"))
-            {
-                out.push(f);
-            }
-        }
-    }
-    out
-}
-
-/// A database for the server: a SQLite file, or a new PostgreSQL database.
-struct Db {
-    url: String,
-    pg: Option<(String, String)>,
-}
-
-impl Db {
-    fn sqlite(dir: &Path) -> Db {
-        Db {
-            url: format!("sqlite://{}", dir.join("server.db").display()),
-            pg: None,
-        }
-    }
-
-    async fn postgres() -> Db {
-        use sqlx::Connection;
-        let admin = std::env::var("CLEANROOM_TEST_PG")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap();
-        let name = format!("cleanroom_agent_{:x}{:x}", t.as_nanos(), std::process::id());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL must be reachable at CLEANROOM_TEST_PG");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let _ = conn.close().await;
-        let base = admin.rsplit_once('/').expect("a database in the URL").0;
-        Db {
-            url: format!("{base}/{name}"),
-            pg: Some((admin, name)),
-        }
-    }
-
-    async fn drop_db(self) {
-        use sqlx::Connection;
-        if let Some((admin, name)) = &self.pg {
-            if let Ok(mut c) = sqlx::PgConnection::connect(admin).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut c)
-                .await;
-            }
-        }
-    }
-}
-
-fn check_truth(r: &SessionResults, truth: &Truth) {
-    let e = truth.expected();
-    assert_eq!(r.vendor.populations, e.vendor_populations);
-    assert_eq!(r.partner.populations, e.partner_populations);
-    for (v, line) in r.cells.iter().enumerate() {
-        for (p, c) in line.iter().enumerate() {
-            assert_eq!(
-                c.vendor_accounts,
-                Count::Exact(e.cells[v][p]),
-                "cell {v},{p}"
-            );
-            assert_eq!(
-                c.partner_accounts,
-                Count::Exact(e.cells[v][p]),
-                "cell {v},{p}"
-            );
-        }
-    }
-    for (i, f) in r.vendor.figures.iter().enumerate() {
-        assert_eq!(f.total, Some(Count::Exact(e.vendor_totals[i])));
-        assert_eq!(f.matched, Some(Count::Exact(e.vendor_matched[i])));
-    }
-    for (i, f) in r.partner.figures.iter().enumerate() {
-        assert_eq!(f.total, Some(Count::Exact(e.partner_totals[i])));
-        assert_eq!(f.matched, Some(Count::Exact(e.partner_matched[i])));
-    }
-}
-
-fn api(url: &str, token: &str) -> cleanroom_client::Client {
-    cleanroom_client::Client::new(cleanroom_client::ClientConfig::new(url, token)).unwrap()
-}
-
 /// Polls a session until `done` holds.
 async fn wait_session(
     api: &cleanroom_client::Client,
@@ -299,27 +196,7 @@ async fn setup(
     config.guardrails.sessions_per_day = sessions_per_day;
     let server = cleanroom_server::spawn(config).await.unwrap();
     let pid = "p-agents";
-    server
-        .state()
-        .store
-        .create_partnership(&PartnershipRow {
-            id: pid.into(),
-            vendor_org_id: vendor_id.clone(),
-            partner_org_id: partner_id.clone(),
-            invited_by: Role::Vendor,
-            status: PartnershipStatus::Active,
-            policy: SharingPolicy {
-                records: RecordSharing::OverlappingRecords,
-                vendor_shares_white_space: true,
-                partner_shares_white_space: true,
-                counts: Some(CountsMode::Exact),
-                ..SharingPolicy::default()
-            },
-            pending: None,
-            created_at: cleanroom_server::now(),
-        })
-        .await
-        .unwrap();
+    common::partnership(&server, pid, &vendor_id, &partner_id, None).await;
     (server, vtoken, ptoken, pid)
 }
 
