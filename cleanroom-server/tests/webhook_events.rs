@@ -49,7 +49,12 @@ async fn events_of_a_full_session(db: &TestDb) {
             "/v1/webhooks",
             Some(json!({
                 "url": format!("http://{addr}/hook"),
-                "events": ["session.awaiting_tokens", "session.completed"],
+                "events": [
+                    "partnership.invited",
+                    "partnership.accepted",
+                    "session.awaiting_tokens",
+                    "session.completed",
+                ],
             })),
         )
         .await;
@@ -62,7 +67,7 @@ async fn events_of_a_full_session(db: &TestDb) {
     assert_eq!(done.state, SessionState::Completed);
 
     for _ in 0..100 {
-        if got.lock().unwrap().len() >= 2 {
+        if got.lock().unwrap().len() >= 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -80,12 +85,37 @@ async fn events_of_a_full_session(db: &TestDb) {
             format!("v1={}", sign(&secret, ts, body))
         );
         let v: Value = serde_json::from_slice(body).unwrap();
-        assert_eq!(v["data"]["session_id"], s.id.as_str());
-        assert_eq!(v["data"]["partnership_id"], ps.id.as_str());
-        types.push(v["type"].as_str().unwrap().to_owned());
+        let kind = v["type"].as_str().unwrap().to_owned();
+        match kind.as_str() {
+            // Ids and states only, never account data.
+            "partnership.invited" => {
+                assert!(
+                    v["data"]["invitation_id"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("inv_")
+                );
+                assert_eq!(v["data"]["role"], "vendor");
+                assert_eq!(v["data"]["status"], "invited");
+            }
+            "partnership.accepted" => assert_eq!(v["data"]["partnership_id"], ps.id.as_str()),
+            _ => {
+                assert_eq!(v["data"]["session_id"], s.id.as_str());
+                assert_eq!(v["data"]["partnership_id"], ps.id.as_str());
+            }
+        }
+        types.push(kind);
     }
     types.sort();
-    assert_eq!(types, ["session.awaiting_tokens", "session.completed"]);
+    assert_eq!(
+        types,
+        [
+            "partnership.accepted",
+            "partnership.invited",
+            "session.awaiting_tokens",
+            "session.completed"
+        ]
+    );
     server.shutdown().await;
 }
 

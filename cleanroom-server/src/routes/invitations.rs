@@ -125,6 +125,20 @@ pub async fn create(
     };
     state.store.create_invitation(&row).await?;
     tracing::info!(invitation = %row.id, "invitation created");
+    // To the inviter's own endpoints only: the invitee is not known until
+    // it accepts (then both get `partnership.accepted`).
+    crate::webhooks::emit(
+        &state,
+        crate::webhooks::Event::PartnershipInvited,
+        &[&caller.org.id],
+        serde_json::json!({
+            "invitation_id": row.id,
+            "role": row.inviter_role,
+            "status": "invited",
+            "expires_at": crate::routes::rfc3339(row.expires_at),
+        }),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(CreatedInvitation {
