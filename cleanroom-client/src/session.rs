@@ -231,7 +231,7 @@ pub async fn start_session(
     // The server never sees countries (they are inside the hashed name keys),
     // so it cannot tell an upload that applied another rule than the agreed
     // one: its names would silently match nothing on the other side.
-    let agreed = retry(|| client.partnership(&opts.partnership_id))
+    let agreed = retry(client, || client.partnership(&opts.partnership_id))
         .await?
         .policy
         .names_without_country;
@@ -243,7 +243,7 @@ pub async fn start_session(
     }
     // Before any session is created or joined: an upload the server would
     // refuse at commit must not cost the pair a session of its budget.
-    let limits = retry(|| client.limits()).await?;
+    let limits = retry(client, || client.limits()).await?;
     // The server would refuse the upload at commit, after the session had
     // cost the pair its budget: say now which side to upgrade.
     if limits.protocol_version != protocol_version() {
@@ -307,7 +307,7 @@ pub async fn resume_session(client: &Client, opts: &SessionOptions) -> Result<Se
                 .into(),
         ));
     };
-    let session = match retry(|| client.session(&active.session_id)).await {
+    let session = match retry(client, || client.session(&active.session_id)).await {
         Ok(s) => s,
         Err(Error::Api { status: 404, .. }) => {
             opts.state_dir.clear_active(pid)?;
@@ -322,7 +322,7 @@ pub async fn resume_session(client: &Client, opts: &SessionOptions) -> Result<Se
     let accounts = rows.as_ref().map_or(0, |r| r.rows.len() as u64);
     let records = mine(&session).records.unwrap_or(0);
     if session.state == SessionState::Completed {
-        let results = retry(|| client.results(&session.id)).await?;
+        let results = retry(client, || client.results(&session.id)).await?;
         // The session is over: the secret has no further use.
         opts.state_dir.clear_active(pid)?;
         return Ok(SessionStatus::Completed(Box::new(SessionOutcome {
@@ -403,9 +403,9 @@ async fn finished_while_away(
     if active.fingerprint != input.fingerprint() {
         return Ok(None);
     }
-    match retry(|| client.session(&active.session_id)).await {
+    match retry(client, || client.session(&active.session_id)).await {
         Ok(s) if s.state == SessionState::Completed => {
-            let results = retry(|| client.results(&s.id)).await?;
+            let results = retry(client, || client.results(&s.id)).await?;
             // The session is over: the secret has no further use.
             opts.state_dir.clear_active(&opts.partnership_id)?;
             Ok(Some(results))
@@ -421,7 +421,7 @@ async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -
     let pid = &opts.partnership_id;
     let fingerprint = input.fingerprint();
     if let Some(active) = opts.state_dir.load_active(pid)? {
-        match retry(|| client.session(&active.session_id)).await {
+        match retry(client, || client.session(&active.session_id)).await {
             Ok(s) if s.state.is_open() => {
                 if active.fingerprint == fingerprint {
                     if let Some(rows) = opts.state_dir.load_rows(&s.id)? {
@@ -441,7 +441,7 @@ async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -
                         s.id
                     )));
                 }
-                retry(|| client.cancel_session(&s.id)).await?;
+                retry(client, || client.cancel_session(&s.id)).await?;
             }
             Ok(_) => {}
             Err(Error::Api { status: 404, .. }) => {}
@@ -451,7 +451,7 @@ async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -
     }
 
     let session = loop {
-        let open = retry(|| client.list_sessions(pid))
+        let open = retry(client, || client.list_sessions(pid))
             .await?
             .into_iter()
             .find(|s| s.state.is_open());
@@ -470,7 +470,7 @@ async fn attach(client: &Client, input: &PreparedInput, opts: &SessionOptions) -
                         s.id
                     )));
                 }
-                retry(|| client.cancel_session(&s.id)).await?;
+                retry(client, || client.cancel_session(&s.id)).await?;
             }
             None => match client.create_session(pid).await {
                 Ok(s) => break s,
@@ -587,7 +587,7 @@ async fn drive(
     })
     .await?;
     report(progress, Phase::Results, 0, None, false);
-    let results = retry(|| client.results(&sid)).await?;
+    let results = retry(client, || client.results(&sid)).await?;
     report(progress, Phase::Results, 1, Some(1), true);
     Ok(Driven::Done(results, run.resumed))
 }
@@ -687,7 +687,10 @@ async fn upload_blinded(
         }
         let seq = i as u32;
         let body = bytes::Bytes::from(body);
-        retry(|| client.put_blinded_chunk(&session.id, seq, body.clone())).await?;
+        retry(client, || {
+            client.put_blinded_chunk(&session.id, seq, body.clone())
+        })
+        .await?;
         uploaded += chunks[i].len() as u64;
         report(
             progress,
@@ -707,11 +710,11 @@ async fn upload_blinded(
         Ok(s) => Ok(s),
         // A commit whose answer was lost: the server already has it.
         Err(e) if is_transient(&e) => {
-            let s = retry(|| client.session(&session.id)).await?;
+            let s = retry(client, || client.session(&session.id)).await?;
             if mine(&s).blinded == UploadState::Committed {
                 Ok(s)
             } else {
-                retry(|| client.commit_blinded(&session.id, &commit)).await
+                retry(client, || client.commit_blinded(&session.id, &commit)).await
             }
         }
         Err(e) => Err(e),
@@ -742,7 +745,7 @@ async fn upload_tokens(
     let have: HashSet<u32> = mine(session).token_chunks.iter().copied().collect();
     let progress = &opts.progress;
 
-    let mut stream = retry(|| client.counterpart_points(sid)).await?;
+    let mut stream = retry(client, || client.counterpart_points(sid)).await?;
     let mut buf: Vec<u8> = Vec::with_capacity(chunk_bytes);
     let (mut downloaded, mut done_records) = (0u64, 0u64);
     let mut seq = 0u32;
@@ -859,11 +862,11 @@ async fn upload_tokens(
     match client.commit_tokens(sid, &commit).await {
         Ok(s) => Ok(s),
         Err(e) if is_transient(&e) => {
-            let s = retry(|| client.session(sid)).await?;
+            let s = retry(client, || client.session(sid)).await?;
             if mine(&s).tokens == UploadState::Committed {
                 Ok(s)
             } else {
-                retry(|| client.commit_tokens(sid, &commit)).await
+                retry(client, || client.commit_tokens(sid, &commit)).await
             }
         }
         Err(e) => Err(e),
@@ -891,7 +894,7 @@ async fn token_chunk(
         ))
     })?;
     let body = bytes::Bytes::from(body);
-    retry(|| client.put_token_chunk(sid, seq, body.clone())).await?;
+    retry(client, || client.put_token_chunk(sid, seq, body.clone())).await?;
     Ok(())
 }
 
@@ -933,7 +936,7 @@ async fn wait_until(
         let asked = Instant::now();
         let wait = LONG_POLL.min(opts.wait_timeout.saturating_sub(start.elapsed()));
         let state = s.state;
-        s = retry(|| client.session_wait(sid, state, wait)).await?;
+        s = retry(client, || client.session_wait(sid, state, wait)).await?;
         if s.state == state {
             if let Some(rest) = delay.checked_sub(asked.elapsed()) {
                 tokio::time::sleep(rest).await;
@@ -945,8 +948,15 @@ async fn wait_until(
     }
 }
 
-/// Retries transient failures (network, 5xx, 429) with exponential backoff.
-async fn retry<T, F, Fut>(mut f: F) -> Result<T>
+/// The longest one `Retry-After` is waited out inside a session step: a
+/// server that asks for longer is treated as down for that step.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(600);
+
+/// Retries transient failures (network, 5xx, 429) with exponential backoff,
+/// waiting at least as long as the server's `Retry-After` asked (a rate
+/// limit, a database outage), so a client never hammers a server that said
+/// when to come back.
+async fn retry<T, F, Fut>(client: &Client, mut f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T>>,
@@ -957,10 +967,62 @@ where
         match f().await {
             Err(e) if is_transient(&e) && attempt < 5 => {
                 attempt += 1;
-                tokio::time::sleep(delay).await;
+                let asked = client.retry_after().map(|d| d.min(MAX_RETRY_AFTER));
+                tokio::time::sleep(asked.map_or(delay, |a| a.max(delay))).await;
                 delay *= 2;
             }
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ClientConfig;
+
+    /// A 429 with `Retry-After: 2` is waited out before the next try, not
+    /// retried after the 200 ms backoff.
+    #[tokio::test]
+    async fn a_retry_after_is_waited_out() {
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = hits.clone();
+        let app = axum::Router::new().route(
+            "/v1/limits",
+            axum::routing::get(move || {
+                let h = h.clone();
+                async move {
+                    if h.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                        (
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", "2")],
+                            "{}",
+                        )
+                    } else {
+                        (
+                            axum::http::StatusCode::IM_A_TEAPOT,
+                            [("retry-after", "0")],
+                            "{}",
+                        )
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = Client::new(ClientConfig::new(format!("http://{addr}"), "t")).unwrap();
+        let started = Instant::now();
+        // The second answer (418) is not transient: the loop ends there.
+        let r = retry(&client, || client.limits()).await;
+        assert!(r.is_err());
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // At least a second (Retry-After has whole seconds), not the 200 ms
+        // backoff.
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
