@@ -10,24 +10,22 @@
 //! and `chromium-driver` (`.ci/dashboard-deps` installs them) and fails
 //! without them; `CLEANROOM_SKIP_BROWSER_TESTS=1` skips it.
 
+// The dashboard tests' browser driver, shared with cleanroom-server's.
+#[path = "../../cleanroom-server/tests/browser/mod.rs"]
+mod browser;
 mod common;
 
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use browser::{Browser, WAIT};
 use cleanroom_client::generate::Truth;
 use cleanroom_core::api::{CreateToken, Role, Scope, SessionState};
 use common::{Db, api, check_truth};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use serde_json::json;
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// Longest wait for a page element or a setup step (a cold Chromium on a
-/// loaded 2-core machine).
-const WAIT: Duration = Duration::from_secs(30);
 /// Longest wait from the click to the page showing the completed session.
 const COMPLETION: Duration = Duration::from_secs(60);
 
@@ -95,155 +93,6 @@ fn logs(dir: &Path) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-// ------------------------------------------------------ headless Chromium
-
-/// chromedriver (in its own process group) with one Chromium session.
-struct Browser {
-    client: Option<Client>,
-    driver: Option<Child>,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        assert!(
-            Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} and {CHROMEDRIVER} are needed: run .ci/dashboard-deps \
-             (or set CLEANROOM_SKIP_BROWSER_TESTS=1)"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group, so that Drop can take Chromium down with it.
-            .process_group(0)
-            .spawn()
-            .expect("start chromedriver");
-        let profile = tempfile::tempdir().expect("profile dir");
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1366,2400",
-                    format!("--user-data-dir={}", profile.path().display()),
-                ]
-            }
-        });
-        let serde_json::Value::Object(caps) = caps else {
-            unreachable!("an object literal")
-        };
-        let mut browser = Browser {
-            client: None,
-            driver: Some(driver),
-            _profile: profile,
-        };
-        // chromedriver needs a moment before it listens.
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + WAIT;
-        let client = loop {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if Instant::now() >= deadline => {
-                    panic!("no WebDriver session from {CHROMEDRIVER} at {url}: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        browser.client = Some(client);
-        browser
-    }
-
-    fn c(&self) -> &Client {
-        self.client.as_ref().expect("browser open")
-    }
-
-    async fn close(mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = c.close().await;
-        }
-        if let Some(mut d) = self.driver.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
-    }
-
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.c()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-    }
-
-    async fn loaded(&self, page: &str) {
-        self.wait_for(&format!("body[data-page='{page}'][data-loaded='true']"))
-            .await;
-    }
-
-    async fn js(&self, script: &str) -> serde_json::Value {
-        self.c()
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-    }
-
-    /// Polls a script until `ok` accepts its value (the page updates itself).
-    async fn eventually(
-        &self,
-        within: Duration,
-        script: &str,
-        ok: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let deadline = Instant::now() + within;
-        loop {
-            let v = self.js(script).await;
-            if ok(&v) {
-                return v;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still {v} after {within:?}: {script}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    async fn screenshot(&self, name: &str) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
-        std::fs::create_dir_all(&dir).expect("artifact dir");
-        let png = self.c().screenshot().await.expect("screenshot");
-        std::fs::write(dir.join(format!("dashboard-{name}.png")), png).expect("write screenshot");
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Only reached without close() when an assertion failed: kill the
-        // chromedriver process group by its id so no Chromium outlives it.
-        if let Some(mut d) = self.driver.take() {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", d.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = d.wait();
-        }
-    }
 }
 
 // ------------------------------------------------------------------ test
@@ -351,31 +200,8 @@ async fn refresh_now_runs_on_both_agents(db: Db, d: &Path) {
     }
 
     let b = Browser::start().await;
-    b.c()
-        .goto(&format!("{url}/dashboard/"))
-        .await
-        .expect("goto");
-    b.wait_for("#token")
-        .await
-        .send_keys(&upload.token)
-        .await
-        .expect("type token");
-    b.c()
-        .find(Locator::Css("form.login-form button[type='submit']"))
-        .await
-        .expect("submit button")
-        .click()
-        .await
-        .expect("submit");
-    b.loaded("partnerships").await;
-    b.c()
-        .find(Locator::LinkText("Partner Co"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("follow");
-    b.loaded("partnership").await;
+    b.sign_in(&url, &upload.token).await;
+    b.follow_link("Partner Co", "partnership").await;
     let agents_text = b
         .js("return document.getElementById('agents').innerText")
         .await;

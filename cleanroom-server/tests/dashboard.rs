@@ -8,11 +8,11 @@
 //! `CLEANROOM_SKIP_BROWSER_TESTS=1` to skip it on a machine without them.
 //! Screenshots land in `<workspace>/test-artifacts/dashboard-*.png`.
 
+mod browser;
 mod common;
 
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use browser::{Browser, WAIT};
+
 use std::time::Duration;
 
 use cleanroom_core::SessionSecret;
@@ -22,15 +22,10 @@ use cleanroom_core::api::{
 };
 use cleanroom_server::{Config, RunningServer, bootstrap, spawn};
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use reqwest::Method;
 use reqwest::header::{self, HeaderMap};
 use serde_json::json;
-
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-/// Long enough for a cold Chromium on a loaded 2-core CI machine.
-const WAIT: Duration = Duration::from_secs(30);
 
 const VENDOR: &str = "Acme <Software> & Co";
 const PARTNER: &str = "Globex \"Partners\"";
@@ -461,207 +456,6 @@ async fn the_cookie_is_secure_when_the_server_speaks_tls() {
     server.shutdown().await;
 }
 
-// ------------------------------------------------------ headless Chromium
-
-/// chromedriver (in its own process group) with one Chromium session.
-struct Browser {
-    client: Option<Client>,
-    driver: Option<std::process::Child>,
-    profile: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-impl Browser {
-    async fn start() -> Browser {
-        assert!(
-            Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} and {CHROMEDRIVER} are needed: run .ci/dashboard-deps \
-             (or set CLEANROOM_SKIP_BROWSER_TESTS=1)"
-        );
-        let port = free_port();
-        let driver = std::process::Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Its own group, so that Drop can take Chromium down with it.
-            .process_group(0)
-            .spawn()
-            .expect("start chromedriver");
-        let mut browser = Browser {
-            client: None,
-            driver: Some(driver),
-            profile: tempfile::tempdir().expect("profile dir"),
-        };
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    // Laptop width; tall enough to show the whole partnership page.
-                    "--window-size=1366,2400",
-                    format!("--user-data-dir={}", browser.profile.path().display()),
-                ]
-            }
-        });
-        let caps = match caps {
-            serde_json::Value::Object(m) => m,
-            _ => unreachable!("an object literal"),
-        };
-        // chromedriver needs a moment before it listens; plain HTTP on
-        // loopback, so no TLS connector at all.
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = tokio::time::Instant::now() + WAIT;
-        let client = loop {
-            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(c) => break c,
-                Err(e) if tokio::time::Instant::now() >= deadline => {
-                    panic!("no WebDriver session from {CHROMEDRIVER} at {url}: {e}")
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        };
-        browser.client = Some(client);
-        browser
-    }
-
-    fn c(&self) -> &Client {
-        self.client.as_ref().expect("browser open")
-    }
-
-    /// Ends the WebDriver session (Chromium quits) and stops chromedriver.
-    async fn close(mut self) {
-        if let Some(c) = self.client.take() {
-            let _ = c.close().await;
-        }
-        if let Some(mut d) = self.driver.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
-    }
-
-    async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.c()
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
-    }
-
-    /// Waits until the page's script has finished its first load.
-    /// Clicks the link with this text (a real link, not a script) and waits
-    /// for `page` to load.
-    async fn follow_link(&self, text: &str, page: &str) {
-        self.c()
-            .find(Locator::LinkText(text))
-            .await
-            .expect("link")
-            .click()
-            .await
-            .expect("follow");
-        self.loaded(page).await;
-    }
-
-    async fn loaded(&self, page: &str) {
-        self.wait_for(&format!("body[data-page='{page}'][data-loaded='true']"))
-            .await;
-    }
-
-    async fn sign_in(&self, base: &str, token: &str) {
-        self.c()
-            .goto(&format!("{base}/dashboard/"))
-            .await
-            .expect("goto");
-        // Redirected to the sign-in form.
-        self.wait_for("#token")
-            .await
-            .send_keys(token)
-            .await
-            .expect("type token");
-        self.c()
-            .find(Locator::Css("form.login-form button[type='submit']"))
-            .await
-            .expect("submit button")
-            .click()
-            .await
-            .expect("submit");
-        self.loaded("partnerships").await;
-    }
-
-    async fn sign_out(&self) {
-        self.c()
-            .find(Locator::Css("#logout-form button"))
-            .await
-            .expect("sign-out button")
-            .click()
-            .await
-            .expect("sign out");
-        self.wait_for("#token").await;
-    }
-
-    /// Polls a script until `ok` accepts its value (the page updates itself).
-    async fn eventually(&self, script: &str, ok: impl Fn(&serde_json::Value) -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let v = self.js(script).await;
-            if ok(&v) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "still {v} after {WAIT:?}: {script}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    async fn js(&self, script: &str) -> serde_json::Value {
-        self.c()
-            .execute(script, vec![])
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
-    }
-
-    async fn screenshot(&self, name: &str) -> PathBuf {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-artifacts");
-        std::fs::create_dir_all(&dir).expect("artifact dir");
-        let path = dir.join(format!("dashboard-{name}.png"));
-        let png = self.c().screenshot().await.expect("screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-        std::fs::write(&path, png).expect("write screenshot");
-        path
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // Reached without close() only when an assertion failed: kill the
-        // chromedriver process group by its id so no Chromium outlives the
-        // test. (Killing chromedriver alone would orphan the browser.)
-        if let Some(mut d) = self.driver.take() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", d.id())])
-                .stderr(Stdio::null())
-                .status();
-            let _ = d.wait();
-        }
-    }
-}
-
 /// The texts of the heat-map cells as `[vendor pop][partner pop] = (vendor, partner)`.
 async fn shown_cells(b: &Browser, rows: usize, cols: usize) -> Vec<Vec<(String, String)>> {
     let cells = b
@@ -906,6 +700,7 @@ async fn dashboard_in_headless_chromium() {
         .await;
     // Row 3 of the progress table is the blinded upload; column 1 is "You".
     b.eventually(
+        WAIT,
         "return document.querySelector('#progress tbody tr:nth-child(3) td').innerText",
         |v| v.as_str().is_some_and(|t| t.starts_with("Committed")),
     )
@@ -1149,7 +944,7 @@ async fn refresh_now_in_headless_chromium() {
     b.sign_in(&base, &upload.token).await;
     b.follow_link(PARTNER, "partnership").await;
     let partner_agent = "return document.querySelector('#agents [data-agent=partner]').innerText";
-    b.eventually(partner_agent, |v| {
+    b.eventually(WAIT, partner_agent, |v| {
         let t = v.as_str().unwrap_or("");
         t.contains(&format!("{PARTNER}’s agent: online, last seen"))
             && t.contains("Agent version 0.4.2")
@@ -1188,6 +983,7 @@ async fn refresh_now_in_headless_chromium() {
         .await
         .expect("click");
     b.eventually(
+        WAIT,
         "return document.getElementById('refresh-status').dataset.session || null",
         |v| v.is_string(),
     )
@@ -1206,6 +1002,7 @@ async fn refresh_now_in_headless_chromium() {
     assert_eq!(json!(sessions[0].id), created);
     assert_eq!(sessions[0].state, SessionState::AwaitingBlinded);
     b.eventually(
+        WAIT,
         "return document.querySelector('#refreshes [data-refresh=pending]').innerText",
         |v| {
             let t = v.as_str().unwrap_or("");
@@ -1213,10 +1010,14 @@ async fn refresh_now_in_headless_chromium() {
         },
     )
     .await;
-    b.eventually("return document.getElementById('budget').innerText", |v| {
-        v.as_str()
-            .is_some_and(|t| t.contains("Sessions: 1 of 10 in the last 24 hours"))
-    })
+    b.eventually(
+        WAIT,
+        "return document.getElementById('budget').innerText",
+        |v| {
+            v.as_str()
+                .is_some_and(|t| t.contains("Sessions: 1 of 10 in the last 24 hours"))
+        },
+    )
     .await;
     let audit: Vec<serde_json::Value> = v
         .ok(Method::GET, &format!("/v1/partnerships/{pid}/audit"), None)
@@ -1309,6 +1110,7 @@ async fn refresh_now_in_headless_chromium() {
     b.sign_in(&base, &vendor_view.token).await;
     b.follow_link(PARTNER, "partnership").await;
     b.eventually(
+        WAIT,
         "return document.getElementById('refresh-reason').hidden ? null : document.getElementById('refresh-reason').innerText",
         |v| v.as_str().is_some_and(|t| t.contains("view token") && t.contains("upload")),
     )
