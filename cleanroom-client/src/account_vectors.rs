@@ -37,6 +37,9 @@ pub struct Columns {
     /// The postal-code column, in the cases that have one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postcode: Option<String>,
+    /// The telephone column, in the cases that have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// One account of a case's result.
@@ -73,6 +76,7 @@ pub fn standard_columns() -> Columns {
         duns: "DUNS".into(),
         city: None,
         postcode: None,
+        phone: None,
     }
 }
 
@@ -93,6 +97,7 @@ pub fn compute(
             country: Some(columns.country.clone()),
             city: columns.city.clone(),
             postcode: columns.postcode.clone(),
+            phone: columns.phone.clone(),
         },
         populations: Vec::new(),
         names_without_country,

@@ -1097,6 +1097,10 @@ pub struct RealisticOptions {
     /// common surname ([`EntityKind::Surname`]), the profile's main source
     /// of same-name companies.
     pub surname_share: f64,
+    /// Whether the exports have a telephone column (Salesforce `Phone`,
+    /// HubSpot `Phone Number`). Without it the rows are otherwise the same,
+    /// drawn alike, so one seed measures what the column adds.
+    pub phone_column: bool,
 }
 
 impl RealisticOptions {
@@ -1111,6 +1115,7 @@ impl RealisticOptions {
             vendor_format: Format::Salesforce,
             partner_format: Format::HubSpot,
             surname_share: rates::SURNAME,
+            phone_column: true,
         }
     }
 }
@@ -1220,6 +1225,17 @@ mod rates {
     pub const POSTCODE_OTHER: f64 = 0.03;
     pub const POSTCODE_VARIANT: f64 = 0.1;
     pub const PLACEHOLDER_ROWS: f64 = 0.0015;
+    /// Telephone numbers: rows without one (an account's `Phone` is one of
+    /// the fields CRMs leave empty most often after the postal code), rows
+    /// with another number than the company's main line (a person's direct
+    /// line, a branch), junk (`n/a`, `000-000-0000`), and an extension
+    /// after the number. The format varies per row: national with the trunk
+    /// prefix, international with `+` (sometimes `(0)`), with the
+    /// international call prefix, dots or dashes.
+    pub const PHONE_BLANK: f64 = 0.2;
+    pub const PHONE_OTHER: f64 = 0.1;
+    pub const PHONE_JUNK: f64 = 0.01;
+    pub const PHONE_EXTENSION: f64 = 0.05;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -2429,6 +2445,10 @@ struct Company {
     /// Its postal code, and the partner's, in `partner_country`.
     postcode: String,
     partner_postcode: String,
+    /// Its main telephone number (national significant number: digits,
+    /// without the trunk prefix), and the partner's, in `partner_country`.
+    phone: String,
+    partner_phone: String,
     /// Registrable domains, the main one first; empty: no website.
     domains: Vec<String>,
     duns: Option<String>,
@@ -2703,6 +2723,8 @@ fn company(
         partner_city: 0,
         postcode: new_postcode(rng, country),
         partner_postcode: String::new(),
+        phone: new_phone(rng, country),
+        partner_phone: String::new(),
         base,
         tokens,
         country,
@@ -2873,6 +2895,7 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
                 c.partner_country = Some(other);
                 c.partner_city = rng.city(other);
                 c.partner_postcode = new_postcode(&mut rng, other);
+                c.partner_phone = new_phone(&mut rng, other);
                 reg.named.insert((c.tokens.clone(), other));
             }
         }
@@ -3009,7 +3032,24 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
         row_counts[side] = rows.len() as u64;
         junk_counts[side] = junk as u64;
         row_entities.push(rows.iter().map(|r| r.0.map(|e| e as u32)).collect());
-        csvs.push(write_csv(format, &header, rows.into_iter().map(|r| r.1))?);
+        let mut header = header;
+        let phone_at = header
+            .iter()
+            .position(|h| *h == "Phone" || *h == "Phone Number")
+            .filter(|_| !opts.phone_column);
+        if let Some(at) = phone_at {
+            header.remove(at);
+        }
+        csvs.push(write_csv(
+            format,
+            &header,
+            rows.into_iter().map(|(_, mut fields)| {
+                if let Some(at) = phone_at.filter(|&at| at < fields.len()) {
+                    fields.remove(at);
+                }
+                fields
+            }),
+        )?);
         pop_names.push(names);
     }
 
@@ -3073,6 +3113,7 @@ fn realistic_headers(format: Format) -> Vec<&'static str> {
             "Billing City",
             "Billing Zip/Postal Code",
             "Billing Country",
+            "Phone",
             "Industry",
             "D-U-N-S Number",
             "Description",
@@ -3088,6 +3129,7 @@ fn realistic_headers(format: Format) -> Vec<&'static str> {
             "City",
             "Postal Code",
             "Country/Region",
+            "Phone Number",
             "Industry",
             "Number of Employees",
             "Create Date",
@@ -3271,6 +3313,7 @@ fn realistic_row(
     };
     let (city, other_office) = realistic_city(rng, v);
     let postcode = realistic_postcode(rng, c, v, other_office);
+    let phone = realistic_phone(rng, c, v);
     let industry = rng.pick(INDUSTRIES).to_string();
     let owner = rng.pick(OWNERS).to_string();
     match format {
@@ -3308,6 +3351,7 @@ fn realistic_row(
                 city,
                 postcode,
                 country,
+                phone,
                 industry,
                 duns,
                 desc,
@@ -3368,6 +3412,7 @@ fn realistic_row(
                 city,
                 postcode,
                 country,
+                phone,
                 industry,
                 employees,
                 created,
@@ -3460,6 +3505,91 @@ fn realistic_postcode(rng: &mut Rng, c: &Company, v: &View, other_office: bool) 
     }
 }
 
+/// A national significant number in `country` (digits, no trunk prefix):
+/// 10 digits in North America (`415 555 0134`), 10 in the UK (`20 7946
+/// 0123`), 9 with the leading `0` in Italy, 8 in Singapore, 9 elsewhere.
+fn new_phone(rng: &mut Rng, country: usize) -> String {
+    let mut d = |n: usize| -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + rng.below(10) as u8))
+            .collect()
+    };
+    let digits = d(10);
+    let lead = |n: u8| char::from(b'2' + n % 8);
+    let b = digits.as_bytes();
+    match WORLD[country].code {
+        "us" | "ca" => format!(
+            "{}{}{}{}",
+            lead(b[0]),
+            &digits[1..3],
+            lead(b[3]),
+            &digits[4..10]
+        ),
+        "gb" => format!(
+            "{}{}",
+            if b[0] % 2 == 0 { "20" } else { "1" },
+            &digits[..if b[0] % 2 == 0 { 8 } else { 9 }]
+        ),
+        "it" => format!("0{}{}", lead(b[0]), &digits[1..9]),
+        "sg" => format!("6{}", &digits[..7]),
+        _ => format!("{}{}", lead(b[0]), &digits[1..9]),
+    }
+}
+
+/// The telephone number a row records: usually the company's main line,
+/// written one of the ways CRMs hold numbers; sometimes none, another
+/// number, or junk.
+fn realistic_phone(rng: &mut Rng, c: &Company, v: &View) -> String {
+    if rng.chance(rates::PHONE_BLANK) {
+        return String::new();
+    }
+    if rng.chance(rates::PHONE_JUNK) {
+        return rng.pick(&["n/a", "000-000-0000", "TBD", "0"]).to_string();
+    }
+    let nsn = if rng.chance(rates::PHONE_OTHER) {
+        new_phone(rng, v.country)
+    } else if v.country == c.country {
+        c.phone.clone()
+    } else {
+        c.partner_phone.clone()
+    };
+    let Some((calling, trunk, idd)) = normalize::phone_codes(WORLD[v.country].code) else {
+        return nsn;
+    };
+    // Groups of the number: 3-3-4 in North America, 2-4-4 or 3-3-4 in the
+    // UK, threes elsewhere.
+    let grouped = |sep: &str| -> String {
+        let cuts: &[usize] = match (WORLD[v.country].code, nsn.len()) {
+            ("us" | "ca", _) => &[3, 6],
+            ("gb", 10) if nsn.starts_with('2') => &[2, 6],
+            _ => &[3, 6],
+        };
+        let mut out = String::new();
+        for (i, ch) in nsn.chars().enumerate() {
+            if cuts.contains(&i) {
+                out.push_str(sep);
+            }
+            out.push(ch);
+        }
+        out
+    };
+    let na = calling == "1";
+    let mut number = match rng.below(10) {
+        0..=3 if na => format!("({}) {}", &nsn[..3], &grouped("-")[4..]),
+        0..=3 => format!("{trunk}{}", grouped(" ")),
+        4 | 5 => format!("+{calling} {}", grouped(" ")),
+        6 if !trunk.is_empty() && !na => format!("+{calling} ({trunk}){}", grouped(" ")),
+        6 => format!("+{calling}-{}", grouped("-")),
+        7 if !idd.is_empty() => format!("{idd} {calling} {}", grouped(" ")),
+        7 | 8 => format!("{trunk}{}", grouped(".")),
+        _ => format!("{trunk}{nsn}"),
+    };
+    if rng.chance(rates::PHONE_EXTENSION) {
+        number.push_str(*rng.pick(&[" x12", " ext. 204", " Ext 7", " #3"]));
+    }
+    number
+}
+
 /// A row with no usable key.
 fn realistic_junk(rng: &mut Rng, format: Format) -> Vec<String> {
     let mut fields = junk_fields(rng, format, 0);
@@ -3504,6 +3634,7 @@ fn placeholder_row(rng: &mut Rng, format: Format) -> Vec<String> {
             String::new(),
             String::new(),
             String::new(),
+            String::new(),
         ],
         Format::HubSpot => vec![
             String::new(),
@@ -3516,6 +3647,7 @@ fn placeholder_row(rng: &mut Rng, format: Format) -> Vec<String> {
             String::new(),
             String::new(),
             country,
+            String::new(),
             String::new(),
             String::new(),
             String::new(),

@@ -226,6 +226,9 @@ pub fn input_summary(rep: &InputReport, populations: &[String], accounts: usize)
             if let Some(code) = &rep.postcode_column {
                 sources.push_str(&format!(", postal code from {code:?}"));
             }
+            if let Some(phone) = &rep.phone_column {
+                sources.push_str(&format!(", telephone from {phone:?}"));
+            }
         }
         None if rep.key_columns.iter().any(|(k, _)| *k == KeyType::Name) => {
             sources.push_str("; no country column")

@@ -80,6 +80,8 @@ pub struct InputReport {
     pub city_column: Option<String>,
     /// Header name of the postal-code column, if one was found.
     pub postcode_column: Option<String>,
+    /// Header name of the telephone column, if one was found.
+    pub phone_column: Option<String>,
     /// Domain keys rows had beyond their first (from the extra columns and
     /// multi-valued cells), after removing repeats.
     pub extra_domains: u64,
@@ -383,6 +385,7 @@ struct Setup {
     country: Option<usize>,
     city: Option<usize>,
     postcode: Option<usize>,
+    phone: Option<usize>,
     names_without_country: NamesWithoutCountry,
 }
 
@@ -430,6 +433,7 @@ impl Setup {
             country: mapping.country,
             city: mapping.city,
             postcode: mapping.postcode,
+            phone: mapping.phone,
             names_without_country: opts.names_without_country,
         })
     }
@@ -507,6 +511,21 @@ impl Setup {
                 .ok()
                 .and_then(|k| k.value().split_once(':'))
                 .map(|(_, tokens)| Box::from(tokens));
+            // The number carries its own country, so a row without a usable
+            // country still has this key when the number is international.
+            let phone_key = match self.phone.filter(|_| name.is_ok()) {
+                Some(column) => match normalize::phone_name(row.get(col), country, row.get(column))
+                {
+                    Ok(k) => Some(k),
+                    Err(RejectReason::Empty) => None,
+                    Err(reason) => {
+                        out.rejected
+                            .push(Self::reject(table, row, column, reason.as_str()));
+                        None
+                    }
+                },
+                None => None,
+            };
             match name {
                 Ok(k) if country.is_some() => {
                     out.name_with_country = true;
@@ -551,6 +570,7 @@ impl Setup {
                     .rejected
                     .push(Self::reject(table, row, col, reason.as_str())),
             }
+            out.keys.extend(phone_key);
         }
 
         if let Some(col) = self.duns {
@@ -592,6 +612,7 @@ impl Setup {
             country_column: self.country.map(header),
             city_column: self.city.map(header),
             postcode_column: self.postcode.map(header),
+            phone_column: self.phone.map(header),
             names_without_country_rule: self.names_without_country,
             rows: n_rows as u64,
             ..Default::default()

@@ -37,6 +37,9 @@ pub struct ColumnMapping {
     /// Postal-code column, which qualifies the third name key
     /// ([`KeyType::PostcodeName`](cleanroom_core::KeyType::PostcodeName)).
     pub postcode: Option<usize>,
+    /// Telephone column, which qualifies the fourth name key
+    /// ([`KeyType::PhoneName`](cleanroom_core::KeyType::PhoneName)).
+    pub phone: Option<usize>,
 }
 
 /// Explicit column names that override a preset.
@@ -57,6 +60,8 @@ pub struct ColumnOverrides {
     pub city: Option<String>,
     /// `--postcode-col`.
     pub postcode: Option<String>,
+    /// `--phone-col`.
+    pub phone: Option<String>,
 }
 
 /// The column names a preset looks for, each list in order of preference.
@@ -72,6 +77,8 @@ struct Candidates {
     city: &'static [&'static str],
     /// Likewise.
     postcode: &'static [&'static str],
+    /// The company's main number first: a person's direct line tells less.
+    phone: &'static [&'static str],
 }
 
 const SALESFORCE: Candidates = Candidates {
@@ -101,6 +108,7 @@ const SALESFORCE: Candidates = Candidates {
         "ShippingPostalCode",
         "Postal Code",
     ],
+    phone: &["Phone", "Account Phone", "Main Phone"],
 };
 
 const HUBSPOT: Candidates = Candidates {
@@ -114,6 +122,7 @@ const HUBSPOT: Candidates = Candidates {
     country: &["Country/Region", "Country"],
     city: &["City"],
     postcode: &["Postal Code", "Zip", "Zip Code"],
+    phone: &["Phone Number", "Phone", "Company Phone"],
 };
 
 const GENERIC: Candidates = Candidates {
@@ -148,6 +157,13 @@ const GENERIC: Candidates = Candidates {
         "Zip Code",
         "ZIP/Postal Code",
         "Billing Zip/Postal Code",
+    ],
+    phone: &[
+        "Phone",
+        "Phone Number",
+        "Main Phone",
+        "Company Phone",
+        "Telephone",
     ],
 };
 
@@ -249,6 +265,7 @@ impl Preset {
             country: pick(&overrides.country, "--country-col", cands.country)?,
             city: pick(&overrides.city, "--city-col", cands.city)?,
             postcode: pick(&overrides.postcode, "--postcode-col", cands.postcode)?,
+            phone: pick(&overrides.phone, "--phone-col", cands.phone)?,
         };
         if m.domain.is_none() && m.extra_domains.is_empty() && m.name.is_none() && m.duns.is_none()
         {
@@ -325,6 +342,7 @@ mod tests {
                 country: Some(4),
                 city: None,
                 postcode: None,
+                phone: None,
             }
         );
         assert_eq!(Preset::Salesforce.default_populations(&sf).len(), 3);
@@ -351,6 +369,7 @@ mod tests {
                 country: Some(5),
                 city: None,
                 postcode: None,
+                phone: None,
             }
         );
         // Without `Company Domain Name`, `Website URL` is the domain column

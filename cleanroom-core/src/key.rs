@@ -27,16 +27,22 @@ pub enum KeyType {
     /// businesses of one city that the city cannot.
     #[serde(rename = "postcode-name")]
     PostcodeName = 5,
+    /// A normalized company name qualified by a telephone number in
+    /// international form. Weak; it only adds matches: a number tells apart
+    /// same-name businesses that city and postal code cannot.
+    #[serde(rename = "phone-name")]
+    PhoneName = 6,
 }
 
 impl KeyType {
     /// All key types, in wire order.
-    pub const ALL: [KeyType; 5] = [
+    pub const ALL: [KeyType; 6] = [
         KeyType::Domain,
         KeyType::Name,
         KeyType::Duns,
         KeyType::CityName,
         KeyType::PostcodeName,
+        KeyType::PhoneName,
     ];
 
     /// The prefix that separates this key type's messages from every other type's.
@@ -47,6 +53,7 @@ impl KeyType {
             KeyType::Duns => "duns:",
             KeyType::CityName => "city-name:",
             KeyType::PostcodeName => "postcode-name:",
+            KeyType::PhoneName => "phone-name:",
         }
     }
 
@@ -63,6 +70,7 @@ impl KeyType {
             3 => Some(KeyType::Duns),
             4 => Some(KeyType::CityName),
             5 => Some(KeyType::PostcodeName),
+            6 => Some(KeyType::PhoneName),
             _ => None,
         }
     }
@@ -71,7 +79,7 @@ impl KeyType {
     pub const fn is_strong(self) -> bool {
         !matches!(
             self,
-            KeyType::Name | KeyType::CityName | KeyType::PostcodeName
+            KeyType::Name | KeyType::CityName | KeyType::PostcodeName | KeyType::PhoneName
         )
     }
 
@@ -83,6 +91,7 @@ impl KeyType {
             KeyType::Duns => "duns",
             KeyType::CityName => "city-name",
             KeyType::PostcodeName => "postcode-name",
+            KeyType::PhoneName => "phone-name",
         }
     }
 }
@@ -162,6 +171,6 @@ mod tests {
             assert_eq!(KeyType::from_byte(k.to_byte()), Some(k));
         }
         assert_eq!(KeyType::from_byte(0), None);
-        assert_eq!(KeyType::from_byte(6), None);
+        assert_eq!(KeyType::from_byte(7), None);
     }
 }

@@ -36,9 +36,10 @@ pub enum NameMatching {
     /// website on the other do not contradict each other. Likewise a match
     /// of the country-qualified name does not count when both accounts carry
     /// a city-qualified name and those differ: same-name businesses of one
-    /// country in two cities. A match of the city- or postcode-qualified
-    /// name counts under the strong-key rule alone; postal codes never
-    /// contradict a match (two CRMs record them in too many forms).
+    /// country in two cities. A match of the city-, postcode- or
+    /// phone-qualified name counts under the strong-key rule alone; postal
+    /// codes and telephone numbers never contradict a match (two CRMs record
+    /// them in too many forms, and a company has many numbers).
     /// Stored policies from version 1 (`when-domain-missing`) read as this.
     #[default]
     #[serde(alias = "when-domain-missing")]
@@ -281,7 +282,7 @@ impl GroupSummary {
         let contradicting = match key_type {
             KeyType::Domain | KeyType::Duns => return all,
             KeyType::Name => STRONG_CLASS | CITY_CLASS,
-            KeyType::CityName | KeyType::PostcodeName => STRONG_CLASS,
+            KeyType::CityName | KeyType::PostcodeName | KeyType::PhoneName => STRONG_CLASS,
         };
         match policy.name_matching {
             NameMatching::Never => None,

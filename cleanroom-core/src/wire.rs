@@ -22,9 +22,9 @@ pub const MAX_POPULATIONS: usize = 64;
 pub const MAX_DOMAIN_KEYS_PER_ROW: u8 = 8;
 
 /// Keys one account (row id) may carry in all: up to
-/// [`MAX_DOMAIN_KEYS_PER_ROW`] domains, one name, one city-qualified name, one
-/// postcode-qualified name and one DUNS, but no more than 10 together (an
-/// account with all three names and a DUNS carries at most 6 domains). This
+/// [`MAX_DOMAIN_KEYS_PER_ROW`] domains, one name, one city-, one postcode- and
+/// one phone-qualified name and one DUNS, but no more than 10 together (an
+/// account with all four names and a DUNS carries at most 5 domains). This
 /// is the K of the noisy counts' sensitivity bound
 /// ([`crate::disclosure::sensitivity`]).
 pub const MAX_KEYS_PER_ROW: u64 = MAX_DOMAIN_KEYS_PER_ROW as u64 + 2;
@@ -33,7 +33,11 @@ pub const MAX_KEYS_PER_ROW: u64 = MAX_DOMAIN_KEYS_PER_ROW as u64 + 2;
 pub const fn max_keys_of(kind: KeyType) -> u8 {
     match kind {
         KeyType::Domain => MAX_DOMAIN_KEYS_PER_ROW,
-        KeyType::Name | KeyType::Duns | KeyType::CityName | KeyType::PostcodeName => 1,
+        KeyType::Name
+        | KeyType::Duns
+        | KeyType::CityName
+        | KeyType::PostcodeName
+        | KeyType::PhoneName => 1,
     }
 }
 
@@ -43,7 +47,7 @@ pub const fn max_keys_of(kind: KeyType) -> u8 {
 /// The server checks uploads with it and the overlap computation reads rows
 /// with it, so both enforce one limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct KeyCounts([u8; 6]);
+pub struct KeyCounts([u8; 7]);
 
 impl KeyCounts {
     /// Counts one more key of `kind`; `false`, counting nothing, when the

@@ -259,18 +259,19 @@ fn pairwise(
             let counts = match (v.key_type, policy) {
                 (KeyType::Domain | KeyType::Duns, _)
                 | (
-                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName,
+                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName | KeyType::PhoneName,
                     NameMatching::Always,
                 ) => true,
                 (
-                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName,
+                    KeyType::Name | KeyType::CityName | KeyType::PostcodeName | KeyType::PhoneName,
                     NameMatching::Never,
                 ) => false,
                 // Both with a domain, or both with a DUNS, and (here, in a
                 // weak match) sharing none: two companies with one name.
-                (KeyType::CityName | KeyType::PostcodeName, NameMatching::WhenStrongKeyMissing) => {
-                    !(both(KeyType::Domain) || both(KeyType::Duns))
-                }
+                (
+                    KeyType::CityName | KeyType::PostcodeName | KeyType::PhoneName,
+                    NameMatching::WhenStrongKeyMissing,
+                ) => !(both(KeyType::Domain) || both(KeyType::Duns)),
                 // The same, or both with a city-qualified name: two
                 // same-name companies in two cities.
                 (KeyType::Name, NameMatching::WhenStrongKeyMissing) => {

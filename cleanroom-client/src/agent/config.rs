@@ -108,6 +108,8 @@ pub struct PartnershipSection {
     pub city_col: Option<String>,
     /// As `match --postcode-col`.
     pub postcode_col: Option<String>,
+    /// As `match --phone-col`.
+    pub phone_col: Option<String>,
     /// As `match --population` (a list of `NAME=RULE`).
     pub populations: Option<Vec<String>>,
     /// When to open a session: `every 6h`, `daily 06:00`,
@@ -442,6 +444,7 @@ fn resolve(
         country: pick(&p.country_col, &d.country_col),
         city: pick(&p.city_col, &d.city_col),
         postcode: pick(&p.postcode_col, &d.postcode_col),
+        phone: pick(&p.phone_col, &d.phone_col),
     };
     let refresh = p
         .refresh

@@ -44,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (KeyType::Duns, "150483782"),
         (KeyType::CityName, "gb:milton keynes:smith"),
         (KeyType::PostcodeName, "gb:mk92fz:smith"),
+        (KeyType::PhoneName, "+442079460123:smith"),
     ];
     let mut blinding = Vec::new();
     for (i, (kind, value)) in keys.iter().enumerate() {

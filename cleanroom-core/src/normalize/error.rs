@@ -62,11 +62,17 @@ pub enum RejectReason {
     /// hyphens are removed, or repeats one character (`00000`, `XXXX`).
     #[error("value is not a usable postal code")]
     UnusablePostcode,
+    /// A telephone number gives no international number: 7 to 15 digits
+    /// after its calling code is settled, not starting with `0`, not ending
+    /// in seven equal digits; or it is national and the row has no usable
+    /// country to place it.
+    #[error("value is not a usable telephone number")]
+    UnusablePhone,
 }
 
 impl RejectReason {
     /// Every reason, in declaration order.
-    pub const ALL: [RejectReason; 12] = [
+    pub const ALL: [RejectReason; 13] = [
         RejectReason::Empty,
         RejectReason::IpAddress,
         RejectReason::PublicSuffix,
@@ -79,6 +85,7 @@ impl RejectReason {
         RejectReason::UnknownCountry,
         RejectReason::UnusableCity,
         RejectReason::UnusablePostcode,
+        RejectReason::UnusablePhone,
     ];
 
     /// The stable kebab-case code of this reason, identical to its serde form.
@@ -96,6 +103,7 @@ impl RejectReason {
             RejectReason::UnknownCountry => "unknown-country",
             RejectReason::UnusableCity => "unusable-city",
             RejectReason::UnusablePostcode => "unusable-postcode",
+            RejectReason::UnusablePhone => "unusable-phone",
         }
     }
 

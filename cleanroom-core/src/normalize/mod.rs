@@ -12,6 +12,7 @@
 //! | company name + country | [`company_name`] | `Acme Holdings Co., Ltd.`, `UK` → `name:gb:acme holdings` |
 //! | company name + country + city | [`city_name`] | `Smith Ltd`, `UK`, `Milton Keynes` → `city-name:gb:milton keynes:smith` |
 //! | company name + country + postal code | [`postcode_name`] | `Smith Ltd`, `UK`, `mk9 2fz` → `postcode-name:gb:mk92fz:smith` |
+//! | company name + telephone (+ country) | [`phone_name`] | `Smith Ltd`, `020 7946 0123`, `UK` → `phone-name:+442079460123:smith` |
 //! | DUNS number | [`duns`] | `15-048-3782` → `duns:150483782` |
 //!
 //! A value that cannot give a meaningful key is rejected with a
@@ -31,6 +32,7 @@ mod error;
 mod freemail;
 mod legal_forms;
 mod name;
+mod phone;
 mod placeholders;
 mod postcode;
 pub mod suffix_list;
@@ -41,6 +43,7 @@ pub use self::domain::domain;
 pub use self::duns::duns;
 pub use self::error::RejectReason;
 pub use self::name::{company_name, name_tokens};
+pub use self::phone::{phone, phone_codes, phone_name};
 pub use self::postcode::{postcode, postcode_name};
 
 use crate::key::{AccountKey, KeyType};
@@ -57,14 +60,22 @@ fn table_entries(table: &'static str) -> impl Iterator<Item = &'static str> {
 
 /// Normalizes `raw` as a value of the given key type, dispatching to
 /// [`domain`], [`company_name`] (unqualified: no country), [`duns`],
-/// [`city_name`] or [`postcode_name`]; a city- or postcode-qualified name is
-/// read as `<country>:<city or postal code>:<name>`, the form of its key's
-/// value, and a missing part is [`RejectReason::Empty`].
+/// [`city_name`], [`postcode_name`] or [`phone_name`]; a city- or
+/// postcode-qualified name is read as `<country>:<city or postal
+/// code>:<name>` and a phone-qualified one as `<number>:<name>` (no country,
+/// so only an international number), the forms of their keys' values, and a
+/// missing part is [`RejectReason::Empty`].
 pub fn key(kind: KeyType, raw: &str) -> Result<AccountKey, RejectReason> {
     match kind {
         KeyType::Domain => domain(raw),
         KeyType::Name => company_name(raw, None),
         KeyType::Duns => duns(raw),
+        KeyType::PhoneName => {
+            let Some((number, name)) = raw.split_once(':') else {
+                return Err(RejectReason::Empty);
+            };
+            phone_name(name, None, number)
+        }
         KeyType::CityName | KeyType::PostcodeName => {
             let mut parts = raw.splitn(3, ':');
             let (Some(cc), Some(qualifier), Some(name)) =
@@ -108,6 +119,7 @@ mod tests {
                 KeyType::Duns => "150483782",
                 KeyType::CityName => "UK:London:Acme Ltd",
                 KeyType::PostcodeName => "UK:SW1A 1AA:Acme Ltd",
+                KeyType::PhoneName => "+44 20 7946 0123:Acme Ltd",
             };
             assert_eq!(key(kind, raw).map(|k| k.kind()), Ok(kind));
         }

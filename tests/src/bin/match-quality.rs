@@ -23,7 +23,7 @@ use cleanroom_tests::quality::{
 };
 
 const USAGE: &str = "usage: match-quality [--seeds 1,2,3] [--vendor-accounts N] \
-[--partner-accounts N] [--shared-accounts N] [--surname-share F] [--explain] [--proposals]";
+[--partner-accounts N] [--shared-accounts N] [--surname-share F] [--without-phone] [--explain] [--proposals]";
 
 fn main() -> ExitCode {
     let mut seeds: Vec<u64> = vec![1, 2, 3];
@@ -59,6 +59,7 @@ fn main() -> ExitCode {
                 sizes.shared_accounts = val(&a).parse().unwrap_or_else(|_| bad(&a))
             }
             "--surname-share" => sizes.surname_share = val(&a).parse().unwrap_or_else(|_| bad(&a)),
+            "--without-phone" => sizes.phone_column = false,
             "--explain" => explain = true,
             "--proposals" => proposals = true,
             "-h" | "--help" => {
@@ -73,11 +74,16 @@ fn main() -> ExitCode {
     }
     println!(
         "{} vendor accounts (Salesforce), {} partner accounts (HubSpot), {} shared, \
-         {:.0} % surname companies; seeds {seeds:?}\n",
+         {:.0} % surname companies, {}; seeds {seeds:?}\n",
         sizes.vendor_accounts,
         sizes.partner_accounts,
         sizes.shared_accounts,
-        100.0 * sizes.surname_share
+        100.0 * sizes.surname_share,
+        if sizes.phone_column {
+            "with a telephone column"
+        } else {
+            "without a telephone column"
+        }
     );
     let mut rows = Vec::new();
     let mut proposal_rows = Vec::new();

@@ -56,6 +56,10 @@ pub struct MatchArgs {
     /// same-name companies of one city.
     #[arg(long, value_name = "NAME")]
     postcode_col: Option<String>,
+    /// Column holding the account's telephone number, which tells apart
+    /// same-name companies anywhere (national numbers need the country).
+    #[arg(long, value_name = "NAME")]
+    phone_col: Option<String>,
     /// A population: NAME=RULE, e.g. customers='Type=Customer',
     /// pipeline='Stage in (Qualification,Proposal)', all='*'. Repeatable;
     /// replaces the preset's defaults.
@@ -143,6 +147,7 @@ pub async fn run(a: MatchArgs, ctx: &Ctx) -> anyhow::Result<()> {
             country: a.country_col.clone(),
             city: a.city_col.clone(),
             postcode: a.postcode_col.clone(),
+            phone: a.phone_col.clone(),
         },
         populations,
         // Both sides apply the agreed rule, or their names cannot meet (a
