@@ -193,6 +193,13 @@ impl UnionFind {
     }
 }
 
+/// Whether rows sharing a key of this type are one account: a domain, a
+/// DUNS, or a name with one telephone number (two CRM records of one
+/// company; two companies do not share both their name and their number).
+fn merges(kind: KeyType) -> bool {
+    kind.is_strong() || kind == KeyType::PhoneName
+}
+
 /// Merges rows into accounts, ordered by their first line.
 pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
     let n = rows.len();
@@ -200,7 +207,7 @@ pub fn dedupe(mut rows: Vec<RowKeys>) -> (Vec<Account>, DedupeStats) {
     {
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(n * 2);
         for (i, row) in rows.iter().enumerate() {
-            for k in row.keys.iter().filter(|k| k.kind().is_strong()) {
+            for k in row.keys.iter().filter(|k| merges(k.kind())) {
                 match first.get(k.message()) {
                     Some(&j) => uf.union(i, j),
                     None => {
@@ -311,8 +318,9 @@ fn drop_common_city_names(accounts: &mut [Account], stats: &mut DedupeStats) {
 /// Such a key cannot say which of the accounts matched, and the server
 /// refuses an upload in which one blinded point sits on two rows: a
 /// duplicated point would let an uploader probe the other side's list. After
-/// [`dedupe`] only names can be shared, since a shared domain or DUNS merges
-/// the rows into one account: a name (with its country) on two of one's own
+/// [`dedupe`] only names can be shared, since a shared domain, DUNS or
+/// phone-qualified name merges the rows into one account: a name (with its
+/// country) on two of one's own
 /// accounts names two companies, or one company twice without a shared
 /// website, and neither may be matched on the name.
 pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
@@ -559,6 +567,26 @@ mod tests {
         assert_eq!(stats.rows_merged, 0);
         let lines: Vec<Vec<u64>> = acc.iter().map(|a| a.lines.clone()).collect();
         assert_eq!(lines, vec![vec![2], vec![3], vec![4], vec![5]]);
+    }
+
+    #[test]
+    fn a_name_with_one_telephone_number_merges_rows() {
+        const P: KeyType = KeyType::PhoneName;
+        let (acc, stats) = dedupe(vec![
+            row(2, &[(N, "gb:smith"), (P, "+442079460123:smith")], 1),
+            // The same company entered twice without a website, in another
+            // population: one account in both.
+            row(3, &[(N, "gb:smith"), (P, "+442079460123:smith")], 2),
+            // Same name, another number: another company.
+            row(4, &[(N, "gb:smith"), (P, "+441619460123:smith")], 4),
+            // Same number, another name: not merged either.
+            row(5, &[(N, "gb:jones"), (P, "+442079460123:jones")], 8),
+        ]);
+        assert_eq!(stats.rows_merged, 1);
+        let lines: Vec<Vec<u64>> = acc.iter().map(|a| a.lines.clone()).collect();
+        assert_eq!(lines, vec![vec![2, 3], vec![4], vec![5]]);
+        assert_eq!(acc[0].populations, 3);
+        assert_eq!(acc[0].keys.len(), 2);
     }
 
     #[test]

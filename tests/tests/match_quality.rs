@@ -68,7 +68,8 @@ fn the_easy_profile_is_exact_under_the_default_policy() {
 
 /// The version 1 default is fooled by these exports (else they are too easy
 /// to tell anything), and the version 2 default keeps the lookalikes apart
-/// and meets the precision target: a false match is worse than a missed one.
+/// and meets the precision and recall targets: a false match is worse than a
+/// missed one, but the default must still find the overlap.
 #[test]
 fn the_realistic_profile_fools_version_1_but_not_the_default_policy() {
     let mut rows = Vec::new();
@@ -93,6 +94,12 @@ fn the_realistic_profile_fools_version_1_but_not_the_default_policy() {
             v2.lookalikes,
             markdown_diagnosis(&v2)
         );
+        assert!(
+            v2.recall() >= 0.95,
+            "seed {seed}: default recall {:.4}\n{}",
+            v2.recall(),
+            markdown_diagnosis(&v2)
+        );
         for side in 0..2 {
             assert!(
                 v2.precision(side) >= 0.99,
@@ -108,16 +115,18 @@ fn the_realistic_profile_fools_version_1_but_not_the_default_policy() {
     eprintln!("{}", markdown_table(&rows));
 }
 
-/// Issue 12's targets for the default policy. Ignored while the default
-/// misses them: on these exports (calibrated against issue 12's real-export
-/// figures for version 1) it reaches precision 0.993–0.996 (target 0.99,
-/// met) and recall 0.957–0.959 on seeds 1 and 2 but 0.9497 on seed 3
-/// (target 0.95), and 10 to 12 of the 16 cells are more than 2 % from the
-/// truth (each cell is short by about the recall gap). BENCHMARKS.md ("Match quality") has the
-/// figures and the causes; `cargo test -p cleanroom-tests --test
-/// match_quality -- --ignored` prints them.
+/// Issue 12's targets for the default policy, all four. Ignored while the
+/// default misses the cell target: on these exports (calibrated against
+/// issue 12's real-export figures for version 1) it reaches precision
+/// 0.992–0.995 (target 0.99), recall 0.970–0.975 (target 0.95) and no
+/// lookalike (target ≤ 1 %), all three asserted by the test above, but 6 to
+/// 8 of the 16 cells are more than 2 % from the truth (each cell is short by
+/// about the recall gap, and moved by duplicate rows the client cannot
+/// join). BENCHMARKS.md ("Match quality") has the figures and the causes;
+/// `cargo test -p cleanroom-tests --test match_quality -- --ignored` prints
+/// them.
 #[test]
-#[ignore = "issue 12: the v2 default policy misses the recall and cell targets on realistic exports (BENCHMARKS.md, Match quality)"]
+#[ignore = "issue 12: the v2 default policy misses the cell target on realistic exports (BENCHMARKS.md, Match quality)"]
 fn the_default_policy_meets_the_targets() {
     let mut failures = Vec::new();
     for seed in SEEDS {
