@@ -9,6 +9,7 @@ implementation reproduces every vector checked here. It covers:
 - every case of the normalization section (section 3: domain, name with its
   country column, DUNS, country, city-qualified name with its country and
   city columns, postcode-qualified name with its country and postal-code
+  columns, phone-qualified name with its optional country and telephone
   columns), with the reference implementation in
   protocol-spec/reference/ (standard library, plus the PyPI package `idna`
   for the UTS #46 data tables);
@@ -185,6 +186,8 @@ def normalization_outcome(case):
             return normalize.city_name_key(raw, case["country"], case["city"]), None
         if kind == "postcode-name":
             return normalize.postcode_name_key(raw, case["country"], case["postcode"]), None
+        if kind == "phone-name":
+            return normalize.phone_name_key(raw, case["country"], case["phone"]), None
     except normalize.Reject as e:
         return None, e.reason
     raise ValueError(f"unknown vector kind {kind!r}")
@@ -226,6 +229,15 @@ def is_fixed_point(key: str) -> bool:
             return (
                 is_alpha2(cc)
                 and normalize.postcode(code, cc) == code
+                and normalize.name_tokens(tokens) == tokens
+            )
+        if kind == "phone-name":
+            # A number is '+' and ASCII digits, so the first ':' ends it; it
+            # is international, so it needs no country (3.8 step 5).
+            number, sep, tokens = value.partition(":")
+            return (
+                sep == ":"
+                and normalize.phone(number, None) == number
                 and normalize.name_tokens(tokens) == tokens
             )
     except normalize.Reject:
@@ -272,6 +284,7 @@ def main() -> int:
             "name": {"country"},
             "city-name": {"country", "city"},
             "postcode-name": {"country", "postcode"},
+            "phone-name": {"country", "phone"},
         }.get(c.get("kind"), set())
         check(f"normalization[{i}] fields", sorted(c), sorted(fields | extra))
         label = f"normalization[{i}] {c.get('kind')} {c.get('raw')!r}"
@@ -281,6 +294,8 @@ def main() -> int:
             label += f" city {c.get('city')!r}"
         if "postcode" in extra:
             label += f" postcode {c.get('postcode')!r}"
+        if "phone" in extra:
+            label += f" phone {c.get('phone')!r}"
         check(label, normalization_outcome(c), (c.get("key"), c.get("reason")))
         tally("normalization", before)
 

@@ -280,6 +280,55 @@ const POSTCODE_CASES: &[(&str, &str, NamesWithoutCountry)] = &[
     ),
 ];
 
+const PHONE_HEADER: &str =
+    "Company,Website,Additional Domains,Country,DUNS,City,Postal Code,Phone\n";
+
+/// Cases with a city, a postal-code and a telephone column.
+const PHONE_CASES: &[(&str, &str, NamesWithoutCountry)] = &[
+    (
+        "a telephone number tells apart website-less namesakes of one city; an international number needs no country, a national one does; an unusable number gives no key, the row keeps its others",
+        "Smith Plumbing,,,US,,Boston,,(617) 555-0134\n\
+         Smith Plumbing,,,USA,,Boston,,617.555.0199 ext. 12\n\
+         Jones Bakery,,,,,,,+44 20 7946 0123\n\
+         Jones Bakery,,,,,,,020 7946 0999\n\
+         Brown Ltd,,,UK,,Leeds,,n/a\n\
+         Patel Electrical,,,Atlantis,,,,0044 113 496 0000\n\
+         Patel Electrical,,,Atlantis,,,,+44 (0)113 496 0001\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "merged rows keep the number most of them carry, ties to the earliest line; one number under two names is two keys",
+        "Acme Corp,acme.com,,US,,Boston,02139,(617) 555-0100\n\
+         Acme Corp,www.acme.com,,US,,Boston,02139,+1 617 555 0199\n\
+         Acme Corp,acme.com,,US,,Boston,02139,617-555-0199 x12\n\
+         Initech,initech.com,,US,,Austin,78701,+1 512 555 0100\n\
+         Initech,initech.com,,US,,Austin,78701,(512) 555-0177\n\
+         Initech Labs,,,US,,Austin,78701,(512) 555-0100\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "a name with one telephone number merges rows, as a shared website does (websites that differ, a row without a country, national and international spellings); a namesake with another number is another account, and the name, city and postal code both carry are left out of both",
+        "Globex,globex.com,,US,,Denver,80202,(303) 555-0142\n\
+         Globex,globex-labs.com,,US,,Austin,78701,303.555.0142\n\
+         Globex Inc,,,,,,,+1 303 555 0142\n\
+         Globex,,,US,,Denver,80202,(303) 555-0199\n",
+        NamesWithoutCountry::Omit,
+    ),
+    (
+        "without a usable country (unqualified): the number still qualifies the name; no name, no phone-qualified name",
+        "Hooli Inc,,,,,,,+1 650 555 0100\n\
+         Initrode,,,Atlantis,,,,650-555-0111\n\
+         ,pied-piper.com,,US,,,,(650) 555-0122\n\
+         Aviato,,,US,,,,\"+1 650 555 0133, ext. 4\"\n",
+        NamesWithoutCountry::Unqualified,
+    ),
+    (
+        "ten keys at most: with four names and a DUNS an account keeps five domains",
+        "Initech Inc,initech.com,initech.net;initech.org;initech.io;initech.co;initech.us;initech.biz;initech.info,US,150483782,Austin,78701,+1 512 555 0123\n",
+        NamesWithoutCountry::Omit,
+    ),
+];
+
 /// Every case with its computed accounts.
 pub fn cases() -> Result<Vec<AccountCase>> {
     let plain = standard_columns();
@@ -291,10 +340,15 @@ pub fn cases() -> Result<Vec<AccountCase>> {
         postcode: Some("Postal Code".into()),
         ..with_city.clone()
     };
+    let with_phone = Columns {
+        phone: Some("Phone".into()),
+        ..with_postcode.clone()
+    };
     let sets = [
         (HEADER, CASES, &plain),
         (CITY_HEADER, CITY_CASES, &with_city),
         (POSTCODE_HEADER, POSTCODE_CASES, &with_postcode),
+        (PHONE_HEADER, PHONE_CASES, &with_phone),
     ];
     sets.into_iter()
         .flat_map(|(header, cases, columns)| cases.iter().map(move |c| (header, c, columns)))

@@ -11,12 +11,15 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Case {
-    /// `domain`, `name`, `duns`, `country`, `city-name` or `postcode-name`.
+    /// `domain`, `name`, `duns`, `country`, `city-name`, `postcode-name` or
+    /// `phone-name`.
     kind: String,
-    /// The value; for a city- or postcode-qualified name, the company name.
+    /// The value; for a city-, postcode- or phone-qualified name, the company
+    /// name.
     raw: String,
-    /// For names and city- and postcode-qualified names: the raw value of
-    /// the account's country column.
+    /// For names and city-, postcode- and phone-qualified names: the raw
+    /// value of the account's country column (a name's or a phone-qualified
+    /// name's may be null: the account has none).
     #[serde(default)]
     country: Option<String>,
     /// For city-qualified names: the raw value of the account's city column.
@@ -26,6 +29,10 @@ struct Case {
     /// postal-code column.
     #[serde(default)]
     postcode: Option<String>,
+    /// For phone-qualified names: the raw value of the account's telephone
+    /// column.
+    #[serde(default)]
+    phone: Option<String>,
     /// The key message, or for a country its alpha-2 code.
     key: Option<String>,
     reason: Option<RejectReason>,
@@ -66,6 +73,19 @@ impl Case {
                 normalize::country(country)
                     .and_then(|c| normalize::postcode_name(&self.raw, c, code))
                     .map(|k| k.message().to_owned())
+            }
+            // The country is optional: none, or a rejected one, places no
+            // national number. The name's reasons first, then the number's.
+            "phone-name" => {
+                let country = self
+                    .country
+                    .as_deref()
+                    .and_then(|c| normalize::country(c).ok());
+                let number = self
+                    .phone
+                    .as_deref()
+                    .expect("a phone-name case has a telephone number");
+                normalize::phone_name(&self.raw, country, number).map(|k| k.message().to_owned())
             }
             kind => {
                 let kind: KeyType = serde_json::from_value(serde_json::json!(kind))
@@ -144,6 +164,7 @@ fn vectors_cover_every_kind_and_reason() {
         "country",
         "city-name",
         "postcode-name",
+        "phone-name",
     ] {
         assert!(
             cases.iter().any(|c| c.kind == kind && c.key.is_some()),
@@ -151,14 +172,15 @@ fn vectors_cover_every_kind_and_reason() {
         );
     }
     for c in &cases {
-        // A name's may be null (no country column value).
+        // A name's and a phone-qualified name's may be null (no country
+        // column value).
         assert!(
             match c.kind.as_str() {
-                "name" => true,
+                "name" | "phone-name" => true,
                 "city-name" | "postcode-name" => c.country.is_some(),
                 _ => c.country.is_none(),
             },
-            "{} {:?}: only names and city- and postcode-qualified names have a country",
+            "{} {:?}: only names and city-, postcode- and phone-qualified names have a country",
             c.kind,
             c.raw
         );
@@ -173,6 +195,13 @@ fn vectors_cover_every_kind_and_reason() {
             c.postcode.is_some(),
             c.kind == "postcode-name",
             "{} {:?}: only postcode-qualified names have a postal code",
+            c.kind,
+            c.raw
+        );
+        assert_eq!(
+            c.phone.is_some(),
+            c.kind == "phone-name",
+            "{} {:?}: only phone-qualified names have a telephone number",
             c.kind,
             c.raw
         );

@@ -87,7 +87,8 @@ fn normalization_section_is_well_formed() {
                 "duns",
                 "country",
                 "city-name",
-                "postcode-name"
+                "postcode-name",
+                "phone-name"
             ]
             .contains(&kind)
         );

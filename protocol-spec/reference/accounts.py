@@ -18,6 +18,7 @@ TYPE_LIMITS = (
     ("duns", 1),
     ("city-name", 1),
     ("postcode-name", 1),
+    ("phone-name", 1),
 )
 SEPARATORS = frozenset(";,|")
 
@@ -41,9 +42,9 @@ def key_type(key: str) -> str:
 
 def row_keys(row: dict, columns: dict, names_without_country: str):
     """Step 2: the keys of one row, in order (domains, name, city-qualified
-    name, postcode-qualified name, DUNS), and its name tokens (None without
-    a valid name), which step 3 counts whether or not the name key is
-    uploaded."""
+    name, postcode-qualified name, phone-qualified name, DUNS), and its name
+    tokens (None without a valid name), which step 3 counts whether or not
+    the name key is uploaded."""
     domains = []
     for col in [columns["domain"]] + list(columns["extra_domains"]):
         for piece in _pieces(row.get(col) or ""):
@@ -55,13 +56,15 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
                 domains.append(k)
     keys = list(domains)
     raw_name = row.get(columns["name"]) or ""
-    tokens = None
     try:
+        tokens = normalize.name_tokens(raw_name)
+    except normalize.Reject:
+        tokens = None
+    if tokens is not None:
         try:
             country = normalize.country(row.get(columns["country"]) or "")
         except normalize.Reject:
             country = None
-        tokens = normalize.name_tokens(raw_name)
         if country is not None:
             keys.append("name:" + country + ":" + tokens)
             # A city-qualified name needs a valid name, a usable country and
@@ -81,8 +84,16 @@ def row_keys(row: dict, columns: dict, names_without_country: str):
                     pass
         elif names_without_country == "unqualified":
             keys.append("name::" + tokens)
-    except normalize.Reject:
-        pass
+        # A phone-qualified name needs a valid name and a usable number; the
+        # country only places a national number (3.8 step 7), so a row
+        # without one still has the key when its number is international,
+        # whatever names_without_country says.
+        if columns.get("phone"):
+            try:
+                number = normalize.phone(row.get(columns["phone"]) or "", country)
+                keys.append("phone-name:" + number + ":" + tokens)
+            except normalize.Reject:
+                pass
     try:
         keys.append(normalize.duns_key(row.get(columns["duns"]) or ""))
     except normalize.Reject:
@@ -119,7 +130,9 @@ def accounts(text: str, columns: dict, names_without_country: str):
             rows.append((i + 2, keys, tokens))
     rows = drop_shared_mailboxes(rows)
 
-    # Step 3, then: union-find over the strong keys (domain, DUNS) only.
+    # Step 3, then: union-find over the domains, the DUNS and the
+    # phone-qualified names (never over a name or a city- or
+    # postcode-qualified name).
     parent = list(range(len(rows)))
 
     def find(x):
@@ -131,7 +144,7 @@ def accounts(text: str, columns: dict, names_without_country: str):
     first = {}
     for i, (_, keys) in enumerate(rows):
         for k in keys:
-            if key_type(k) not in ("domain", "duns"):
+            if key_type(k) not in ("domain", "duns", "phone-name"):
                 continue
             if k in first:
                 a, b = find(i), find(first[k])

@@ -10,6 +10,8 @@ uts46.py), so it is an independent check of cleanroom-core's `normalize`.
     python3 protocol-spec/reference/normalize.py duns 15-048-3782
     python3 protocol-spec/reference/normalize.py city-name "Smith Ltd" UK "Milton Keynes"
     python3 protocol-spec/reference/normalize.py postcode-name "Smith Ltd" UK "MK9 2FZ"
+    python3 protocol-spec/reference/normalize.py phone-name "Smith Ltd" UK "020 7946 0123"
+    python3 protocol-spec/reference/normalize.py phone-name "Smith Ltd" "" "+44 20 7946 0123"
 """
 
 import pathlib
@@ -324,6 +326,22 @@ def postcode_name_key(raw_name: str, country_raw: str, raw_postcode: str) -> str
     return "postcode-name:" + cc + ":" + postcode(raw_postcode, cc) + ":" + name
 
 
+def phone_name_key(raw_name: str, country_raw, raw_phone: str) -> str:
+    """Section 3.2, "Phone-qualified name": `phone-name:<number>:<name>`.
+
+    The country is optional: None (no country column value) or a value that
+    3.4 rejects is no country, and then only an international number gives
+    a key. So the name's reasons come first, then the number's (3.8)."""
+    cc = None
+    if country_raw is not None:
+        try:
+            cc = _country.normalize_country(country_raw)
+        except Reject:
+            cc = None
+    name = name_tokens(raw_name)
+    return "phone-name:" + phone(raw_phone, cc) + ":" + name
+
+
 # --- 3.3 DUNS ---------------------------------------------------------------
 
 DUNS_SEPARATORS = frozenset("-.\u2010\u2011\u2012\u2013\u2014\u2212")
@@ -421,6 +439,64 @@ def postcode(raw: str, cc: str) -> str:
     return value
 
 
+# --- 3.8 Telephone number ---------------------------------------------------
+
+# data/phone-codes.tsv: <alpha-2> TAB <calling code> TAB <national prefix>
+# TAB <international prefix>, "-" for a prefix the country has none of.
+PHONE_CODES = {}
+for _line in table_lines("phone-codes.tsv"):
+    _cc, _calling, _national, _international = _line.split("\t")
+    PHONE_CODES[_cc] = (
+        _calling,
+        "" if _national == "-" else _national,
+        "" if _international == "-" else _international,
+    )
+
+ASCII_DIGITS = frozenset("0123456789")
+ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+EXTENSION_MARKS = frozenset("#;,")
+PHONE_DIGITS = range(7, 16)  # step 8: 7 to 15 digits
+
+
+def phone(raw: str, cc=None) -> str:
+    """The telephone number, `+` and digits, of a telephone column value of
+    an account whose country has the alpha-2 code `cc` (None: no country)."""
+    if not trim(raw):  # step 1
+        raise Reject("empty")
+    text = unicodedata.normalize("NFKC", raw)  # step 2
+    seen_digit = False  # step 3
+    for i, c in enumerate(text):
+        if c in ASCII_DIGITS:
+            seen_digit = True
+        elif seen_digit and (c in ASCII_LETTERS or c in EXTENSION_MARKS):
+            text = text[:i]
+            break
+    text = text.replace("(0)", "")  # step 4
+    first = next((c for c in text if c in ASCII_DIGITS or c == "+"), None)  # step 5
+    international = first == "+"
+    digits = "".join(c for c in text if c in ASCII_DIGITS)
+    codes = PHONE_CODES.get(cc) if cc is not None else None
+    if not international and codes is not None:  # step 6
+        idd = codes[2]
+        if idd and digits.startswith(idd):
+            digits = digits[len(idd):]
+            international = True
+    if not international:  # step 7
+        if codes is None:
+            raise Reject("unusable-phone")
+        calling, national, _ = codes
+        if national and digits.startswith(national):
+            digits = digits[len(national):]
+        digits = calling + digits
+    if (  # step 8
+        len(digits) not in PHONE_DIGITS
+        or digits.startswith("0")
+        or len(set(digits[-7:])) == 1
+    ):
+        raise Reject("unusable-phone")
+    return "+" + digits
+
+
 def main(argv):
     kind, *args = argv
     fn = {
@@ -432,6 +508,8 @@ def main(argv):
         "city-name": city_name_key,
         "postcode": lambda raw, cc: postcode(raw, country(cc)),
         "postcode-name": postcode_name_key,
+        "phone": lambda raw, cc="": phone(raw, country(cc) if trim(cc) else None),
+        "phone-name": lambda name, cc, raw: phone_name_key(name, cc or None, raw),
     }[kind]
     try:
         print(fn(*args))

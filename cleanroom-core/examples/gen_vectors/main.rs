@@ -92,15 +92,17 @@ fn outcome(r: Result<String, cleanroom_core::normalize::RejectReason>) -> (Value
     }
 }
 
-/// One case: `(kind, raw, country column value for names and city- and
-/// postcode-qualified names, city column value for city-qualified names,
-/// postal-code column value for postcode-qualified names)`.
+/// One case: `(kind, raw, country column value for names and city-,
+/// postcode- and phone-qualified names, city column value for city-qualified
+/// names, postal-code column value for postcode-qualified names, telephone
+/// column value for phone-qualified names)`.
 fn normalization_case(
     kind: &str,
     raw: &str,
     country: Option<&str>,
     city: Option<&str>,
     postcode: Option<&str>,
+    phone: Option<&str>,
 ) -> Value {
     use cleanroom_core::normalize;
     let (key, reason) = outcome(match kind {
@@ -129,10 +131,20 @@ fn normalization_case(
                 .and_then(|c| normalize::postcode_name(raw, c, code))
                 .map(|k| k.message().to_owned())
         }
+        // The country is optional, as for a name: none, or one that is
+        // rejected, places no national number. So the name's reasons come
+        // first, then the number's.
+        "phone-name" => {
+            let Some(number) = phone else {
+                panic!("a phone-name case needs a telephone number");
+            };
+            let c = country.and_then(|c| normalize::country(c).ok());
+            normalize::phone_name(raw, c, number).map(|k| k.message().to_owned())
+        }
         other => panic!("unknown vector kind {other}"),
     });
     let mut case = json!({"kind": kind, "raw": raw, "key": key, "reason": reason});
-    if kind == "name" || kind == "city-name" || kind == "postcode-name" {
+    if kind == "name" || kind == "city-name" || kind == "postcode-name" || kind == "phone-name" {
         case["country"] = json!(country);
     }
     if kind == "city-name" {
@@ -141,14 +153,18 @@ fn normalization_case(
     if kind == "postcode-name" {
         case["postcode"] = json!(postcode);
     }
+    if kind == "phone-name" {
+        case["phone"] = json!(phone);
+    }
     case
 }
 
 fn normalization_vectors(existing: &Value) -> Vec<Value> {
-    /// `(kind, raw, country, city, postcode)`.
+    /// `(kind, raw, country, city, postcode, phone)`.
     type Input = (
         String,
         String,
+        Option<String>,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -162,40 +178,57 @@ fn normalization_vectors(existing: &Value) -> Vec<Value> {
     {
         let text = |f: &str| c.get(f).and_then(Value::as_str).map(str::to_owned);
         if let (Some(kind), Some(raw)) = (text("kind"), text("raw")) {
-            inputs.push((kind, raw, text("country"), text("city"), text("postcode")));
+            inputs.push((
+                kind,
+                raw,
+                text("country"),
+                text("city"),
+                text("postcode"),
+                text("phone"),
+            ));
         }
     }
     let added = inputs::NAMES
         .iter()
-        .map(|(n, c)| ("name", *n, Some(*c), None, None))
+        .map(|(n, c)| ("name", *n, Some(*c), None, None, None))
         .chain(
             inputs::COUNTRIES
                 .iter()
-                .map(|c| ("country", *c, None, None, None)),
+                .map(|c| ("country", *c, None, None, None, None)),
         )
         .chain(
             inputs::DOMAINS
                 .iter()
-                .map(|d| ("domain", *d, None, None, None)),
+                .map(|d| ("domain", *d, None, None, None, None)),
         )
-        .chain(inputs::DUNS.iter().map(|d| ("duns", *d, None, None, None)))
+        .chain(
+            inputs::DUNS
+                .iter()
+                .map(|d| ("duns", *d, None, None, None, None)),
+        )
         .chain(
             inputs::CITY_NAMES
                 .iter()
-                .map(|(n, c, city)| ("city-name", *n, Some(*c), Some(*city), None)),
+                .map(|(n, c, city)| ("city-name", *n, Some(*c), Some(*city), None, None)),
         )
         .chain(
             inputs::POSTCODE_NAMES
                 .iter()
-                .map(|(n, c, code)| ("postcode-name", *n, Some(*c), None, Some(*code))),
+                .map(|(n, c, code)| ("postcode-name", *n, Some(*c), None, Some(*code), None)),
+        )
+        .chain(
+            inputs::PHONE_NAMES
+                .iter()
+                .map(|(n, c, number)| ("phone-name", *n, *c, None, None, Some(*number))),
         );
-    for (kind, raw, country, city, postcode) in added {
+    for (kind, raw, country, city, postcode, phone) in added {
         let entry = (
             kind.to_owned(),
             raw.to_owned(),
             country.map(str::to_owned),
             city.map(str::to_owned),
             postcode.map(str::to_owned),
+            phone.map(str::to_owned),
         );
         if !inputs.contains(&entry) {
             inputs.push(entry);
@@ -203,8 +236,15 @@ fn normalization_vectors(existing: &Value) -> Vec<Value> {
     }
     inputs
         .iter()
-        .map(|(k, r, c, city, code)| {
-            normalization_case(k, r, c.as_deref(), city.as_deref(), code.as_deref())
+        .map(|(k, r, c, city, code, phone)| {
+            normalization_case(
+                k,
+                r,
+                c.as_deref(),
+                city.as_deref(),
+                code.as_deref(),
+                phone.as_deref(),
+            )
         })
         .collect()
 }

@@ -380,3 +380,146 @@ pub const POSTCODE_NAMES: &[(&str, &str, &str)] = &[
     ("Acme Inc", "Atlantis", "94105"),
     ("Acme Inc", "", "94105"),
 ];
+
+/// `(company name, country column value or none, telephone column value)`:
+/// phone-qualified names. Numbers of many countries in their usual national
+/// and international spellings (a national (trunk) prefix, a calling code
+/// with `+`, with the international call prefix, with `(0)`; a country
+/// without a trunk prefix or without a plain international prefix); dots,
+/// slashes, full-width forms, `Tel:` and extensions; junk; national numbers
+/// without a usable country; and the name's reasons, which come first.
+pub const PHONE_NAMES: &[(&str, Option<&str>, &str)] = &[
+    // The United States and Canada: trunk prefix 1, international prefix 011.
+    ("Smith Consulting", Some("US"), "(415) 555-0134"),
+    ("Smith Consulting", Some("USA"), "415.555.0134"),
+    ("Smith Consulting", Some("United States"), "1-415-555-0134"),
+    ("Smith Consulting", Some("US"), "+1 415 555 0134"),
+    ("Smith Consulting", Some("US"), "+1 (415) 555-0134"),
+    ("Smith Consulting", Some("U.S.A."), "4155550134"),
+    ("Smith Consulting", Some("US"), "Tel: (415) 555-0134"),
+    ("Smith Consulting", Some("US"), "tel:+1-415-555-0134"),
+    ("Smith Consulting", Some("US"), "(415) 555-0134 x22"),
+    ("Smith Consulting", Some("US"), "415-555-0134 ext. 5"),
+    ("Smith Consulting", Some("US"), "4155550134;ext=5"),
+    ("Smith Consulting", Some("US"), "415 555 0134 #3"),
+    ("Smith Consulting", Some("US"), "415-555-0134, ext 7"),
+    ("Smith Consulting", Some("US"), "415 555 0134 (main)"),
+    ("Smith Consulting", Some("US"), "011 44 20 7946 0123"),
+    ("Tim Hortons Inc.", Some("Canada"), "(905) 845-6511"),
+    ("Acme Inc", Some("Puerto Rico"), "787-555-0134"),
+    // The United Kingdom: trunk prefix 0, international prefix 00.
+    ("Smith Ltd", Some("UK"), "020 7946 0123"),
+    ("Smith Ltd", Some("United Kingdom"), "+44 (0)20 7946 0123"),
+    ("Smith Ltd", Some("GB"), "0044 20 7946 0123"),
+    ("Smith Ltd", Some("England"), "+44 20 7946 0123"),
+    ("Smith Ltd", Some("UK"), "Tel: 020 7946 0123"),
+    ("Smith Ltd", Some("UK"), "+44 (0) 20 7946 0123"),
+    ("Smith Ltd", Some("UK"), "(020) 7946 0123"),
+    ("Smith Ltd", Some("UK"), "07700 900123"),
+    // Taken as written: a trunk 0 outside parentheses, a calling code
+    // without `+` or international prefix.
+    ("Smith Ltd", Some("UK"), "+44 020 7946 0123"),
+    ("Smith Ltd", Some("UK"), "+44 ( 0 ) 20 7946 0123"),
+    ("Smith Ltd", Some("UK"), "44 20 7946 0123"),
+    // Germany, France, the Netherlands, Switzerland, Sweden, Ireland.
+    ("Müller GmbH", Some("Deutschland"), "030 1234567"),
+    ("Müller GmbH", Some("DE"), "+49 (0)30 123 456-78"),
+    ("Müller GmbH", Some("Germany"), "0049 30 12345678"),
+    ("Müller GmbH", Some("DE"), "030/12345678"),
+    ("Carrefour SA", Some("France"), "01 23 45 67 89"),
+    ("Carrefour SA", Some("FR"), "+33 1 23 45 67 89"),
+    ("Carrefour SA", Some("FR"), "01.23.45.67.89"),
+    ("Jansen B.V.", Some("Netherlands"), "020-123 4567"),
+    ("Jansen B.V.", Some("NL"), "+31 (0)20 123 4567"),
+    ("Huber AG", Some("Schweiz"), "044 123 45 67"),
+    ("Huber AG", Some("CH"), "+41 44 123 45 67"),
+    ("Volvo AB", Some("Sweden"), "031-66 00 00"),
+    ("Acme Ltd", Some("Ireland"), "(01) 234 5678"),
+    // Hungary's trunk prefix is 06.
+    ("OTP Bank Nyrt.", Some("Hungary"), "06 1 366 6388"),
+    // Italy has no trunk prefix: its numbers keep their leading 0.
+    ("Rossi S.r.l.", Some("Italy"), "06 6982 1234"),
+    ("Rossi S.r.l.", Some("IT"), "+39 06 6982 1234"),
+    ("Rossi S.r.l.", Some("Italia"), "0039 06 6982 1234"),
+    ("Rossi S.r.l.", Some("IT"), "347 123 4567"),
+    // Spain and Mexico have none either.
+    ("García y Asociados S.L.", Some("Spain"), "91 123 45 67"),
+    ("García y Asociados S.L.", Some("ES"), "+34 911 23 45 67"),
+    ("Acme S.A. de C.V.", Some("Mexico"), "55 1234 5678"),
+    ("Acme S.A. de C.V.", Some("MX"), "+52 55 1234 5678"),
+    // Japan: international prefix 010; full-width forms.
+    ("Tanaka Shoji", Some("Japan"), "03-1234-5678"),
+    ("Tanaka Shoji", Some("日本"), "０３－１２３４－５６７８"),
+    ("Tanaka Shoji", Some("JP"), "＋８１ ３ １２３４ ５６７８"),
+    ("Tanaka Shoji", Some("JP"), "010 44 20 7946 0123"),
+    // Australia: international prefix 0011, so 00 is a national number.
+    ("Acme Pty Ltd", Some("Australia"), "(02) 9876 5432"),
+    ("Acme Pty Ltd", Some("AU"), "0011 44 20 7946 0123"),
+    ("Acme Pty Ltd", Some("AU"), "00 44 20 7946 0123"),
+    // Brazil, South Korea and Singapore: no plain international prefix in
+    // the table, so only `+` makes a number international.
+    ("Natura &Co", Some("Brasil"), "(11) 3456-7890"),
+    ("Natura &Co", Some("Brazil"), "+55 11 3456-7890"),
+    ("Natura &Co", Some("BR"), "00 55 11 3456 7890"),
+    (
+        "Samsung Electronics Co., Ltd.",
+        Some("South Korea"),
+        "02-2255-0114",
+    ),
+    (
+        "Samsung Electronics Co., Ltd.",
+        Some("KR"),
+        "+82 2 2255 0114",
+    ),
+    (
+        "Singapore Telecommunications Pte. Ltd.",
+        Some("Singapore"),
+        "6838 3388",
+    ),
+    (
+        "Singapore Telecommunications Pte. Ltd.",
+        Some("SG"),
+        "+65 6838 3388",
+    ),
+    // Russia: trunk prefix 8, international prefix 810.
+    ("Sberbank PJSC", Some("Russia"), "8 (495) 500-55-50"),
+    ("Sberbank PJSC", Some("RU"), "+7 495 500-55-50"),
+    ("Sberbank PJSC", Some("Россия"), "8 10 44 20 7946 0123"),
+    // India.
+    ("Infosys Limited", Some("India"), "080 2852 0261"),
+    ("Infosys Limited", Some("IN"), "+91 80 2852 0261"),
+    // Only ASCII digits count: other scripts' digits are deleted.
+    ("Acme Ltd", Some("Egypt"), "٠٢ ١٢٣٤ ٥٦٧٨"),
+    // Without a usable country only an international number gives a key.
+    ("Smith Ltd", None, "+44 20 7946 0123"),
+    ("Smith Ltd", None, "020 7946 0123"),
+    ("Smith Ltd", None, "0044 20 7946 0123"),
+    ("Smith Ltd", Some(""), "020 7946 0123"),
+    ("Smith Ltd", Some(""), "+44 20 7946 0123"),
+    ("Smith Ltd", Some("Atlantis"), "020 7946 0123"),
+    ("Smith Ltd", Some("Atlantis"), "+44 20 7946 0123"),
+    // A country the telephone table lacks places no national number.
+    ("Acme Ltd", Some("Antarctica"), "020 7946 0123"),
+    ("Acme Ltd", Some("Antarctica"), "+44 20 7946 0123"),
+    // No usable number: no phone-qualified name (the row keeps its other
+    // keys).
+    ("Acme Inc", Some("US"), "n/a"),
+    ("Acme Inc", Some("US"), "000-000-0000"),
+    ("Acme Inc", Some("US"), "555-5555555"),
+    ("Acme Inc", Some("US"), "123"),
+    ("Acme Inc", Some("US"), "-"),
+    ("Acme Inc", Some("US"), "+0 123 4567 890"),
+    ("Acme Inc", Some("US"), "+1234567890123456"),
+    ("Acme Inc", Some("US"), "+1 415 555 0134 / +1 415 555 0135"),
+    ("Acme Inc", Some("US"), "1-800-FLOWERS"),
+    ("Acme Ltd", Some("UK"), "+44"),
+    ("Acme GmbH", Some("DE"), "+49 30 1111111"),
+    ("Acme Inc", Some("US"), ""),
+    ("Acme Inc", Some("US"), "   "),
+    // The name's reasons come first.
+    ("Unknown", Some("US"), "(415) 555-0134"),
+    ("", Some("US"), "(415) 555-0134"),
+    ("!!!", Some("DE"), "030 1234567"),
+    ("Unknown", Some("US"), "n/a"),
+    ("Unknown", None, "020 7946 0123"),
+];
