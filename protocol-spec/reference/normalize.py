@@ -458,6 +458,28 @@ EXTENSION_MARKS = frozenset("#;,")
 PHONE_DIGITS = range(7, 16)  # step 8: 7 to 15 digits
 
 
+def _without_trunk_zero(s: str) -> str:
+    """Section 3.8 step 4: delete every `(`, White_Space*, `0`, White_Space*,
+    `)`, left to right, without overlapping, in one pass."""
+    out = []
+    i = 0
+    while i < len(s):
+        if s[i] == "(":
+            j = i + 1
+            while j < len(s) and s[j] in WHITE_SPACE:
+                j += 1
+            if j < len(s) and s[j] == "0":
+                k = j + 1
+                while k < len(s) and s[k] in WHITE_SPACE:
+                    k += 1
+                if k < len(s) and s[k] == ")":
+                    i = k + 1
+                    continue
+        out.append(s[i])
+        i += 1
+    return "".join(out)
+
+
 def phone(raw: str, cc=None) -> str:
     """The telephone number, `+` and digits, of a telephone column value of
     an account whose country has the alpha-2 code `cc` (None: no country)."""
@@ -471,7 +493,7 @@ def phone(raw: str, cc=None) -> str:
         elif seen_digit and (c in ASCII_LETTERS or c in EXTENSION_MARKS):
             text = text[:i]
             break
-    text = text.replace("(0)", "")  # step 4
+    text = _without_trunk_zero(text)  # step 4
     first = next((c for c in text if c in ASCII_DIGITS or c == "+"), None)  # step 5
     international = first == "+"
     digits = "".join(c for c in text if c in ASCII_DIGITS)

@@ -64,8 +64,9 @@ const DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
 ///    digit that is an ASCII letter, `#`, `;` or `,` (`x22`, `ext. 5`,
 ///    `;ext=5`). Letters before the first digit (`Tel:`) are dropped in
 ///    step 5.
-/// 4. Every `(0)` is deleted: the trunk prefix written inside an
-///    international number (`+44 (0)20`).
+/// 4. Every `(0)` is deleted, with any White_Space inside the parentheses
+///    (`( 0 )`): the trunk prefix written inside an international number
+///    (`+44 (0)20`).
 /// 5. The number is *international* when the first character of it that is
 ///    an ASCII digit or `+` is `+`. Then every character but ASCII digits is
 ///    deleted.
@@ -99,7 +100,7 @@ pub fn phone(raw: &str, country: Option<Country>) -> Result<String, RejectReason
             break;
         }
     }
-    let number = text[..cut].replace("(0)", "");
+    let number = without_trunk_zero(&text[..cut]);
     let mut international = number.chars().find(|c| c.is_ascii_digit() || *c == '+') == Some('+');
     let mut digits: String = number.chars().filter(char::is_ascii_digit).collect();
     let codes = country.as_ref().and_then(|c| CODES.get(c.as_str()));
@@ -129,6 +130,31 @@ pub fn phone(raw: &str, country: Option<Country>) -> Result<String, RejectReason
     }
     digits.insert(0, '+');
     Ok(digits)
+}
+
+/// Step 4 of [`phone`]: every `(`, White_Space, `0`, White_Space, `)` (any
+/// amount of White_Space, none included) deleted, left to right, in one
+/// pass.
+fn without_trunk_zero(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('(') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let closed = after
+            .trim_start_matches(char::is_whitespace)
+            .strip_prefix('0')
+            .and_then(|t| t.trim_start_matches(char::is_whitespace).strip_prefix(')'));
+        match closed {
+            Some(tail) => rest = tail,
+            None => {
+                out.push('(');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A [`KeyType::PhoneName`] key: the company name (as
@@ -181,6 +207,8 @@ mod tests {
             "0044 20 7946 0123",
             "+44 20 7946 0123",
             "Tel: 020 7946 0123",
+            "+44 ( 0 ) 20 7946 0123",
+            "+44(0)2079460123",
         ] {
             assert_eq!(num(raw, "gb").as_deref(), Ok("+442079460123"), "{raw}");
         }
