@@ -452,6 +452,12 @@ for _line in table_lines("phone-codes.tsv"):
         "" if _international == "-" else _international,
     )
 
+# Section 3.8 step 6: calling codes all of whose lines have the national
+# prefix `0` (the codes are prefix-free, so at most one starts the digits).
+PHONE_TRUNK_ZERO_CODES = {}
+for _calling, _national, _ in PHONE_CODES.values():
+    PHONE_TRUNK_ZERO_CODES[_calling] = PHONE_TRUNK_ZERO_CODES.get(_calling, True) and _national == "0"
+
 ASCII_DIGITS = frozenset("0123456789")
 ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 EXTENSION_MARKS = frozenset("#;,")
@@ -503,6 +509,11 @@ def phone(raw: str, cc=None) -> str:
         if idd and digits.startswith(idd):
             digits = digits[len(idd):]
             international = True
+    if international:  # step 6, the trunk zero after the calling code
+        for n in (1, 2, 3):
+            if PHONE_TRUNK_ZERO_CODES.get(digits[:n]) is True:
+                digits = digits[:n] + digits[n:].lstrip("0")
+                break
     if not international:  # step 7
         if codes is None:
             raise Reject("unusable-phone")

@@ -416,9 +416,15 @@ pub const PHONE_NAMES: &[(&str, Option<&str>, &str)] = &[
     ("Smith Ltd", Some("UK"), "+44 (0) 20 7946 0123"),
     ("Smith Ltd", Some("UK"), "(020) 7946 0123"),
     ("Smith Ltd", Some("UK"), "07700 900123"),
-    // Taken as written: a trunk 0 outside parentheses, a calling code
-    // without `+` or international prefix.
+    // A trunk 0 after a calling code whose countries all use `0` goes,
+    // with or without parentheses; one after `+39` or `+7` stays. Taken as
+    // written: a calling code without `+` or international prefix.
     ("Smith Ltd", Some("UK"), "+44 020 7946 0123"),
+    ("Smith Ltd", Some("UK"), "0044 020 7946 0123"),
+    ("Müller GmbH", Some("Germany"), "+49 (0) 030 1234567"),
+    ("Müller GmbH", None, "+49 0 30 1234567"),
+    ("Rossi S.r.l.", None, "+39 06 6982 1234"),
+    ("Ivanov OOO", Some("Russia"), "+7 8 495 123 4567"),
     ("Smith Ltd", Some("UK"), "+44 ( 0 ) 20 7946 0123"),
     ("Smith Ltd", Some("UK"), "44 20 7946 0123"),
     // Germany, France, the Netherlands, Switzerland, Sweden, Ireland.

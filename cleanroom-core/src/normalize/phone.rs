@@ -49,6 +49,17 @@ pub fn phone_codes(country: &str) -> Option<(&'static str, &'static str, &'stati
         .map(|c| (c.calling, c.national, c.international))
 }
 
+/// Calling codes whose every country has the national prefix `0`: in their
+/// international numbers a `0` after the calling code is a trunk prefix
+/// written by mistake (`+44 020…`). The codes are prefix-free (E.164).
+static TRUNK_ZERO_CODES: LazyLock<HashMap<&'static str, bool>> = LazyLock::new(|| {
+    let mut all_zero: HashMap<&'static str, bool> = HashMap::new();
+    for c in CODES.values() {
+        *all_zero.entry(c.calling).or_insert(true) &= c.national == "0";
+    }
+    all_zero
+});
+
 /// Digits an international number has at least and at most (E.164 allows
 /// 15; the shortest numbers in use, with their calling code, have 7).
 const DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
@@ -73,7 +84,12 @@ const DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
 /// 6. Not international, with a `country` whose line in
 ///    `protocol-spec/data/phone-codes.tsv` has an international call prefix
 ///    (`00`, `011` in the US): digits that start with it are international,
-///    without it (`0044 20…` in GB, `011 44 20…` in the US).
+///    without it (`0044 20…` in GB, `011 44 20…` in the US). Then, in an
+///    international number whose calling code (the table's codes are
+///    prefix-free) belongs only to countries with the national prefix `0`,
+///    every `0` right after the calling code is deleted: `+44 020 7946 0123`
+///    is `+442079460123`; `+39 06…` keeps its `0` (Italy has no national
+///    prefix).
 /// 7. Still not international: without a `country`, or with one the table
 ///    lacks, [`RejectReason::UnusablePhone`]. Otherwise its national prefix
 ///    is removed once from the front when there (`0` in GB, `1` in the US)
@@ -113,7 +129,16 @@ pub fn phone(raw: &str, country: Option<Country>) -> Result<String, RejectReason
             international = true;
         }
     }
-    if !international {
+    if international {
+        let calling = (1..=3)
+            .filter_map(|n| digits.get(..n))
+            .find(|c| TRUNK_ZERO_CODES.get(c).copied() == Some(true));
+        if let Some(calling) = calling {
+            let n = calling.len();
+            let zeros = digits[n..].bytes().take_while(|&b| b == b'0').count();
+            digits.replace_range(n..n + zeros, "");
+        }
+    } else {
         let codes = codes.ok_or(RejectReason::UnusablePhone)?;
         let national = match digits.strip_prefix(codes.national) {
             Some(rest) if !codes.national.is_empty() => rest,
@@ -215,6 +240,27 @@ mod tests {
         assert_eq!(
             num("011 44 20 7946 0123", "us").as_deref(),
             Ok("+442079460123")
+        );
+        // A trunk zero after the calling code, without parentheses.
+        assert_eq!(
+            num("+44 020 7946 0123", "us").as_deref(),
+            Ok("+442079460123")
+        );
+        assert_eq!(
+            num("0044 020 7946 0123", "gb").as_deref(),
+            Ok("+442079460123")
+        );
+        assert_eq!(
+            phone("+49 030 1234567", None).as_deref(),
+            Ok("+49301234567")
+        );
+        assert_eq!(
+            phone("+39 06 6982 1234", None).as_deref(),
+            Ok("+390669821234")
+        );
+        assert_eq!(
+            phone("+1 415 555 0134", None).as_deref(),
+            Ok("+14155550134")
         );
         // Italy keeps its leading 0: it has no trunk prefix.
         assert_eq!(num("06 6982 1234", "it").as_deref(), Ok("+390669821234"));
