@@ -321,7 +321,8 @@ struct LostRows {
 type Hits = Vec<Option<u64>>;
 
 /// `(vendor accounts, partner accounts)` per cell, row-major.
-type Cells = Vec<Vec<(u64, u64)>>;
+/// Per cell of the population matrix: (vendor accounts, partner accounts).
+pub type Cells = Vec<Vec<(u64, u64)>>;
 
 /// Both sides' accounts, what each matched, and the cells.
 type Matched = ([Side; 2], [Hits; 2], Cells);
@@ -347,49 +348,7 @@ pub fn measure(g: &Generated, method: Method) -> Result<Score, String> {
         Method::V2 {
             name_matching,
             names_without_country,
-        } => {
-            let opts = InputOptions {
-                names_without_country,
-                ..InputOptions::default()
-            };
-            let mut sides = Vec::new();
-            for s in 0..2 {
-                let p = prepare(&tables[s], &opts, &no_progress()).map_err(|e| e.to_string())?;
-                sides.push(v2_side(&tables[s], &p, rows[s]));
-            }
-            let policy = MatchPolicy { name_matching };
-            let (v, p) = (&sides[0], &sides[1]);
-            let o = overlap::compute(
-                &records(v),
-                v.populations.len(),
-                &records(p),
-                p.populations.len(),
-                &policy,
-            )
-            .map_err(|e| e.to_string())?;
-            let hits_of = |rows: &[(u32, u64)], n: usize| {
-                let mut h: Hits = vec![None; n];
-                for &(id, mask) in rows {
-                    h[id as usize] = Some(mask);
-                }
-                h
-            };
-            let hits = [
-                hits_of(&o.vendor.matched_rows, v.accounts.len()),
-                hits_of(&o.partner.matched_rows, p.accounts.len()),
-            ];
-            let cells = o
-                .cells
-                .iter()
-                .map(|line| {
-                    line.iter()
-                        .map(|c| (c.vendor_accounts, c.partner_accounts))
-                        .collect()
-                })
-                .collect();
-            let [v, p]: [Side; 2] = sides.try_into().map_err(|_| "two sides")?;
-            ([v, p], hits, cells)
-        }
+        } => v2_matched(&tables, rows, name_matching, names_without_country)?,
         Method::V1 | Method::V1Never | Method::V1Always => {
             let sides = [v1_side(&tables[0], rows[0])?, v1_side(&tables[1], rows[1])?];
             let (hits, cells) = plain_match(&sides[0], &sides[1], |_, a, b| match method {
@@ -403,6 +362,78 @@ pub fn measure(g: &Generated, method: Method) -> Result<Score, String> {
         }
     };
     Ok(score(t, method, &sides, &hits, &cells))
+}
+
+/// Version 2 on the two exports: each prepared by the real client under
+/// `names_without_country`, given plaintext tokens, and matched by
+/// `overlap::compute` under `name_matching`, as the server would.
+fn v2_matched(
+    tables: &[CsvTable; 2],
+    rows: [&Vec<Option<u32>>; 2],
+    name_matching: NameMatching,
+    names_without_country: NamesWithoutCountry,
+) -> Result<Matched, String> {
+    let opts = InputOptions {
+        names_without_country,
+        ..InputOptions::default()
+    };
+    let mut sides = Vec::new();
+    for s in 0..2 {
+        let p = prepare(&tables[s], &opts, &no_progress()).map_err(|e| e.to_string())?;
+        sides.push(v2_side(&tables[s], &p, rows[s]));
+    }
+    let policy = MatchPolicy { name_matching };
+    let (v, p) = (&sides[0], &sides[1]);
+
+    let o = overlap::compute(
+        &records(v),
+        v.populations.len(),
+        &records(p),
+        p.populations.len(),
+        &policy,
+    )
+    .map_err(|e| e.to_string())?;
+    let hits_of = |rows: &[(u32, u64)], n: usize| {
+        let mut h: Hits = vec![None; n];
+        for &(id, mask) in rows {
+            h[id as usize] = Some(mask);
+        }
+        h
+    };
+    let hits = [
+        hits_of(&o.vendor.matched_rows, v.accounts.len()),
+        hits_of(&o.partner.matched_rows, p.accounts.len()),
+    ];
+    let cells = o
+        .cells
+        .iter()
+        .map(|line| {
+            line.iter()
+                .map(|c| (c.vendor_accounts, c.partner_accounts))
+                .collect()
+        })
+        .collect();
+    let [v, p]: [Side; 2] = sides.try_into().map_err(|_| "two sides")?;
+    Ok(([v, p], hits, cells))
+}
+
+/// The population names of each side (`(other)` last) and the cells (vendor
+/// accounts, partner accounts) that version 2's default policy gives a
+/// generated pair of exports, computed in plaintext: what a real session on
+/// the same exports must report exactly.
+pub fn plaintext_overlap(g: &Generated) -> Result<(Vec<String>, Vec<String>, Cells), String> {
+    let tables = [
+        parse_csv(&g.vendor_csv, "vendor.csv".as_ref()).map_err(|e| e.to_string())?,
+        parse_csv(&g.partner_csv, "partner.csv".as_ref()).map_err(|e| e.to_string())?,
+    ];
+    let rows = [&g.truth.vendor_row_entities, &g.truth.partner_row_entities];
+    let ([v, p], _, cells) = v2_matched(
+        &tables,
+        rows,
+        NameMatching::default(),
+        NamesWithoutCountry::default(),
+    )?;
+    Ok((v.populations, p.populations, cells))
 }
 
 /// Scores a [`Proposal`] on a generated pair of exports: the default policy
