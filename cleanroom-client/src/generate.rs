@@ -3585,7 +3585,9 @@ fn realistic_phone(rng: &mut Rng, c: &Company, v: &View) -> String {
         _ => format!("{trunk}{nsn}"),
     };
     if rng.chance(rates::PHONE_EXTENSION) {
-        number.push_str(*rng.pick(&[" x12", " ext. 204", " Ext 7", " #3"]));
+        const EXTENSIONS: [&str; 4] = [" x12", " ext. 204", " Ext 7", " #3"];
+        let extension: &&str = rng.pick(&EXTENSIONS);
+        number.push_str(extension);
     }
     number
 }
