@@ -320,9 +320,8 @@ fn drop_common_city_names(accounts: &mut [Account], stats: &mut DedupeStats) {
 /// duplicated point would let an uploader probe the other side's list. After
 /// [`dedupe`] only names can be shared, since a shared domain, DUNS or
 /// phone-qualified name merges the rows into one account: a name (with its
-/// country) on two of one's own
-/// accounts names two companies, or one company twice without a shared
-/// website, and neither may be matched on the name.
+/// country) on two of one's own accounts names two companies, or one company
+/// twice without a shared website, and neither may be matched on the name.
 pub fn drop_ambiguous(accounts: &mut Vec<Account>, stats: &mut DedupeStats) {
     drop_common_city_names(accounts, stats);
     let ambiguous: std::collections::HashSet<AccountKey> = {

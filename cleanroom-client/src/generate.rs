@@ -2470,6 +2470,13 @@ struct Registry {
 }
 
 impl Rng {
+    /// `n` random decimal digits.
+    fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.below(10) as u8))
+            .collect()
+    }
+
     fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
         let total: u64 = items.iter().map(|i| u64::from(i.1)).sum();
         let mut x = self.next() % total.max(1);
@@ -3446,12 +3453,7 @@ fn realistic_city(rng: &mut Rng, v: &View) -> (String, bool) {
 /// A postal code in `country`'s usual format (`SW1 2AB`, `1234 AB`, `K1A
 /// 0B1`, `123-4567`, five digits).
 fn new_postcode(rng: &mut Rng, country: usize) -> String {
-    let mut d = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + rng.below(10) as u8))
-            .collect()
-    };
-    let digits: String = d(8);
+    let digits = rng.digits(8);
     let mut letters = String::new();
     for _ in 0..4 {
         letters.push(char::from(b'A' + rng.below(26) as u8));
@@ -3509,12 +3511,7 @@ fn realistic_postcode(rng: &mut Rng, c: &Company, v: &View, other_office: bool) 
 /// 10 digits in North America (`415 555 0134`), 10 in the UK (`20 7946
 /// 0123`), 9 with the leading `0` in Italy, 8 in Singapore, 9 elsewhere.
 fn new_phone(rng: &mut Rng, country: usize) -> String {
-    let mut d = |n: usize| -> String {
-        (0..n)
-            .map(|_| char::from(b'0' + rng.below(10) as u8))
-            .collect()
-    };
-    let digits = d(10);
+    let digits = rng.digits(10);
     let lead = |n: u8| char::from(b'2' + n % 8);
     let b = digits.as_bytes();
     match WORLD[country].code {
@@ -3525,11 +3522,8 @@ fn new_phone(rng: &mut Rng, country: usize) -> String {
             lead(b[3]),
             &digits[4..10]
         ),
-        "gb" => format!(
-            "{}{}",
-            if b[0] % 2 == 0 { "20" } else { "1" },
-            &digits[..if b[0] % 2 == 0 { 8 } else { 9 }]
-        ),
+        "gb" if b[0] % 2 == 0 => format!("20{}", &digits[..8]),
+        "gb" => format!("1{}", &digits[..9]),
         "it" => format!("0{}{}", lead(b[0]), &digits[1..9]),
         "sg" => format!("6{}", &digits[..7]),
         _ => format!("{}{}", lead(b[0]), &digits[1..9]),

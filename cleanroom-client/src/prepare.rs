@@ -409,6 +409,28 @@ struct RowOutcome {
     name_tokens: Option<Box<str>>,
 }
 
+impl RowOutcome {
+    /// The value of a normalized `column` cell, or `None`: an empty cell
+    /// gives nothing and a rejected one is reported (without the value).
+    fn accept<T>(
+        &mut self,
+        result: std::result::Result<T, RejectReason>,
+        table: &CsvTable,
+        row: &CsvRow,
+        column: usize,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(RejectReason::Empty) => None,
+            Err(reason) => {
+                self.rejected
+                    .push(Setup::reject(table, row, column, reason.as_str()));
+                None
+            }
+        }
+    }
+}
+
 impl Setup {
     fn new(table: &CsvTable, opts: &InputOptions) -> Result<Self> {
         let preset = opts.preset.unwrap_or_else(|| Preset::detect(table));
@@ -488,19 +510,11 @@ impl Setup {
         // The country only qualifies a name: a row without one is not
         // checked for a country either.
         if let Some(col) = self.name.filter(|&c| !row.get(c).trim().is_empty()) {
+            // An unusable country is reported; the row is then one without
+            // a usable country.
             let country = self
                 .country
-                .and_then(|c| match normalize::country(row.get(c)) {
-                    Ok(country) => Some(country),
-                    Err(RejectReason::Empty) => None,
-                    // Reported without the value, like every reject; the row is
-                    // then one without a usable country.
-                    Err(reason) => {
-                        out.rejected
-                            .push(Self::reject(table, row, c, reason.as_str()));
-                        None
-                    }
-                });
+                .and_then(|c| out.accept(normalize::country(row.get(c)), table, row, c));
             // Normalized even when it is to be left out, so that an unusable
             // name is reported as such rather than as a missing country.
             let name = normalize::company_name(row.get(col), country);
@@ -513,19 +527,10 @@ impl Setup {
                 .map(|(_, tokens)| Box::from(tokens));
             // The number carries its own country, so a row without a usable
             // country still has this key when the number is international.
-            let phone_key = match self.phone.filter(|_| name.is_ok()) {
-                Some(column) => match normalize::phone_name(row.get(col), country, row.get(column))
-                {
-                    Ok(k) => Some(k),
-                    Err(RejectReason::Empty) => None,
-                    Err(reason) => {
-                        out.rejected
-                            .push(Self::reject(table, row, column, reason.as_str()));
-                        None
-                    }
-                },
-                None => None,
-            };
+            let phone_key = self.phone.filter(|_| name.is_ok()).and_then(|column| {
+                let key = normalize::phone_name(row.get(col), country, row.get(column));
+                out.accept(key, table, row, column)
+            });
             match name {
                 Ok(k) if country.is_some() => {
                     out.name_with_country = true;
@@ -538,16 +543,9 @@ impl Setup {
                         ];
                         for (column, key) in qualified {
                             let Some(column) = column else { continue };
-                            match key(raw_name, cc, row.get(column)) {
-                                Ok(k) => out.keys.push(k),
-                                Err(RejectReason::Empty) => {}
-                                Err(reason) => out.rejected.push(Self::reject(
-                                    table,
-                                    row,
-                                    column,
-                                    reason.as_str(),
-                                )),
-                            }
+                            let k =
+                                out.accept(key(raw_name, cc, row.get(column)), table, row, column);
+                            out.keys.extend(k);
                         }
                     }
                 }
@@ -574,13 +572,8 @@ impl Setup {
         }
 
         if let Some(col) = self.duns {
-            match normalize::duns(row.get(col)) {
-                Ok(k) => out.keys.push(k),
-                Err(RejectReason::Empty) => {}
-                Err(reason) => out
-                    .rejected
-                    .push(Self::reject(table, row, col, reason.as_str())),
-            }
+            let k = out.accept(normalize::duns(row.get(col)), table, row, col);
+            out.keys.extend(k);
         }
         out
     }
