@@ -233,6 +233,8 @@ pub struct Score {
     pub cells_within_tolerance: bool,
     /// Cells outside that tolerance.
     pub cells_outside: u64,
+    /// Every cell, vendor population by partner population.
+    pub cells: Vec<CellError>,
     /// What went wrong, per cause.
     pub diagnosis: Diagnosis,
 }
@@ -444,6 +446,63 @@ pub fn measure_proposal(g: &Generated, proposal: Proposal) -> Result<Score, Stri
     let mut s = score(&g.truth, Method::DEFAULT, &sides, &hits, &cells);
     s.method = proposal.label().to_owned();
     Ok(s)
+}
+
+/// A bound, not a method: the default client's accounts (its merges, its
+/// left-out rows) matched as a perfect matcher would, each account exactly
+/// to the other side's accounts that hold one of its companies. What it
+/// misses no key could find; where its cells are off, counting accounts
+/// instead of companies is (a company's unmerged rows count once each).
+pub fn measure_perfect_matcher(g: &Generated) -> Result<Score, String> {
+    let ([mut v, mut p], _, _) = emulate(g, false, false)?;
+    perfect_keys(&mut v);
+    perfect_keys(&mut p);
+    let (hits, cells) = plain_match(&v, &p, |_, _, _| false);
+    let mut s = score(&g.truth, Method::DEFAULT, &[v, p], &hits, &cells);
+    s.method = "bound: the default client's accounts, matched perfectly".to_owned();
+    Ok(s)
+}
+
+/// Gives every account one strong key per company it holds, so that
+/// matching finds exactly the accounts of the same company.
+fn perfect_keys(side: &mut Side) {
+    for a in &mut side.accounts {
+        a.keys = a
+            .entities
+            .iter()
+            .map(|e| (KeyType::Domain, format!("company:{e}")))
+            .collect();
+    }
+}
+
+/// The default policy's cells against the perfect matcher's
+/// ([`measure_perfect_matcher`]) side by side: the truth counted in the
+/// client's accounts rather than in companies. Returns every cell as
+/// (vendor population, partner population, default's count further from
+/// the bound, the bound's count on that side).
+pub fn cells_against_perfect_matcher(g: &Generated) -> Result<Vec<CellError>, String> {
+    let ([v, p], _, cells) = emulate(g, false, false)?;
+    let mut perfect = [v, p];
+    perfect.iter_mut().for_each(perfect_keys);
+    let (_, bound) = plain_match(&perfect[0], &perfect[1], |_, _, _| false);
+    let mut out = Vec::new();
+    for (i, vn) in perfect[0].populations.iter().enumerate() {
+        for (j, pn) in perfect[1].populations.iter().enumerate() {
+            let ((cv, cp), (tv, tp)) = (cells[i][j], bound[i][j]);
+            let (computed, truth) = if cv.abs_diff(tv) >= cp.abs_diff(tp) {
+                (cv, tv)
+            } else {
+                (cp, tp)
+            };
+            out.push(CellError {
+                vendor_population: vn.clone(),
+                partner_population: pn.clone(),
+                truth,
+                computed,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The default policy's accounts, with the names [`drop_ambiguous`]
@@ -985,8 +1044,9 @@ fn score(
                 .as_ref()
                 .is_none_or(|w| cell.relative() > w.relative())
             {
-                worst = Some(cell);
+                worst = Some(cell.clone());
             }
+            s.cells.push(cell);
         }
     }
     s.worst_cell = worst.unwrap_or_default();
@@ -1128,6 +1188,10 @@ fn diagnose(
                 };
                 if accs.iter().any(|a| a.name_without_country) {
                     format!("a website-less side's name left out: {side} row without a country")
+                } else if accs.len() > 1 {
+                    format!(
+                        "a website-less side's name left out: {side} name shared by several of its accounts, the company's unmerged rows among them"
+                    )
                 } else {
                     format!(
                         "a website-less side's name left out: {side} name shared by several of its accounts"
@@ -1210,6 +1274,33 @@ pub fn markdown_diagnosis(s: &Score) -> String {
             out.push_str(&format!("  - {n}: {cause}\n"));
         }
     }
+    out.push_str(&markdown_cells(
+        "- cells (computed for truth, the count further from it)",
+        &s.cells,
+    ));
+    out
+}
+
+/// A title line and one line per cell, `(outside)` where a cell lies
+/// outside `max(2 %, 1 account)`.
+pub fn markdown_cells(title: &str, cells: &[CellError]) -> String {
+    let outside = cells.iter().filter(|c| !c.within_tolerance()).count();
+    let mut out = format!("{title}: {outside} of {} outside", cells.len());
+    for c in cells {
+        out.push_str(&format!(
+            "\n  - {} × {}: {} for {}{}",
+            c.vendor_population,
+            c.partner_population,
+            c.computed,
+            c.truth,
+            if c.within_tolerance() {
+                ""
+            } else {
+                " (outside)"
+            }
+        ));
+    }
+    out.push('\n');
     out
 }
 

@@ -17,7 +17,9 @@
 use cleanroom_client::generate::{
     Format, GenerateOptions, Generated, RealisticOptions, generate, generate_realistic,
 };
-use cleanroom_tests::quality::{Method, Score, markdown_diagnosis, markdown_table, measure};
+use cleanroom_tests::quality::{
+    Method, Score, markdown_diagnosis, markdown_table, measure, measure_perfect_matcher,
+};
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 
@@ -115,18 +117,55 @@ fn the_realistic_profile_fools_version_1_but_not_the_default_policy() {
     eprintln!("{}", markdown_table(&rows));
 }
 
-/// Issue 12's targets for the default policy, all four. Ignored while the
-/// default misses the cell target: on these exports (calibrated against
-/// issue 12's real-export figures for version 1) it reaches precision
-/// 0.992–0.995 (target 0.99), recall 0.970–0.975 (target 0.95) and no
-/// lookalike (target ≤ 1 %), all three asserted by the test above, but 6 to
-/// 8 of the 16 cells are more than 2 % from the truth (each cell is short by
-/// about the recall gap, and moved by duplicate rows the client cannot
-/// join). BENCHMARKS.md ("Match quality") has the figures and the causes;
-/// `cargo test -p cleanroom-tests --test match_quality -- --ignored` prints
-/// them.
+/// The bound the cell target is measured against: the default client's
+/// accounts matched perfectly (each account to exactly the other side's
+/// accounts of its company) are never wrong and find at least what the
+/// default finds, yet cells still count accounts, and a company's rows the
+/// client may not join (a duplicate without the website, with another of
+/// its domains) count once each. The figures are printed: on every seed
+/// some cells lie outside max(2 %, 1 account), which is why the full
+/// target test below is ignored.
 #[test]
-#[ignore = "issue 12: the v2 default policy misses the cell target on realistic exports (BENCHMARKS.md, Match quality)"]
+fn a_perfect_matcher_bounds_the_default_policy() {
+    let mut rows = Vec::new();
+    for seed in SEEDS {
+        let g = exports(seed);
+        let (v2, bound) = (
+            score(&g, Method::DEFAULT),
+            measure_perfect_matcher(&g).expect("bound"),
+        );
+        assert_eq!(bound.true_matched, bound.matched, "seed {seed}");
+        assert_eq!(bound.lookalikes_matched, 0, "seed {seed}");
+        assert!(
+            bound.recalled >= v2.recalled && bound.recall() < 1.0,
+            "seed {seed}: the bound recalls {} of {}, the default {}",
+            bound.recalled,
+            bound.shared,
+            v2.recalled
+        );
+        // Every account the default matched truly is one a perfect matcher
+        // matches, so the bound holds at least the default's true matches.
+        for side in 0..2 {
+            assert!(bound.matched[side] >= v2.true_matched[side], "seed {seed}");
+        }
+        rows.push((seed, v2));
+        rows.push((seed, bound));
+    }
+    eprintln!("{}", markdown_table(&rows));
+}
+
+/// Issue 12's targets for the default policy, all four. Ignored because the
+/// cell target is out of reach: on these exports (calibrated against issue
+/// 12's real-export figures for version 1) the default reaches precision
+/// 0.992–0.995 (target 0.99), recall 0.971–0.975 (target 0.95) and no
+/// lookalike (target ≤ 1 %), all three asserted above, but 3 to 9 of the 16
+/// cells are more than 2 % from the truth, and so are 3 to 8 under the
+/// perfect matcher of the test above: cells count accounts, and a company's
+/// rows the client may not join count once each. BENCHMARKS.md ("Match
+/// quality") has the figures and the causes; `cargo test -p cleanroom-tests
+/// --test match_quality -- --ignored` prints them.
+#[test]
+#[ignore = "issue 12: the cell target is out of reach even of a perfect matcher on the client's accounts (BENCHMARKS.md, Match quality)"]
 fn the_default_policy_meets_the_targets() {
     let mut failures = Vec::new();
     for seed in SEEDS {
