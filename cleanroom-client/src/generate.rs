@@ -752,21 +752,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
     let vendor_ids: Vec<usize> = (0..shared + only).collect();
     let partner_ids: Vec<usize> = (0..shared).chain(shared + only..entities.len()).collect();
 
-    let preset = opts.format.preset();
     let header = headers(opts.format);
-    let table = CsvTable {
-        headers: header.iter().map(|s| s.to_string()).collect(),
-        rows: vec![],
-    };
-    let pops = preset.default_populations(&table);
-    let bound = BoundPopulations::bind(&pops, &table)?;
-    let pop_names: Vec<String> = bound.names().to_vec();
+    let bound = bind_populations(opts.format, &header)?;
 
     let mut truth_pops: Vec<[Option<Vec<String>>; 2]> = vec![[None, None]; entities.len()];
-    let mut csvs = Vec::new();
-    let mut row_counts = [0u64; 2];
-    let mut junk_counts = [0u64; 2];
-    let mut row_entities: Vec<Vec<Option<u32>>> = Vec::new();
+    let mut sides = Vec::new();
     for (side, ids) in [&vendor_ids, &partner_ids].into_iter().enumerate() {
         let plan: Vec<SideEntity> = ids
             .iter()
@@ -789,19 +779,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
         let mut rows: Vec<(Option<usize>, Vec<String>)> = Vec::new();
         for se in &plan {
             let e = &entities[se.entity];
-            let mut mask = 0u64;
-            for _ in 0..se.rows {
-                let fields = row_fields(&mut rng, opts.format, e, se, rows.len());
-                let probe = CsvRow::new(0, &fields);
-                mask |= bound.mask(&probe);
-                rows.push((Some(se.entity), fields));
-            }
-            truth_pops[se.entity][side] = Some(
-                (0..pop_names.len())
-                    .filter(|i| mask & (1 << i) != 0)
-                    .map(|i| pop_names[i].clone())
-                    .collect(),
-            );
+            truth_pops[se.entity][side] = Some(push_entity_rows(
+                &mut rows,
+                &bound,
+                se.entity,
+                se.rows,
+                |_, n| row_fields(&mut rng, opts.format, e, se, n),
+            ));
         }
         let junk = (ids.len() / 100).max(1);
         for _ in 0..junk {
@@ -809,61 +793,131 @@ pub fn generate(opts: &GenerateOptions) -> Result<Generated> {
             rows.push((None, fields));
         }
         rng.shuffle(&mut rows);
-        row_counts[side] = rows.len() as u64;
-        junk_counts[side] = junk as u64;
-        row_entities.push(rows.iter().map(|r| r.0.map(|e| e as u32)).collect());
-        csvs.push(write_csv(
-            opts.format,
-            &header,
-            rows.into_iter().map(|r| r.1),
-        )?);
+        sides.push(SideExport::write(opts.format, &header, &bound, rows, junk)?);
     }
 
-    let partner_row_entities = row_entities.pop().unwrap_or_default();
-    let vendor_row_entities = row_entities.pop().unwrap_or_default();
-    let truth = Truth {
-        seed: opts.seed,
-        profile: Profile::Easy,
-        format: opts.format,
-        partner_format: None,
-        vendor_populations: pop_names.clone(),
-        partner_populations: pop_names,
-        entities: entities
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let [v, p] = truth_pops[i].clone();
-                TruthEntity {
-                    id: i as u32,
-                    name: normalize::name_tokens(&e.base).unwrap_or_default(),
-                    domain: e.host.clone(),
-                    other_domains: Vec::new(),
-                    country: country_code(e.country),
-                    partner_country: None,
-                    kind: EntityKind::Brand,
-                    lookalike_of: None,
-                    vendor: v,
-                    partner: p,
-                    twin: e.twin,
-                }
-            })
-            .collect(),
-        vendor_rows: row_counts[0],
-        partner_rows: row_counts[1],
-        vendor_junk_rows: junk_counts[0],
-        partner_junk_rows: junk_counts[1],
-        vendor_row_entities,
-        partner_row_entities,
+    let entities = entities
+        .iter()
+        .zip(truth_pops)
+        .enumerate()
+        .map(|(i, (e, [vendor, partner]))| TruthEntity {
+            id: i as u32,
+            name: normalize::name_tokens(&e.base).unwrap_or_default(),
+            domain: e.host.clone(),
+            other_domains: Vec::new(),
+            country: country_code(e.country),
+            partner_country: None,
+            kind: EntityKind::Brand,
+            lookalike_of: None,
+            vendor,
+            partner,
+            twin: e.twin,
+        })
+        .collect();
+    Ok(assemble(
+        opts.seed,
+        Profile::Easy,
+        [opts.format, opts.format],
+        sides,
+        entities,
+    ))
+}
+
+/// The population rules of a layout's preset, bound to the header it is
+/// written with.
+fn bind_populations(format: Format, header: &[&str]) -> Result<BoundPopulations> {
+    let table = CsvTable {
+        headers: header.iter().map(|s| s.to_string()).collect(),
+        rows: vec![],
     };
-    // invariant: the loop above renders exactly the two sides.
-    let partner_csv = csvs.pop().expect("two sides");
+    BoundPopulations::bind(&format.preset().default_populations(&table), &table)
+}
+
+/// Appends `count` rows of `entity`, each from `render(copy, row_number)`,
+/// and returns the populations the side's rules put the entity in: those of
+/// any of its rows, since its duplicate rows make one account.
+fn push_entity_rows(
+    rows: &mut Vec<(Option<usize>, Vec<String>)>,
+    bound: &BoundPopulations,
+    entity: usize,
+    count: usize,
+    mut render: impl FnMut(usize, usize) -> Vec<String>,
+) -> Vec<String> {
+    let mut mask = 0u64;
+    for copy in 0..count {
+        let fields = render(copy, rows.len());
+        mask |= bound.mask(&CsvRow::new(0, &fields));
+        rows.push((Some(entity), fields));
+    }
+    let names = bound.names();
+    (0..names.len())
+        .filter(|i| mask & (1 << i) != 0)
+        .map(|i| names[i].clone())
+        .collect()
+}
+
+/// One side's export and what the ground truth records of it.
+struct SideExport {
+    csv: Vec<u8>,
+    populations: Vec<String>,
+    rows: u64,
+    junk_rows: u64,
+    row_entities: Vec<Option<u32>>,
+}
+
+impl SideExport {
+    /// `rows` in file order, each with its entity (`None` for rows without
+    /// one); `junk_rows` of them are junk.
+    fn write(
+        format: Format,
+        header: &[&str],
+        bound: &BoundPopulations,
+        rows: Vec<(Option<usize>, Vec<String>)>,
+        junk_rows: usize,
+    ) -> Result<Self> {
+        Ok(SideExport {
+            rows: rows.len() as u64,
+            junk_rows: junk_rows as u64,
+            row_entities: rows.iter().map(|r| r.0.map(|e| e as u32)).collect(),
+            csv: write_csv(format, header, rows.into_iter().map(|r| r.1))?,
+            populations: bound.names().to_vec(),
+        })
+    }
+}
+
+/// `sides` holds the vendor's export, then the partner's; `formats` their
+/// layouts in the same order.
+fn assemble(
+    seed: u64,
+    profile: Profile,
+    [vendor_format, partner_format]: [Format; 2],
+    mut sides: Vec<SideExport>,
+    entities: Vec<TruthEntity>,
+) -> Generated {
+    // invariant: both generators render exactly the two sides.
+    let partner = sides.pop().expect("two sides");
     // invariant: as above.
-    let vendor_csv = csvs.pop().expect("two sides");
-    Ok(Generated {
-        vendor_csv,
-        partner_csv,
+    let vendor = sides.pop().expect("two sides");
+    let truth = Truth {
+        seed,
+        profile,
+        format: vendor_format,
+        partner_format: (partner_format != vendor_format).then_some(partner_format),
+        vendor_populations: vendor.populations,
+        partner_populations: partner.populations,
+        entities,
+        vendor_rows: vendor.rows,
+        partner_rows: partner.rows,
+        vendor_junk_rows: vendor.junk_rows,
+        partner_junk_rows: partner.junk_rows,
+        vendor_row_entities: vendor.row_entities,
+        partner_row_entities: partner.row_entities,
+    };
+    Generated {
+        vendor_csv: vendor.csv,
+        partner_csv: partner.csv,
         truth,
-    })
+    }
 }
 
 fn number_word(n: usize) -> String {
@@ -2953,21 +3007,12 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
     }
 
     let formats = [opts.vendor_format, opts.partner_format];
-    let mut csvs = Vec::new();
+    let mut sides = Vec::new();
     let mut truth_pops: Vec<[Option<Vec<String>>; 2]> = vec![[None, None]; companies.len()];
-    let mut pop_names: Vec<Vec<String>> = Vec::new();
-    let mut row_counts = [0u64; 2];
-    let mut junk_counts = [0u64; 2];
-    let mut row_entities: Vec<Vec<Option<u32>>> = Vec::new();
     for side in 0..2 {
         let format = formats[side];
-        let header = realistic_headers(format);
-        let table = CsvTable {
-            headers: header.iter().map(|s| s.to_string()).collect(),
-            rows: vec![],
-        };
-        let bound = BoundPopulations::bind(&format.preset().default_populations(&table), &table)?;
-        let names: Vec<String> = bound.names().to_vec();
+        let mut header = realistic_headers(format);
+        let bound = bind_populations(format, &header)?;
         let dup = match format {
             Format::Salesforce => rates::DUPLICATE_SALESFORCE,
             Format::HubSpot => rates::DUPLICATE_HUBSPOT,
@@ -3010,18 +3055,14 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
             .collect();
         let mut rows: Vec<(Option<usize>, Vec<String>)> = Vec::new();
         for v in &views {
-            let mut mask = 0u64;
-            for copy in 0..v.rows {
-                let fields = realistic_row(&mut rng, &reg, format, &companies[v.company], v, copy);
-                mask |= bound.mask(&CsvRow::new(0, &fields));
-                rows.push((Some(v.company), fields));
-            }
-            truth_pops[v.company][side] = Some(
-                (0..names.len())
-                    .filter(|i| mask & (1 << i) != 0)
-                    .map(|i| names[i].clone())
-                    .collect(),
-            );
+            let c = &companies[v.company];
+            truth_pops[v.company][side] = Some(push_entity_rows(
+                &mut rows,
+                &bound,
+                v.company,
+                v.rows,
+                |copy, _| realistic_row(&mut rng, &reg, format, c, v, copy),
+            ));
         }
         let n = views.len() as f64;
         let junk = round(n * rates::JUNK_ROWS).max(1);
@@ -3036,77 +3077,46 @@ pub fn generate_realistic(opts: &RealisticOptions) -> Result<Generated> {
         for (i, (_, fields)) in rows.iter_mut().enumerate() {
             fields[0] = record_id(&mut rng, format, i);
         }
-        row_counts[side] = rows.len() as u64;
-        junk_counts[side] = junk as u64;
-        row_entities.push(rows.iter().map(|r| r.0.map(|e| e as u32)).collect());
-        let mut header = header;
         let phone_at = header
             .iter()
             .position(|h| *h == "Phone" || *h == "Phone Number")
             .filter(|_| !opts.phone_column);
         if let Some(at) = phone_at {
             header.remove(at);
-        }
-        csvs.push(write_csv(
-            format,
-            &header,
-            rows.into_iter().map(|(_, mut fields)| {
-                if let Some(at) = phone_at.filter(|&at| at < fields.len()) {
+            for (_, fields) in &mut rows {
+                if at < fields.len() {
                     fields.remove(at);
                 }
-                fields
-            }),
-        )?);
-        pop_names.push(names);
+            }
+        }
+        sides.push(SideExport::write(format, &header, &bound, rows, junk)?);
     }
 
-    let partner_row_entities = row_entities.pop().unwrap_or_default();
-    let vendor_row_entities = row_entities.pop().unwrap_or_default();
-    let partner_populations = pop_names.pop().unwrap_or_default();
-    let vendor_populations = pop_names.pop().unwrap_or_default();
-    let truth = Truth {
-        seed: opts.seed,
-        profile: Profile::Realistic,
-        format: opts.vendor_format,
-        partner_format: (opts.partner_format != opts.vendor_format).then_some(opts.partner_format),
-        vendor_populations,
-        partner_populations,
-        entities: companies
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let [v, p] = truth_pops[i].clone();
-                TruthEntity {
-                    id: i as u32,
-                    name: c.tokens.clone(),
-                    domain: c.domains.first().cloned().unwrap_or_default(),
-                    other_domains: c.domains.iter().skip(1).cloned().collect(),
-                    country: WORLD[c.country].code.to_owned(),
-                    partner_country: c.partner_country.map(|p| WORLD[p].code.to_owned()),
-                    kind: c.kind,
-                    lookalike_of: c.lookalike_of.map(|l| l as u32),
-                    vendor: v,
-                    partner: p,
-                    twin: false,
-                }
-            })
-            .collect(),
-        vendor_rows: row_counts[0],
-        partner_rows: row_counts[1],
-        vendor_junk_rows: junk_counts[0],
-        partner_junk_rows: junk_counts[1],
-        vendor_row_entities,
-        partner_row_entities,
-    };
-    // invariant: the loop above renders exactly the two sides.
-    let partner_csv = csvs.pop().expect("two sides");
-    // invariant: as above.
-    let vendor_csv = csvs.pop().expect("two sides");
-    Ok(Generated {
-        vendor_csv,
-        partner_csv,
-        truth,
-    })
+    let entities = companies
+        .iter()
+        .zip(truth_pops)
+        .enumerate()
+        .map(|(i, (c, [vendor, partner]))| TruthEntity {
+            id: i as u32,
+            name: c.tokens.clone(),
+            domain: c.domains.first().cloned().unwrap_or_default(),
+            other_domains: c.domains.iter().skip(1).cloned().collect(),
+            country: WORLD[c.country].code.to_owned(),
+            partner_country: c.partner_country.map(|p| WORLD[p].code.to_owned()),
+            kind: c.kind,
+            lookalike_of: c.lookalike_of.map(|l| l as u32),
+            vendor,
+            partner,
+            twin: false,
+        })
+        .collect();
+    Ok(assemble(
+        opts.seed,
+        Profile::Realistic,
+        formats,
+        sides,
+        entities,
+    ))
 }
 
 fn realistic_headers(format: Format) -> Vec<&'static str> {
