@@ -3582,7 +3582,8 @@ fn realistic_phone(rng: &mut Rng, c: &Company, v: &View) -> String {
         0..=3 if na => format!("({}) {}", &nsn[..3], &grouped("-")[4..]),
         0..=3 => format!("{trunk}{}", grouped(" ")),
         4 | 5 => format!("+{calling} {}", grouped(" ")),
-        6 if !trunk.is_empty() && !na => format!("+{calling} ({trunk}){}", grouped(" ")),
+        // Only countries that dial 0 nationally write `+44 (0)20 …`.
+        6 if trunk == "0" => format!("+{calling} (0){}", grouped(" ")),
         6 => format!("+{calling}-{}", grouped("-")),
         7 if !idd.is_empty() => format!("{idd} {calling} {}", grouped(" ")),
         7 | 8 => format!("{trunk}{}", grouped(".")),
