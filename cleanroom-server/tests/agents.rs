@@ -19,10 +19,8 @@ use cleanroom_server::store::agents::{AgentRow, AgentStore};
 use cleanroom_server::store::webhooks::{WebhookRow, WebhookSecret, WebhookStore};
 use cleanroom_server::store::{PartnershipRow, PgStore, SqliteStore, Store};
 use cleanroom_server::{AppState, Config};
-use common::TestDb;
-use http_body_util::BodyExt as _;
+use common::{TestDb, call_router};
 use serde_json::json;
-use tower::ServiceExt as _;
 
 // ------------------------------------------------------------- the store
 
@@ -140,20 +138,7 @@ async fn call(
         }
         None => Body::empty(),
     };
-    let resp = router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, ct, v)
+    call_router(router, req.body(body).unwrap()).await
 }
 
 /// Organizations A and B in an active partnership, and C outside it.
@@ -358,13 +343,17 @@ async fn bodies(state: &AppState, webhook: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-async fn offline_once_and_requests_announced(f: Fixture) {
-    subscribe(&f.state, "wh-a", &f.a_org, "agent.offline").await;
-    subscribe(&f.state, "wh-b", &f.b_org, "agent.offline").await;
-    subscribe(&f.state, "wh-b-req", &f.b_org, "session.requested").await;
-    let r = &f.router;
+/// One sweep for agents gone offline; the outages it reported.
+async fn sweep(state: &AppState) -> usize {
+    cleanroom_server::agents::report_offline(state)
+        .await
+        .unwrap()
+}
+
+/// A's agent sends a heartbeat; online, it gives a sweep nothing to report.
+async fn a_reports_in(f: &Fixture) {
     let (s, _, _) = call(
-        r,
+        &f.router,
         "POST",
         "/v1/agents/heartbeat",
         &f.a_upload,
@@ -372,32 +361,33 @@ async fn offline_once_and_requests_announced(f: Fixture) {
     )
     .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    // Online: nothing to report.
-    assert_eq!(
-        cleanroom_server::agents::report_offline(&f.state)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(sweep(&f.state).await, 0);
+}
 
-    // A's agent goes quiet: four sweeps at once (as on four replicas)
-    // report it once, to A and to its partner B.
+/// A's last heartbeat two minutes back: past the fixture's 60 s threshold.
+async fn a_goes_quiet(f: &Fixture) {
     let mut row = f.state.store.agent(&f.a_org).await.unwrap().unwrap();
     row.last_seen -= 120;
     f.state.store.record_heartbeat(&row).await.unwrap();
-    let sweeps = (0..4).map(|_| cleanroom_server::agents::report_offline(&f.state));
+}
+
+async fn offline_once_and_requests_announced(f: Fixture) {
+    subscribe(&f.state, "wh-a", &f.a_org, "agent.offline").await;
+    subscribe(&f.state, "wh-b", &f.b_org, "agent.offline").await;
+    subscribe(&f.state, "wh-b-req", &f.b_org, "session.requested").await;
+    // Online: nothing to report.
+    a_reports_in(&f).await;
+
+    // A's agent goes quiet: four sweeps at once (as on four replicas)
+    // report it once, to A and to its partner B.
+    a_goes_quiet(&f).await;
+    let sweeps = (0..4).map(|_| sweep(&f.state));
     let reported: usize = futures_util::future::join_all(sweeps)
         .await
         .into_iter()
-        .map(Result::unwrap)
         .sum();
     assert_eq!(reported, 1);
-    assert_eq!(
-        cleanroom_server::agents::report_offline(&f.state)
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(sweep(&f.state).await, 0);
     for hook in ["wh-a", "wh-b"] {
         let got = bodies(&f.state, hook).await;
         assert_eq!(got.len(), 1, "{hook}: {got:?}");
@@ -408,35 +398,14 @@ async fn offline_once_and_requests_announced(f: Fixture) {
     }
 
     // Back online, then offline again: a second outage, a second event.
-    let (s, _, _) = call(
-        r,
-        "POST",
-        "/v1/agents/heartbeat",
-        &f.a_upload,
-        Some(heartbeat(&f.partnership)),
-    )
-    .await;
-    assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_eq!(
-        cleanroom_server::agents::report_offline(&f.state)
-            .await
-            .unwrap(),
-        0
-    );
-    let mut row = f.state.store.agent(&f.a_org).await.unwrap().unwrap();
-    row.last_seen -= 120;
-    f.state.store.record_heartbeat(&row).await.unwrap();
-    assert_eq!(
-        cleanroom_server::agents::report_offline(&f.state)
-            .await
-            .unwrap(),
-        1
-    );
+    a_reports_in(&f).await;
+    a_goes_quiet(&f).await;
+    assert_eq!(sweep(&f.state).await, 1);
     assert_eq!(bodies(&f.state, "wh-a").await.len(), 2);
 
     // A refresh request is a session; the partner's tools hear of it.
     let (s, _, session) = call(
-        r,
+        &f.router,
         "POST",
         &format!("/v1/partnerships/{}/sessions", f.partnership),
         &f.a_upload,

@@ -7,8 +7,7 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use cleanroom_core::SessionSecret;
@@ -17,55 +16,22 @@ use cleanroom_server::store::{AnyStore, Store as _};
 use common::*;
 use reqwest::Method;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cleanroom-server");
-
-fn admin_create_org(url: &str, name: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["admin", "create-org", name, "--database-url", url])
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("admin-token: "))
-        .unwrap()
-        .to_owned()
-}
-
 /// The server binary with a session expiry of `expiry` seconds and a sweep
 /// every second; returns the child and its base URL.
 fn start(url: &str, expiry: u64) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--database-url", url, "--bind", "127.0.0.1:0"])
-        .args([
+    start_server(
+        url,
+        &[
             "--session-expiry",
             &expiry.to_string(),
             "--lease-sweep",
             "1",
-        ])
-        .args(["--min-population-size", "1", "--min-cell-size", "1"])
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+            "--min-population-size",
+            "1",
+            "--min-cell-size",
+            "1",
+        ],
+    )
 }
 
 fn seconds(rfc3339: &str) -> i64 {

@@ -12,7 +12,7 @@ use cleanroom_core::{AccountKey, KeyType, SessionSecret};
 use cleanroom_server::problem::ProblemType;
 use cleanroom_server::store::Store as _;
 use cleanroom_server::{AppState, Config, bootstrap};
-use common::TestDb;
+use common::{TestDb, call_router};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
@@ -44,20 +44,7 @@ async fn call(
     if let Some(ct) = content_type {
         req = req.header("content-type", ct);
     }
-    let resp = router
-        .clone()
-        .oneshot(req.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-    (status, ct, v)
+    call_router(router, req.body(body).unwrap()).await
 }
 
 async fn json(

@@ -2,56 +2,19 @@
 
 mod common;
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use cleanroom_core::api::{Session, SessionState, SharingPolicy};
 use cleanroom_server::store::{AnyStore, Store as _};
 use common::*;
 use reqwest::Method;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cleanroom-server");
-
-fn admin_create_org(url: &str, name: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["admin", "create-org", name, "--database-url", url])
-        .env_remove("DATABASE_URL")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.contains("org-id: "));
-    stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("admin-token: "))
-        .unwrap()
-        .to_owned()
-}
-
-/// Starts the server on a free port; returns the child and its base URL.
-fn start(url: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--database-url", url, "--bind", "127.0.0.1:0"])
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+/// `admin_create_org`, also checking that the command reports the new
+/// organization's id.
+fn create_org(url: &str, name: &str) -> String {
+    let report = admin_create_org_report(url, name);
+    assert!(report.contains("org-id: "));
+    admin_token(&report)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,10 +23,10 @@ async fn kill_9_mid_session_loses_nothing() {
     let url = db.url().to_owned();
     // The database exists before the admin commands, as after a first start.
     AnyStore::connect(&url).await.unwrap().close().await;
-    let vt = admin_create_org(&url, "Vendor Inc");
-    let pt = admin_create_org(&url, "Partner LLC");
+    let vt = create_org(&url, "Vendor Inc");
+    let pt = create_org(&url, "Partner LLC");
 
-    let (mut child, base) = start(&url);
+    let (mut child, base) = start_server(&url, &[]);
     let v = Api::new(&base, &vt);
     let p = Api::new(&base, &pt);
     let ps = v
@@ -84,7 +47,7 @@ async fn kill_9_mid_session_loses_nothing() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    let (mut child, base) = start(&url);
+    let (mut child, base) = start_server(&url, &[]);
     let v = Api::new(&base, &vt);
     let p = Api::new(&base, &pt);
     let resumed: Session = p
@@ -112,7 +75,7 @@ async fn kill_9_mid_session_loses_nothing() {
 async fn admin_commands_name_their_database_and_never_create_one() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
-        Command::new(BIN)
+        Command::new(SERVER_BIN)
             .args(args)
             .current_dir(dir.path())
             .env_remove("DATABASE_URL")

@@ -3,7 +3,12 @@
 #![allow(dead_code, clippy::needless_range_loop)]
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
 
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use cleanroom_core::api::{
     CommitBlinded, CommitTokens, CountsMode, CreateInvitation, CreatedInvitation, Partnership,
     Role, Session, SessionResults, SharingPolicy,
@@ -11,7 +16,9 @@ use cleanroom_core::api::{
 use cleanroom_core::protocol::protocol_version;
 use cleanroom_core::wire::BlindedRecord;
 use cleanroom_core::{AccountKey, KeyType, SessionSecret};
+use http_body_util::BodyExt as _;
 use sqlx::Connection as _;
+use tower::ServiceExt as _;
 
 /// A database for one test; PostgreSQL ones are created and dropped per test.
 pub enum TestDb {
@@ -572,4 +579,80 @@ pub fn check_results(r: &SessionResults, e: &Expected) {
             assert!(c.admits(*m));
         }
     }
+}
+
+/// The server binary cargo built for these tests.
+pub const SERVER_BIN: &str = env!("CARGO_BIN_EXE_cleanroom-server");
+
+/// Runs `admin create-org NAME` on the database at `url`; what it printed,
+/// once it succeeded.
+pub fn admin_create_org_report(url: &str, name: &str) -> String {
+    let out = Command::new(SERVER_BIN)
+        .args(["admin", "create-org", name, "--database-url", url])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The admin token in what `admin create-org` printed.
+pub fn admin_token(report: &str) -> String {
+    report
+        .lines()
+        .find_map(|l| l.strip_prefix("admin-token: "))
+        .unwrap()
+        .to_owned()
+}
+
+/// Creates an organization with the admin command; its admin token.
+pub fn admin_create_org(url: &str, name: &str) -> String {
+    admin_token(&admin_create_org_report(url, name))
+}
+
+/// Starts the server binary on the database at `url` and a free port, with
+/// `args` after those; returns the child and its base URL, which the server
+/// prints first.
+pub fn start_server(url: &str, args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(SERVER_BIN)
+        .args(["--database-url", url, "--bind", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
+/// Sends `req` through `router` in-process: the status, the content type,
+/// and the body as JSON (`Null` when it is not JSON).
+pub async fn call_router(
+    router: &Router,
+    req: Request<Body>,
+) -> (StatusCode, String, serde_json::Value) {
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, ct, v)
 }
