@@ -46,25 +46,7 @@ struct ReplicaProcess {
 
 impl ReplicaProcess {
     fn start(url: &str) -> ReplicaProcess {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cleanroom-server"))
-            .args(["--database-url", url, "--bind", "127.0.0.1:0"])
-            .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, base) = start_server(url, &[]);
         ReplicaProcess { child, base }
     }
 

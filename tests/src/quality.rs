@@ -194,6 +194,28 @@ impl CellError {
     pub fn within_tolerance(&self) -> bool {
         self.computed.abs_diff(self.truth) as f64 <= (0.02 * self.truth as f64).max(1.0)
     }
+
+    /// The cell from the vendor's and the partner's `(computed, truth)`
+    /// counts: the side whose count is further from its truth (the
+    /// vendor's on a tie).
+    fn further(
+        vendor_population: &str,
+        partner_population: &str,
+        vendor: (u64, u64),
+        partner: (u64, u64),
+    ) -> CellError {
+        let (computed, truth) = if vendor.0.abs_diff(vendor.1) >= partner.0.abs_diff(partner.1) {
+            vendor
+        } else {
+            partner
+        };
+        CellError {
+            vendor_population: vendor_population.to_owned(),
+            partner_population: partner_population.to_owned(),
+            truth,
+            computed,
+        }
+    }
 }
 
 /// Why matches went wrong, counted per cause (see [`Score::diagnosis`]).
@@ -322,8 +344,8 @@ struct LostRows {
 /// populations it matched.
 type Hits = Vec<Option<u64>>;
 
-/// `(vendor accounts, partner accounts)` per cell, row-major.
-/// Per cell of the population matrix: (vendor accounts, partner accounts).
+/// `(vendor accounts, partner accounts)` per cell of the population
+/// matrix, row-major.
 pub type Cells = Vec<Vec<(u64, u64)>>;
 
 /// Both sides' accounts, what each matched, and the cells.
@@ -450,59 +472,47 @@ pub fn measure_proposal(g: &Generated, proposal: Proposal) -> Result<Score, Stri
 
 /// A bound, not a method: the default client's accounts (its merges, its
 /// left-out rows) matched as a perfect matcher would, each account exactly
-/// to the other side's accounts that hold one of its companies. What it
-/// misses no key could find; where its cells are off, counting accounts
-/// instead of companies is (a company's unmerged rows count once each).
-pub fn measure_perfect_matcher(g: &Generated) -> Result<Score, String> {
-    let ([mut v, mut p], _, _) = emulate(g, false, false)?;
-    perfect_keys(&mut v);
-    perfect_keys(&mut p);
-    let (hits, cells) = plain_match(&v, &p, |_, _, _| false);
-    let mut s = score(&g.truth, Method::DEFAULT, &[v, p], &hits, &cells);
-    s.method = "bound: the default client's accounts, matched perfectly".to_owned();
-    Ok(s)
+/// to the other side's accounts that hold one of its companies.
+pub struct PerfectMatcher {
+    /// Its score against the truth. What it misses no key could find; where
+    /// its cells are off, counting accounts instead of companies is (a
+    /// company's unmerged rows count once each).
+    pub score: Score,
+    /// The default policy's cells with the perfect matcher's as the truth
+    /// (the truth counted in the client's accounts rather than in
+    /// companies), per side; each cell gives the side further from it.
+    pub default_cells: Vec<CellError>,
 }
 
-/// Gives every account one strong key per company it holds, so that
-/// matching finds exactly the accounts of the same company.
-fn perfect_keys(side: &mut Side) {
-    for a in &mut side.accounts {
-        a.keys = a
-            .entities
-            .iter()
-            .map(|e| (KeyType::Domain, format!("company:{e}")))
-            .collect();
-    }
-}
-
-/// The default policy's cells against the perfect matcher's
-/// ([`measure_perfect_matcher`]) side by side: the truth counted in the
-/// client's accounts rather than in companies. Returns every cell as
-/// (vendor population, partner population, default's count further from
-/// the bound, the bound's count on that side).
-pub fn cells_against_perfect_matcher(g: &Generated) -> Result<Vec<CellError>, String> {
-    let ([v, p], _, cells) = emulate(g, false, false)?;
-    let mut perfect = [v, p];
-    perfect.iter_mut().for_each(perfect_keys);
-    let (_, bound) = plain_match(&perfect[0], &perfect[1], |_, _, _| false);
-    let mut out = Vec::new();
-    for (i, vn) in perfect[0].populations.iter().enumerate() {
-        for (j, pn) in perfect[1].populations.iter().enumerate() {
-            let ((cv, cp), (tv, tp)) = (cells[i][j], bound[i][j]);
-            let (computed, truth) = if cv.abs_diff(tv) >= cp.abs_diff(tp) {
-                (cv, tv)
-            } else {
-                (cp, tp)
-            };
-            out.push(CellError {
-                vendor_population: vn.clone(),
-                partner_population: pn.clone(),
-                truth,
-                computed,
-            });
+/// Computes the [`PerfectMatcher`] bound on a generated pair of exports,
+/// from the same prepared accounts as the default policy.
+pub fn measure_perfect_matcher(g: &Generated) -> Result<PerfectMatcher, String> {
+    let (mut sides, _, default) = emulate(g, false, false)?;
+    for side in &mut sides {
+        // One strong key per company an account holds: matching then finds
+        // exactly the accounts of the same company.
+        for a in &mut side.accounts {
+            a.keys = a
+                .entities
+                .iter()
+                .map(|e| (KeyType::Domain, format!("company:{e}")))
+                .collect();
         }
     }
-    Ok(out)
+    let (hits, cells) = plain_match(&sides[0], &sides[1], |_, _, _| false);
+    let mut default_cells = Vec::new();
+    for (i, vn) in sides[0].populations.iter().enumerate() {
+        for (j, pn) in sides[1].populations.iter().enumerate() {
+            let ((dv, dp), (tv, tp)) = (default[i][j], cells[i][j]);
+            default_cells.push(CellError::further(vn, pn, (dv, tv), (dp, tp)));
+        }
+    }
+    let mut s = score(&g.truth, Method::DEFAULT, &sides, &hits, &cells);
+    s.method = "bound: the default client's accounts, matched perfectly".to_owned();
+    Ok(PerfectMatcher {
+        score: s,
+        default_cells,
+    })
 }
 
 /// The default policy's accounts, with the names [`drop_ambiguous`]
@@ -1025,17 +1035,7 @@ fn score(
                 (Some(i), Some(j)) => cells[i][j],
                 _ => (0, 0),
             };
-            let computed = if cv.abs_diff(truth) >= cp.abs_diff(truth) {
-                cv
-            } else {
-                cp
-            };
-            let cell = CellError {
-                vendor_population: vn.clone(),
-                partner_population: pn.clone(),
-                truth,
-                computed,
-            };
+            let cell = CellError::further(vn, pn, (cv, truth), (cp, truth));
             if !cell.within_tolerance() {
                 s.cells_within_tolerance = false;
                 s.cells_outside += 1;

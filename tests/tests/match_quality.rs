@@ -132,7 +132,7 @@ fn a_perfect_matcher_bounds_the_default_policy() {
         let g = exports(seed);
         let (v2, bound) = (
             score(&g, Method::DEFAULT),
-            measure_perfect_matcher(&g).expect("bound"),
+            measure_perfect_matcher(&g).expect("bound").score,
         );
         assert_eq!(bound.true_matched, bound.matched, "seed {seed}");
         assert_eq!(bound.lookalikes_matched, 0, "seed {seed}");

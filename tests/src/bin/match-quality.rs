@@ -19,8 +19,8 @@ use std::process::ExitCode;
 
 use cleanroom_client::generate::{RealisticOptions, generate_realistic};
 use cleanroom_tests::quality::{
-    Method, Proposal, cells_against_perfect_matcher, markdown_cells, markdown_diagnosis,
-    markdown_table, measure, measure_perfect_matcher, measure_proposal,
+    Method, Proposal, markdown_cells, markdown_diagnosis, markdown_table, measure,
+    measure_perfect_matcher, measure_proposal,
 };
 
 const USAGE: &str = "usage: match-quality [--seeds 1,2,3] [--vendor-accounts N] \
@@ -114,34 +114,26 @@ fn main() -> ExitCode {
             }
         }
         match measure_perfect_matcher(&g) {
-            Ok(s) => {
+            Ok(bound) => {
                 if explain {
-                    explanations.push_str(&format!("seed {seed}, {}", markdown_diagnosis(&s)));
-                    explanations.push('\n');
-                }
-                rows.push((seed, s));
-            }
-            Err(e) => {
-                eprintln!("perfect matcher: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
-        if explain {
-            match cells_against_perfect_matcher(&g) {
-                Ok(cells) => {
+                    explanations.push_str(&format!(
+                        "seed {seed}, {}\n",
+                        markdown_diagnosis(&bound.score)
+                    ));
                     explanations.push_str(&markdown_cells(
                         &format!(
                             "seed {seed}, the default policy's cells against the perfect \
                              matcher's (the truth counted in the client's accounts)"
                         ),
-                        &cells,
+                        &bound.default_cells,
                     ));
                     explanations.push('\n');
                 }
-                Err(e) => {
-                    eprintln!("perfect matcher: {e}");
-                    return ExitCode::FAILURE;
-                }
+                rows.push((seed, bound.score));
+            }
+            Err(e) => {
+                eprintln!("perfect matcher: {e}");
+                return ExitCode::FAILURE;
             }
         }
         if proposals {
